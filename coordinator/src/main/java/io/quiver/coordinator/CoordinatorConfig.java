@@ -1,0 +1,22 @@
+package io.quiver.coordinator;
+
+import static com.google.common.base.Preconditions.checkArgument;
+
+import io.quiver.core.net.Secret;
+import io.quiver.core.zk.ClusterUrl;
+
+/**
+ * How to start a coordinator.
+ *
+ * @param cluster the cluster's ZooKeeper url
+ * @param id the coordinator's id, unique in the cluster
+ * @param host the address its server binds to and advertises once it leads
+ * @param port its port, 0 for any free one
+ * @param secret the cluster secret, or {@link Secret#NONE}
+ */
+public record CoordinatorConfig(ClusterUrl cluster, String id, String host, int port, Secret secret) {
+    public CoordinatorConfig {
+        checkArgument(id != null && id.matches("[A-Za-z0-9._-]+"), "coordinator id must be [A-Za-z0-9._-]+, got '%s'", id);
+        checkArgument(port >= 0 && port < 65536, "port must be in [0, 65535], got %s", port);
+    }
+}

@@ -1,0 +1,52 @@
+package io.quiver;
+
+import io.quiver.core.client.Connector;
+import java.util.List;
+
+/**
+ * A connection to a Quiver cluster: scatter data once, submit many functions over it, gather the
+ * results; or build a {@link Dataset} pipeline. Thread-safe.
+ */
+public interface Quiver extends AutoCloseable {
+
+    /**
+     * Connects to a cluster. {@code zk://host:port[,host:port]/root} joins a real cluster through
+     * its ZooKeeper ensemble; {@code local[N]} starts an embedded cluster of N executors (needs
+     * module {@code launcher} on the class path) that closing the returned Quiver stops.
+     */
+    static Quiver connect(String url) {
+        return Connector.connect(url);
+    }
+
+    <T> Ref<T> scatter(T value);
+
+    <T> Ref<T> scatter(T value, Scatter options);
+
+    <R> Ref<R> submit(Fn0<R> fn);
+
+    <A, R> Ref<R> submit(Fn1<A, R> fn, Ref<A> a);
+
+    <A, B, R> Ref<R> submit(Fn2<A, B, R> fn, Ref<A> a, Ref<B> b);
+
+    <A, B, C, R> Ref<R> submit(Fn3<A, B, C, R> fn, Ref<A> a, Ref<B> b, Ref<C> c);
+
+    <T, R> List<Ref<R>> map(Fn1<T, R> fn, List<T> items);
+
+    <T, A, R> List<Ref<R>> map(Fn2<T, A, R> fn, List<T> items, Ref<A> shared);
+
+    <T> List<T> gather(List<? extends Ref<? extends T>> refs);
+
+    <T> Iterable<Ref<T>> asCompleted(List<Ref<T>> refs);
+
+    ClusterInfo cluster();
+
+    <T> Dataset<T> parallelize(List<T> items, int partitions);
+
+    Dataset<Long> range(long fromInclusive, long toExclusive, int partitions);
+
+    Dataset<String> textFile(String path, int minPartitions);
+
+    /** Releases every ref and persisted dataset of this connection. Idempotent. */
+    @Override
+    void close();
+}

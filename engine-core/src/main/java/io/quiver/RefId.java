@@ -1,0 +1,18 @@
+package io.quiver;
+
+/**
+ * The cluster-wide id of a value. {@code owner} names who minted it (a client session or a
+ * leader epoch), {@code seq} counts within that owner; so clients mint ids without a round trip.
+ */
+public record RefId(long owner, long seq) implements Comparable<RefId> {
+    @Override
+    public int compareTo(RefId o) {
+        int c = Long.compare(owner, o.owner);
+        return c != 0 ? c : Long.compare(seq, o.seq);
+    }
+
+    @Override
+    public String toString() {
+        return "ref-" + Long.toHexString(owner) + "-" + seq;
+    }
+}

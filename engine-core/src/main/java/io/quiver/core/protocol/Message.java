@@ -1,0 +1,641 @@
+package io.quiver.core.protocol;
+
+import static io.quiver.core.protocol.Wire.*;
+
+import io.netty.buffer.ByteBuf;
+import io.quiver.RefId;
+import java.util.List;
+
+/**
+ * Every message of the protocol: one sealed family of records, written and read by
+ * {@link MessageCodec}. Each record writes its own fields ({@link #write}) and has a static
+ * {@code read}; the type byte comes first in the frame.
+ *
+ * <pre>
+ *  handshake      server -> peer  Challenge ; peer -> server Hello ; server -> peer Welcome | Refused
+ *  client->leader Submit, Release, ScatterRequest, InfoRequest, SubmitJob
+ *  leader->client ScatterPlan, RequestFailed, RefsDone, InfoReply, JobReply
+ *  exec->leader   Register, TaskResults, StoredBlocks, Status
+ *  leader->exec   Launch, Drop            (both carry the leader's epoch)
+ *  data plane     PutChunk (forwarded down a chain), Fetch -> FetchChunk* | FetchFailed
+ * </pre>
+ */
+public sealed interface Message {
+    byte type();
+
+    void write(ByteBuf out);
+
+    // ---------------------------------------------------------------- shared parts
+
+    /** An executor's or server's address. */
+    record Peer(String id, String host, int port) {
+        static void put(ByteBuf out, Peer p) {
+            writeString(out, p.id);
+            writeString(out, p.host);
+            out.writeInt(p.port);
+        }
+
+        static Peer get(ByteBuf in) {
+            return new Peer(readString(in), readString(in), readInt(in));
+        }
+    }
+
+    /** A serialized function; {@code block} set instead of {@code bytes} when it travels on the data plane. */
+    record FnDef(long fnId, byte[] bytes, RefId block) {
+        static void put(ByteBuf out, FnDef f) {
+            out.writeLong(f.fnId);
+            writeBytes(out, f.bytes);
+            out.writeBoolean(f.block != null);
+            if (f.block != null) {
+                writeRef(out, f.block);
+            }
+        }
+
+        static FnDef get(ByteBuf in) {
+            long id = readLong(in);
+            byte[] bytes = readBytes(in);
+            RefId block = readBoolean(in) ? readRef(in) : null;
+            return new FnDef(id, bytes, block);
+        }
+    }
+
+    /** A task argument: the value of a ref (with where it lives), or an inline encoded value. */
+    record Arg(RefId ref, byte[] value, List<Peer> locations) {
+        public static Arg ref(RefId ref) {
+            return new Arg(ref, null, List.of());
+        }
+
+        public static Arg value(byte[] encoded) {
+            return new Arg(null, encoded, List.of());
+        }
+
+        public boolean isRef() {
+            return ref != null;
+        }
+
+        public Arg withLocations(List<Peer> where) {
+            return new Arg(ref, value, where);
+        }
+
+        static void put(ByteBuf out, Arg a) {
+            if (a.ref != null) {
+                out.writeByte(0);
+                writeRef(out, a.ref);
+                writeList(out, a.locations, Peer::put);
+            } else {
+                out.writeByte(1);
+                writeBytes(out, a.value);
+            }
+        }
+
+        static Arg get(ByteBuf in) {
+            byte kind = readByte(in);
+            return switch (kind) {
+                case 0 -> new Arg(readRef(in), null, readList(in, 12, Peer::get));
+                case 1 -> new Arg(null, readBytes(in), List.of());
+                default -> throw new ProtocolException("unknown argument kind " + kind);
+            };
+        }
+    }
+
+    /** A task as the client submits it: one output ref, a function, arguments. */
+    record TaskSpec(RefId out, long fnId, List<Arg> args) {
+        static void put(ByteBuf out, TaskSpec t) {
+            writeRef(out, t.out);
+            out.writeLong(t.fnId);
+            writeList(out, t.args, Arg::put);
+        }
+
+        static TaskSpec get(ByteBuf in) {
+            return new TaskSpec(readRef(in), readLong(in), readList(in, 5, Arg::get));
+        }
+    }
+
+    /** A task as the leader launches it: its output refs (usually one), a function, arguments. */
+    record TaskLaunch(List<RefId> outs, long fnId, List<Arg> args) {
+        static void put(ByteBuf out, TaskLaunch t) {
+            writeList(out, t.outs, Wire::writeRef);
+            out.writeLong(t.fnId);
+            writeList(out, t.args, Arg::put);
+        }
+
+        static TaskLaunch get(ByteBuf in) {
+            return new TaskLaunch(readList(in, 16, Wire::readRef), readLong(in), readList(in, 5, Arg::get));
+        }
+    }
+
+    /** What user code threw, as text: the client rebuilds a TaskFailedException from it. */
+    record Failure(String kind, String type, String message, String stack, String executorId, int attempts) {
+        /** User code threw. */
+        public static final String TASK = "task";
+        /** Every copy of an input is gone. */
+        public static final String LOST = "lost";
+        /** The cluster changed under the request (leader change). */
+        public static final String UNAVAILABLE = "unavailable";
+
+        static void put(ByteBuf out, Failure f) {
+            writeString(out, f.kind);
+            writeString(out, f.type);
+            writeString(out, f.message);
+            writeString(out, f.stack);
+            writeString(out, f.executorId);
+            out.writeInt(f.attempts);
+        }
+
+        static Failure get(ByteBuf in) {
+            return new Failure(readString(in), readString(in), readString(in), readString(in), readString(in), readInt(in));
+        }
+    }
+
+    /** A block and its size in bytes. */
+    record BlockInfo(RefId ref, long size) {
+        static void put(ByteBuf out, BlockInfo b) {
+            writeRef(out, b.ref);
+            out.writeLong(b.size);
+        }
+
+        static BlockInfo get(ByteBuf in) {
+            return new BlockInfo(readRef(in), readLong(in));
+        }
+    }
+
+    // ---------------------------------------------------------------- handshake
+
+    record Challenge(byte[] nonce, String serverId, long epoch) implements Message {
+        public byte type() { return 1; }
+
+        public void write(ByteBuf out) {
+            writeBytes(out, nonce);
+            writeString(out, serverId);
+            out.writeLong(epoch);
+        }
+
+        static Challenge read(ByteBuf in) {
+            return new Challenge(readBytes(in), readString(in), readLong(in));
+        }
+    }
+
+    /** Roles a peer can claim in {@link Hello}. */
+    enum Role { CLIENT, EXECUTOR, COORDINATOR }
+
+    record Hello(Role role, String id, long epoch, byte[] mac) implements Message {
+        public byte type() { return 2; }
+
+        public void write(ByteBuf out) {
+            out.writeByte(role.ordinal());
+            writeString(out, id);
+            out.writeLong(epoch);
+            writeBytes(out, mac);
+        }
+
+        static Hello read(ByteBuf in) {
+            int r = readByte(in);
+            if (r < 0 || r >= Role.values().length) {
+                throw new ProtocolException("unknown role " + r + " in handshake");
+            }
+            return new Hello(Role.values()[r], readString(in), readLong(in), readBytes(in));
+        }
+    }
+
+    /** Handshake accepted; {@code session} is unique in the cluster (clients mint ref ids under it). */
+    record Welcome(String serverId, long epoch, long session) implements Message {
+        public byte type() { return 3; }
+
+        public void write(ByteBuf out) {
+            writeString(out, serverId);
+            out.writeLong(epoch);
+            out.writeLong(session);
+        }
+
+        static Welcome read(ByteBuf in) {
+            return new Welcome(readString(in), readLong(in), readLong(in));
+        }
+    }
+
+    record Refused(String reason) implements Message {
+        public byte type() { return 4; }
+
+        public void write(ByteBuf out) {
+            writeString(out, reason);
+        }
+
+        static Refused read(ByteBuf in) {
+            return new Refused(readString(in));
+        }
+    }
+
+    // ---------------------------------------------------------------- client -> leader
+
+    /** New functions and tasks, batched: a loop of submits becomes a few of these. */
+    record Submit(List<FnDef> fns, List<TaskSpec> tasks) implements Message {
+        public byte type() { return 10; }
+
+        public void write(ByteBuf out) {
+            writeList(out, fns, FnDef::put);
+            writeList(out, tasks, TaskSpec::put);
+        }
+
+        static Submit read(ByteBuf in) {
+            return new Submit(readList(in, 13, FnDef::get), readList(in, 28, TaskSpec::get));
+        }
+    }
+
+    record Release(List<RefId> refs) implements Message {
+        public byte type() { return 11; }
+
+        public void write(ByteBuf out) {
+            writeList(out, refs, Wire::writeRef);
+        }
+
+        static Release read(ByteBuf in) {
+            return new Release(readList(in, 16, Wire::readRef));
+        }
+    }
+
+    /** Asks where to put a value of {@code size} bytes; the leader reserves memory or refuses. */
+    record ScatterRequest(long reqId, RefId ref, long size, byte mode, int replicas, List<String> on)
+            implements Message {
+        public byte type() { return 12; }
+
+        public void write(ByteBuf out) {
+            out.writeLong(reqId);
+            writeRef(out, ref);
+            out.writeLong(size);
+            out.writeByte(mode);
+            out.writeInt(replicas);
+            writeList(out, on, Wire::writeString);
+        }
+
+        static ScatterRequest read(ByteBuf in) {
+            return new ScatterRequest(readLong(in), readRef(in), readLong(in), readByte(in), readInt(in),
+                    readList(in, 4, Wire::readString));
+        }
+    }
+
+    record InfoRequest(long reqId) implements Message {
+        public byte type() { return 13; }
+
+        public void write(ByteBuf out) {
+            out.writeLong(reqId);
+        }
+
+        static InfoRequest read(ByteBuf in) {
+            return new InfoRequest(readLong(in));
+        }
+    }
+
+    /** A dataset job: the encoded logical plan and the action; {@code explainOnly} plans without running. */
+    record SubmitJob(long reqId, byte[] plan, byte action, boolean explainOnly) implements Message {
+        public byte type() { return 14; }
+
+        public void write(ByteBuf out) {
+            out.writeLong(reqId);
+            writeBytes(out, plan);
+            out.writeByte(action);
+            out.writeBoolean(explainOnly);
+        }
+
+        static SubmitJob read(ByteBuf in) {
+            return new SubmitJob(readLong(in), readBytes(in), readByte(in), readBoolean(in));
+        }
+    }
+
+    // ---------------------------------------------------------------- leader -> client
+
+    record ScatterPlan(long reqId, RefId ref, List<Peer> targets) implements Message {
+        public byte type() { return 20; }
+
+        public void write(ByteBuf out) {
+            out.writeLong(reqId);
+            writeRef(out, ref);
+            writeList(out, targets, Peer::put);
+        }
+
+        static ScatterPlan read(ByteBuf in) {
+            return new ScatterPlan(readLong(in), readRef(in), readList(in, 12, Peer::get));
+        }
+    }
+
+    /** A request the leader refused; {@code kind} picks the exception the client throws. */
+    record RequestFailed(long reqId, byte kind, String message, String executorId, long free, long requested)
+            implements Message {
+        public static final byte INSUFFICIENT_MEMORY = 1;
+        public static final byte UNAVAILABLE = 2;
+        public static final byte INVALID = 3;
+
+        public byte type() { return 21; }
+
+        public void write(ByteBuf out) {
+            out.writeLong(reqId);
+            out.writeByte(kind);
+            writeString(out, message);
+            writeString(out, executorId);
+            out.writeLong(free);
+            out.writeLong(requested);
+        }
+
+        static RequestFailed read(ByteBuf in) {
+            return new RequestFailed(readLong(in), readByte(in), readString(in), readString(in), readLong(in),
+                    readLong(in));
+        }
+    }
+
+    /** One finished ref: its value is stored at {@code locations}, maybe also inline; or it failed. */
+    record RefDone(RefId ref, long size, List<String> locations, byte[] inline, Failure failure) {
+        static void put(ByteBuf out, RefDone d) {
+            writeRef(out, d.ref);
+            out.writeLong(d.size);
+            writeList(out, d.locations, Wire::writeString);
+            writeBytes(out, d.inline);
+            out.writeBoolean(d.failure != null);
+            if (d.failure != null) {
+                Failure.put(out, d.failure);
+            }
+        }
+
+        static RefDone get(ByteBuf in) {
+            RefId ref = readRef(in);
+            long size = readLong(in);
+            List<String> locations = readList(in, 4, Wire::readString);
+            byte[] inline = readBytes(in);
+            Failure failure = readBoolean(in) ? Failure.get(in) : null;
+            return new RefDone(ref, size, locations, inline, failure);
+        }
+    }
+
+    record RefsDone(List<RefDone> refs) implements Message {
+        public byte type() { return 22; }
+
+        public void write(ByteBuf out) {
+            writeList(out, refs, RefDone::put);
+        }
+
+        static RefsDone read(ByteBuf in) {
+            return new RefsDone(readList(in, 37, RefDone::get));
+        }
+    }
+
+    record ExecInfo(String id, String host, int port, int slots, long memoryUsed, long memoryLimit) {
+        static void put(ByteBuf out, ExecInfo e) {
+            writeString(out, e.id);
+            writeString(out, e.host);
+            out.writeInt(e.port);
+            out.writeInt(e.slots);
+            out.writeLong(e.memoryUsed);
+            out.writeLong(e.memoryLimit);
+        }
+
+        static ExecInfo get(ByteBuf in) {
+            return new ExecInfo(readString(in), readString(in), readInt(in), readInt(in), readLong(in), readLong(in));
+        }
+    }
+
+    record InfoReply(long reqId, String leaderId, long epoch, List<ExecInfo> executors) implements Message {
+        public byte type() { return 23; }
+
+        public void write(ByteBuf out) {
+            out.writeLong(reqId);
+            writeString(out, leaderId);
+            out.writeLong(epoch);
+            writeList(out, executors, ExecInfo::put);
+        }
+
+        static InfoReply read(ByteBuf in) {
+            return new InfoReply(readLong(in), readString(in), readLong(in), readList(in, 32, ExecInfo::get));
+        }
+    }
+
+    /**
+     * A planned job: the refs of the final stage's outputs in partition order (the client owns them
+     * and gets them in RefsDone), the refs of persisted outputs, and the plan as text.
+     */
+    record JobReply(long reqId, List<RefId> results, List<RefId> persisted, String explain) implements Message {
+        public byte type() { return 24; }
+
+        public void write(ByteBuf out) {
+            out.writeLong(reqId);
+            writeList(out, results, Wire::writeRef);
+            writeList(out, persisted, Wire::writeRef);
+            writeString(out, explain);
+        }
+
+        static JobReply read(ByteBuf in) {
+            return new JobReply(readLong(in), readList(in, 16, Wire::readRef), readList(in, 16, Wire::readRef),
+                    readString(in));
+        }
+    }
+
+    // ---------------------------------------------------------------- executor -> leader
+
+    /** An executor announces itself, with its blocks (after a leader change) and its capacity. */
+    record Register(String host, int port, int slots, long memoryLimit, long memoryUsed, List<BlockInfo> inventory)
+            implements Message {
+        public byte type() { return 30; }
+
+        public void write(ByteBuf out) {
+            writeString(out, host);
+            out.writeInt(port);
+            out.writeInt(slots);
+            out.writeLong(memoryLimit);
+            out.writeLong(memoryUsed);
+            writeList(out, inventory, BlockInfo::put);
+        }
+
+        static Register read(ByteBuf in) {
+            return new Register(readString(in), readInt(in), readInt(in), readLong(in), readLong(in),
+                    readList(in, 24, BlockInfo::get));
+        }
+    }
+
+    /** One finished task: outputs and sizes, small single output inline, or the failure. */
+    record TaskResult(RefId task, long nanos, List<BlockInfo> outputs, byte[] inline, Failure failure) {
+        static void put(ByteBuf out, TaskResult r) {
+            writeRef(out, r.task);
+            out.writeLong(r.nanos);
+            writeList(out, r.outputs, BlockInfo::put);
+            writeBytes(out, r.inline);
+            out.writeBoolean(r.failure != null);
+            if (r.failure != null) {
+                Failure.put(out, r.failure);
+            }
+        }
+
+        static TaskResult get(ByteBuf in) {
+            RefId task = readRef(in);
+            long nanos = readLong(in);
+            List<BlockInfo> outputs = readList(in, 24, BlockInfo::get);
+            byte[] inline = readBytes(in);
+            Failure failure = readBoolean(in) ? Failure.get(in) : null;
+            return new TaskResult(task, nanos, outputs, inline, failure);
+        }
+    }
+
+    record TaskResults(List<TaskResult> results, long memoryUsed) implements Message {
+        public byte type() { return 31; }
+
+        public void write(ByteBuf out) {
+            writeList(out, results, TaskResult::put);
+            out.writeLong(memoryUsed);
+        }
+
+        static TaskResults read(ByteBuf in) {
+            return new TaskResults(readList(in, 33, TaskResult::get), readLong(in));
+        }
+    }
+
+    record BlockFailure(RefId ref, String reason) {
+        static void put(ByteBuf out, BlockFailure f) {
+            writeRef(out, f.ref);
+            writeString(out, f.reason);
+        }
+
+        static BlockFailure get(ByteBuf in) {
+            return new BlockFailure(readRef(in), readString(in));
+        }
+    }
+
+    /** Blocks that arrived by scatter (verified) or failed to. */
+    record StoredBlocks(List<BlockInfo> stored, List<BlockFailure> failed, long memoryUsed) implements Message {
+        public byte type() { return 32; }
+
+        public void write(ByteBuf out) {
+            writeList(out, stored, BlockInfo::put);
+            writeList(out, failed, BlockFailure::put);
+            out.writeLong(memoryUsed);
+        }
+
+        static StoredBlocks read(ByteBuf in) {
+            return new StoredBlocks(readList(in, 24, BlockInfo::get), readList(in, 20, BlockFailure::get),
+                    readLong(in));
+        }
+    }
+
+    record Status(long memoryUsed, int queued) implements Message {
+        public byte type() { return 33; }
+
+        public void write(ByteBuf out) {
+            out.writeLong(memoryUsed);
+            out.writeInt(queued);
+        }
+
+        static Status read(ByteBuf in) {
+            return new Status(readLong(in), readInt(in));
+        }
+    }
+
+    // ---------------------------------------------------------------- leader -> executor
+
+    /** Tasks to run, with the functions they need that this executor has not seen yet. */
+    record Launch(long epoch, List<FnDef> fns, List<TaskLaunch> tasks) implements Message {
+        public byte type() { return 40; }
+
+        public void write(ByteBuf out) {
+            out.writeLong(epoch);
+            writeList(out, fns, FnDef::put);
+            writeList(out, tasks, TaskLaunch::put);
+        }
+
+        static Launch read(ByteBuf in) {
+            return new Launch(readLong(in), readList(in, 13, FnDef::get), readList(in, 16, TaskLaunch::get));
+        }
+    }
+
+    /** Blocks (and functions, by the ids of their tasks) the executor may forget. */
+    record Drop(long epoch, List<RefId> refs, List<Long> fnIds) implements Message {
+        public byte type() { return 41; }
+
+        public void write(ByteBuf out) {
+            out.writeLong(epoch);
+            writeList(out, refs, Wire::writeRef);
+            writeList(out, fnIds, ByteBuf::writeLong);
+        }
+
+        static Drop read(ByteBuf in) {
+            return new Drop(readLong(in), readList(in, 16, Wire::readRef), readList(in, 8, Wire::readLong));
+        }
+    }
+
+    // ---------------------------------------------------------------- data plane
+
+    /** Marker for messages that own a slice of the frame; whoever handles one releases {@code data}. */
+    sealed interface DataMessage extends Message permits PutChunk, FetchChunk {
+        ByteBuf data();
+    }
+
+    /**
+     * A chunk of a block being stored. {@code forward}: where the receiver passes it on (a pipelined
+     * chain). {@code checksum} is the CRC32C of the whole block, set on the last chunk.
+     */
+    record PutChunk(RefId ref, long total, long offset, long checksum, List<Peer> forward, ByteBuf data)
+            implements DataMessage {
+        public byte type() { return 50; }
+
+        public void write(ByteBuf out) {
+            writeRef(out, ref);
+            out.writeLong(total);
+            out.writeLong(offset);
+            out.writeLong(checksum);
+            writeList(out, forward, Peer::put);
+        }
+
+        static PutChunk read(ByteBuf in) {
+            RefId ref = readRef(in);
+            long total = readLong(in);
+            long offset = readLong(in);
+            long checksum = readLong(in);
+            List<Peer> forward = readList(in, 12, Peer::get);
+            if (total < 0 || offset < 0 || offset + in.readableBytes() > total) {
+                throw new ProtocolException("chunk [" + offset + ", +" + in.readableBytes() + ") outside block of "
+                        + total + " bytes");
+            }
+            return new PutChunk(ref, total, offset, checksum, forward, in.readRetainedSlice(in.readableBytes()));
+        }
+    }
+
+    record Fetch(long reqId, RefId ref) implements Message {
+        public byte type() { return 51; }
+
+        public void write(ByteBuf out) {
+            out.writeLong(reqId);
+            writeRef(out, ref);
+        }
+
+        static Fetch read(ByteBuf in) {
+            return new Fetch(readLong(in), readRef(in));
+        }
+    }
+
+    record FetchChunk(long reqId, long total, long offset, ByteBuf data) implements DataMessage {
+        public byte type() { return 52; }
+
+        public void write(ByteBuf out) {
+            out.writeLong(reqId);
+            out.writeLong(total);
+            out.writeLong(offset);
+        }
+
+        static FetchChunk read(ByteBuf in) {
+            long reqId = readLong(in);
+            long total = readLong(in);
+            long offset = readLong(in);
+            if (total < 0 || offset < 0 || offset + in.readableBytes() > total) {
+                throw new ProtocolException("chunk [" + offset + ", +" + in.readableBytes() + ") outside block of "
+                        + total + " bytes");
+            }
+            return new FetchChunk(reqId, total, offset, in.readRetainedSlice(in.readableBytes()));
+        }
+    }
+
+    record FetchFailed(long reqId, String reason) implements Message {
+        public byte type() { return 53; }
+
+        public void write(ByteBuf out) {
+            out.writeLong(reqId);
+            writeString(out, reason);
+        }
+
+        static FetchFailed read(ByteBuf in) {
+            return new FetchFailed(readLong(in), readString(in));
+        }
+    }
+}

@@ -1,0 +1,115 @@
+package io.quiver.core.protocol;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.ChannelHandler;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.handler.codec.LengthFieldBasedFrameDecoder;
+import io.netty.handler.codec.MessageToMessageDecoder;
+import io.netty.handler.codec.MessageToMessageEncoder;
+import io.quiver.core.protocol.Message.DataMessage;
+import java.util.List;
+
+/**
+ * The frame format and the one codec of {@link Message}.
+ *
+ * <pre>
+ *  +----------------+--------+-------------------+----------------------+
+ *  | length (int32) | type   | fields            | data (chunks only)   |
+ *  +----------------+--------+-------------------+----------------------+
+ *    not counted      1 byte   Message.write        DataMessage.data()
+ * </pre>
+ *
+ * Data chunks are never copied: the encoder emits the header and the data buffer as two writes,
+ * the decoder hands out a retained slice of the frame.
+ */
+public final class MessageCodec {
+    /** Chunk size for bulk data. */
+    public static final int CHUNK_SIZE = 1 << 20;
+    /** Default largest frame: a chunk plus headroom, or a batch of control messages. */
+    public static final int DEFAULT_MAX_FRAME = 64 << 20;
+
+    private MessageCodec() {}
+
+    /** Splits the stream into frames; a frame longer than {@code maxFrame} fails the connection. */
+    public static LengthFieldBasedFrameDecoder frameDecoder(int maxFrame) {
+        return new LengthFieldBasedFrameDecoder(maxFrame, 0, 4, 0, 4, true);
+    }
+
+    /** Decodes one frame into one message; anything malformed raises {@link ProtocolException}. */
+    public static Message decode(ByteBuf frame) {
+        if (!frame.isReadable()) {
+            throw new ProtocolException("empty frame");
+        }
+        byte type = frame.readByte();
+        Message m = switch (type) {
+            case 1 -> Message.Challenge.read(frame);
+            case 2 -> Message.Hello.read(frame);
+            case 3 -> Message.Welcome.read(frame);
+            case 4 -> Message.Refused.read(frame);
+            case 10 -> Message.Submit.read(frame);
+            case 11 -> Message.Release.read(frame);
+            case 12 -> Message.ScatterRequest.read(frame);
+            case 13 -> Message.InfoRequest.read(frame);
+            case 14 -> Message.SubmitJob.read(frame);
+            case 20 -> Message.ScatterPlan.read(frame);
+            case 21 -> Message.RequestFailed.read(frame);
+            case 22 -> Message.RefsDone.read(frame);
+            case 23 -> Message.InfoReply.read(frame);
+            case 24 -> Message.JobReply.read(frame);
+            case 30 -> Message.Register.read(frame);
+            case 31 -> Message.TaskResults.read(frame);
+            case 32 -> Message.StoredBlocks.read(frame);
+            case 33 -> Message.Status.read(frame);
+            case 40 -> Message.Launch.read(frame);
+            case 41 -> Message.Drop.read(frame);
+            case 50 -> Message.PutChunk.read(frame);
+            case 51 -> Message.Fetch.read(frame);
+            case 52 -> Message.FetchChunk.read(frame);
+            case 53 -> Message.FetchFailed.read(frame);
+            default -> throw new ProtocolException("unknown message type " + type);
+        };
+        if (frame.isReadable()) {
+            if (m instanceof DataMessage d) {
+                d.data().release();
+            }
+            throw new ProtocolException(frame.readableBytes() + " unexpected bytes after a " + m.getClass().getSimpleName());
+        }
+        return m;
+    }
+
+    /** Frames to messages. */
+    public static final class Decoder extends MessageToMessageDecoder<ByteBuf> {
+        @Override
+        protected void decode(ChannelHandlerContext ctx, ByteBuf frame, List<Object> out) {
+            out.add(MessageCodec.decode(frame));
+        }
+    }
+
+    /** Messages to frames. Takes ownership of a DataMessage's data. */
+    @ChannelHandler.Sharable
+    public static final class Encoder extends MessageToMessageEncoder<Message> {
+        public static final Encoder INSTANCE = new Encoder();
+
+        @Override
+        protected void encode(ChannelHandlerContext ctx, Message msg, List<Object> out) {
+            ByteBuf header = ctx.alloc().buffer(64);
+            try {
+                header.writeInt(0);
+                header.writeByte(msg.type());
+                msg.write(header);
+            } catch (RuntimeException e) {
+                header.release();
+                if (msg instanceof DataMessage d) {
+                    d.data().release();
+                }
+                throw e;
+            }
+            int dataBytes = msg instanceof DataMessage d ? d.data().readableBytes() : 0;
+            header.setInt(0, header.readableBytes() - 4 + dataBytes);
+            out.add(header);
+            if (msg instanceof DataMessage d) {
+                out.add(d.data());
+            }
+        }
+    }
+}

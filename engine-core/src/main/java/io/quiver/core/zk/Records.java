@@ -1,0 +1,55 @@
+package io.quiver.core.zk;
+
+import java.nio.charset.StandardCharsets;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/** Znode contents: small {@code key=value} lines, readable with {@code zkCli get}. */
+public final class Records {
+    private Records() {}
+
+    /** What {@code /leader} holds. */
+    public record LeaderRecord(String id, String host, int port, int httpPort, long epoch) {
+        public byte[] toBytes() {
+            return encode(Map.of("id", id, "host", host, "port", String.valueOf(port), "httpPort",
+                    String.valueOf(httpPort), "epoch", String.valueOf(epoch)));
+        }
+
+        public static LeaderRecord parse(byte[] data) {
+            Map<String, String> m = decode(data);
+            return new LeaderRecord(m.get("id"), m.get("host"), Integer.parseInt(m.get("port")),
+                    Integer.parseInt(m.getOrDefault("httpPort", "0")), Long.parseLong(m.get("epoch")));
+        }
+    }
+
+    /** What {@code /executors/<id>} holds. */
+    public record ExecutorRecord(String id, String host, int port, int slots, long memoryLimit) {
+        public byte[] toBytes() {
+            return encode(Map.of("id", id, "host", host, "port", String.valueOf(port), "slots", String.valueOf(slots),
+                    "memoryLimit", String.valueOf(memoryLimit)));
+        }
+
+        public static ExecutorRecord parse(byte[] data) {
+            Map<String, String> m = decode(data);
+            return new ExecutorRecord(m.get("id"), m.get("host"), Integer.parseInt(m.get("port")),
+                    Integer.parseInt(m.get("slots")), Long.parseLong(m.get("memoryLimit")));
+        }
+    }
+
+    static byte[] encode(Map<String, String> fields) {
+        StringBuilder sb = new StringBuilder();
+        new java.util.TreeMap<>(fields).forEach((k, v) -> sb.append(k).append('=').append(v).append('\n'));
+        return sb.toString().getBytes(StandardCharsets.UTF_8);
+    }
+
+    static Map<String, String> decode(byte[] data) {
+        Map<String, String> m = new LinkedHashMap<>();
+        for (String line : new String(data, StandardCharsets.UTF_8).split("\n")) {
+            int eq = line.indexOf('=');
+            if (eq > 0) {
+                m.put(line.substring(0, eq), line.substring(eq + 1));
+            }
+        }
+        return m;
+    }
+}

@@ -1,0 +1,39 @@
+package io.quiver.core.zk;
+
+import io.quiver.ClusterUnavailableException;
+import java.util.concurrent.TimeUnit;
+import org.apache.curator.framework.CuratorFramework;
+import org.apache.curator.framework.CuratorFrameworkFactory;
+import org.apache.curator.retry.ExponentialBackoffRetry;
+
+/** Curator clients as every Quiver process makes them. */
+public final class Zk {
+    /** Short sessions: a dead process's ephemeral nodes go within seconds. */
+    public static final int SESSION_TIMEOUT_MILLIS = Integer.getInteger("quiver.zk.sessionTimeoutMs", 6_000);
+    public static final int CONNECTION_TIMEOUT_MILLIS = 5_000;
+
+    private Zk() {}
+
+    /** Starts a client chrooted at the cluster root and waits until it is connected. */
+    public static CuratorFramework start(ClusterUrl url, long waitMillis) {
+        CuratorFramework client = CuratorFrameworkFactory.builder()
+                .connectString(url.chrootedConnectString())
+                .sessionTimeoutMs(SESSION_TIMEOUT_MILLIS)
+                .connectionTimeoutMs(CONNECTION_TIMEOUT_MILLIS)
+                .retryPolicy(new ExponentialBackoffRetry(100, 10, 2_000))
+                .build();
+        client.start();
+        try {
+            if (!client.blockUntilConnected((int) waitMillis, TimeUnit.MILLISECONDS)) {
+                client.close();
+                throw new ClusterUnavailableException("could not reach ZooKeeper at " + url.connectString()
+                        + " within " + waitMillis + " ms; check that the ensemble is running and the url is right");
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            client.close();
+            throw new ClusterUnavailableException("interrupted while connecting to ZooKeeper at " + url.connectString());
+        }
+        return client;
+    }
+}
