@@ -14,10 +14,12 @@ public final class Zk {
 
     private Zk() {}
 
-    /** Starts a client chrooted at the cluster root and waits until it is connected. */
+    /** Starts a client rooted at the cluster root and waits until it is connected. */
     public static CuratorFramework start(ClusterUrl url, long waitMillis) {
         CuratorFramework client = CuratorFrameworkFactory.builder()
-                .connectString(url.chrootedConnectString())
+                .connectString(url.connectString())
+                // A namespace rather than a connect-string chroot: Curator creates the root on first use.
+                .namespace(url.root().substring(1))
                 .sessionTimeoutMs(SESSION_TIMEOUT_MILLIS)
                 .connectionTimeoutMs(CONNECTION_TIMEOUT_MILLIS)
                 .retryPolicy(new ExponentialBackoffRetry(100, 10, 2_000))
