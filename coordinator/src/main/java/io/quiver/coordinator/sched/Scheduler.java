@@ -567,7 +567,10 @@ public final class Scheduler {
             }
             t.onExecutor = false;
             e.running.remove(t);
-            e.avgTaskNanos = 0.8 * e.avgTaskNanos + 0.2 * Math.max(1_000, r.nanos());
+            // Recent task time; one outlier may at most double it, so a single slow task does not
+            // make a loaded executor look idle-worthy for everything queued behind it.
+            double sample = Math.min(Math.max(1_000, r.nanos()), 5 * e.avgTaskNanos + 1_000_000);
+            e.avgTaskNanos = 0.8 * e.avgTaskNanos + 0.2 * sample;
             if (t.state != TaskState.LAUNCHED) {
                 continue; // already failed through an input
             }

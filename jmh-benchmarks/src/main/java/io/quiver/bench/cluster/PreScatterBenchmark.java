@@ -1,0 +1,134 @@
+package io.quiver.bench.cluster;
+
+import io.quiver.Quiver;
+import io.quiver.Ref;
+import io.quiver.Scatter;
+import io.quiver.local.LocalCluster;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
+import org.openjdk.jmh.annotations.Warmup;
+
+/**
+ * The pre-scatter scenario of issue 2 on 2 executors x 1 slot (separate JVMs): broadcast a big
+ * array once, submit many small functions over it, gather. Beside it the naive way, the array
+ * captured in the function, for one task (it is slow by nature).
+ *
+ * <pre>java -jar jmh-benchmarks/target/benchmarks.jar PreScatterBenchmark</pre>
+ */
+@State(Scope.Benchmark)
+@BenchmarkMode(Mode.SingleShotTime)
+@OutputTimeUnit(TimeUnit.MILLISECONDS)
+@Warmup(iterations = 3)
+@Measurement(iterations = 8)
+@Fork(value = 1, jvmArgsAppend = {"-Xmx3g", "-XX:MaxDirectMemorySize=3g"})
+public class PreScatterBenchmark {
+    @Param("256")
+    int sizeMb;
+
+    @Param("200")
+    int tasks;
+
+    LocalCluster cluster;
+    Quiver q;
+    double[] data;
+    Ref<double[]> pinned;
+
+    @Setup(Level.Trial)
+    public void startCluster() {
+        data = new double[sizeMb * (1 << 20) / 8];
+        for (int i = 0; i < data.length; i++) {
+            data[i] = (i % 1000) * 0.001;
+        }
+        cluster = BenchClusters.start((long) sizeMb * 3 << 20);
+        q = cluster.connect();
+    }
+
+    @Setup(Level.Iteration)
+    public void pin() {
+        pinned = q.scatter(data, Scatter.broadcast());
+    }
+
+    @TearDown(Level.Iteration)
+    public void unpin() {
+        if (pinned != null) {
+            pinned.close();
+            pinned = null;
+        }
+    }
+
+    @TearDown(Level.Trial)
+    public void stopCluster() {
+        q.close();
+        cluster.close();
+    }
+
+    /** Scatter with broadcast + the submit loop + gather: the whole scenario. */
+    @Benchmark
+    public double scenario() {
+        try (Ref<double[]> p = q.scatter(data, Scatter.broadcast())) {
+            return submitAndGather(p);
+        }
+    }
+
+    /** Only the broadcast of the array to both executors (throughput = 2 x size / time). */
+    @Benchmark
+    public long broadcast() {
+        try (Ref<double[]> p = q.scatter(data, Scatter.broadcast())) {
+            return p.sizeBytes();
+        }
+    }
+
+    /** Only the submit loop over an already pinned array (the gather happens outside the measurement's concern, at the end). */
+    @Benchmark
+    public List<Ref<Double>> submitLoop() {
+        List<Ref<Double>> refs = submit(pinned);
+        return refs;
+    }
+
+    /** Submit loop and gather over an already pinned array. */
+    @Benchmark
+    public double submitAndGatherPinned() {
+        return submitAndGather(pinned);
+    }
+
+    /** One task of the naive way: the array travels inside the function. */
+    @Benchmark
+    public double naiveOneTask() {
+        double[] d = data;
+        int n = tasks;
+        return q.submit(() -> BenchClusters.sliceSumOfSquares(d, 0, n)).result();
+    }
+
+    private List<Ref<Double>> submit(Ref<double[]> p) {
+        List<Ref<Double>> refs = new ArrayList<>(tasks);
+        int n = tasks;
+        for (int i = 0; i < tasks; i++) {
+            int k = i;
+            refs.add(q.submit(d -> BenchClusters.sliceSumOfSquares(d, k, n), p));
+        }
+        return refs;
+    }
+
+    private double submitAndGather(Ref<double[]> p) {
+        List<Ref<Double>> refs = submit(p);
+        double total = 0;
+        for (double v : q.gather(refs)) {
+            total += v;
+        }
+        refs.forEach(Ref::close);
+        return total;
+    }
+}
