@@ -23,6 +23,18 @@ import io.quiver.core.protocol.Message.ScatterRequest;
 import io.quiver.core.protocol.Message.Status;
 import io.quiver.core.protocol.Message.StoredBlocks;
 import io.quiver.core.protocol.Message.Submit;
+import io.quiver.core.protocol.Message.SubmitJob;
+import io.quiver.core.protocol.Message.JobReply;
+import io.quiver.core.codec.DefaultCodec;
+import io.quiver.core.codec.JavaSerialization;
+import io.quiver.core.plan.LogicalNode;
+import io.quiver.core.plan.LogicalPlan;
+import io.quiver.planner.ClusterView;
+import io.quiver.planner.PersistedOutput;
+import io.quiver.planner.PhysicalPlan;
+import io.quiver.planner.Planner;
+import io.quiver.planner.Stage;
+import io.quiver.planner.TaskInput;
 import io.quiver.core.protocol.Message.TaskLaunch;
 import io.quiver.core.protocol.Message.TaskResult;
 import io.quiver.core.protocol.Message.TaskResults;
@@ -68,6 +80,7 @@ public final class Scheduler {
     private final Map<Link, Client> clients = new HashMap<>();
     private final ArrayDeque<Task> ready = new ArrayDeque<>();
     private long nextFnId = 1;
+    private long nextJobRef = 1;
 
     public Scheduler(String leaderId, long epoch, LongSupplier nanoTime) {
         this.leaderId = leaderId;
@@ -133,6 +146,7 @@ public final class Scheduler {
         final List<Task> waiters = new ArrayList<>(1);
         // scatter only
         long scatterReqSize;
+        boolean broadcast;
         final Set<Exec> expected = new HashSet<>();
 
         Block(RefId ref, Task producer, Client owner) {
@@ -203,6 +217,8 @@ public final class Scheduler {
             onScatterRequest(client(from), s);
         } else if (message instanceof InfoRequest i) {
             from.send(info(i.reqId()));
+        } else if (message instanceof SubmitJob j) {
+            onSubmitJob(client(from), j);
         } else if (message instanceof Register r) {
             onRegister(from, peerId, r);
         } else if (message instanceof TaskResults r) {
@@ -505,6 +521,7 @@ public final class Scheduler {
         Block b = new Block(req.ref(), null, c);
         b.scatterReqSize = req.size();
         b.size = req.size();
+        b.broadcast = req.mode() == 2;
         b.expected.addAll(targets);
         for (Exec e : targets) {
             e.reserved += req.size();
@@ -526,6 +543,104 @@ public final class Scheduler {
             }
         }
         return new InfoReply(reqId, leaderId, epoch, list);
+    }
+
+    // ------------------------------------------------------------------ dataset jobs
+
+    /**
+     * Plans a dataset job against what the leader knows now and adds its tasks: every stage at
+     * once, dependencies by ref, so independent stages run concurrently and each stage starts as
+     * its inputs complete. Shuffle outputs belong to no client and are dropped once consumed.
+     */
+    private void onSubmitJob(Client c, SubmitJob job) {
+        PhysicalPlan plan;
+        try {
+            LogicalPlan logical = LogicalPlan.fromBytes(job.plan());
+            plan = Planner.plan(logical, view(logical));
+        } catch (RuntimeException e) {
+            c.link.send(new RequestFailed(job.reqId(), RequestFailed.INVALID, "invalid dataset job: " + e.getMessage(),
+                    null, 0, 0));
+            return;
+        }
+        if (job.explainOnly()) {
+            c.link.send(new JobReply(job.reqId(), List.of(), List.of(), List.of(), plan.explain()));
+            return;
+        }
+        Map<Integer, PersistedOutput> persistedByStage = new HashMap<>();
+        for (PersistedOutput p : plan.persistedOutputs()) {
+            persistedByStage.put(p.stageId(), p);
+        }
+        List<List<List<RefId>>> outputs = new ArrayList<>(plan.stages().size());
+        List<RefId> results = List.of();
+        List<RefId> persisted = new ArrayList<>();
+        List<Integer> persistedNodes = new ArrayList<>();
+        for (Stage stage : plan.stages()) {
+            Fn fn = new Fn(nextFnId++, JavaSerialization.serialize(stage.taskFunction(), "stage " + stage.id()));
+            fns.put(fn.id, fn);
+            boolean owned = stage.kind() != Stage.Kind.SHUFFLE_MAP;
+            List<List<RefId>> stageOuts = new ArrayList<>(stage.tasks().size());
+            for (io.quiver.planner.TaskSpec spec : stage.tasks()) {
+                List<RefId> outs = new ArrayList<>(stage.outputsPerTask());
+                for (int o = 0; o < stage.outputsPerTask(); o++) {
+                    outs.add(new RefId(-epoch, nextJobRef++));
+                }
+                List<Arg> args = new ArrayList<>(spec.inputs().size());
+                for (TaskInput in : spec.inputs()) {
+                    if (in instanceof TaskInput.Inline inline) {
+                        args.add(Arg.value(DefaultCodec.INSTANCE.toBytes(inline.value())));
+                    } else if (in instanceof TaskInput.Pinned pinned) {
+                        args.add(Arg.ref(pinned.ref()));
+                    } else {
+                        TaskInput.StageOutput so = (TaskInput.StageOutput) in;
+                        args.add(Arg.ref(outputs.get(so.stageId()).get(so.partition()).get(so.output())));
+                    }
+                }
+                Task t = addTask(outs.get(0), List.copyOf(outs), fn, args, owned ? c : null);
+                if (owned) {
+                    c.owned.addAll(t.outputs);
+                }
+                stageOuts.add(outs);
+            }
+            outputs.add(stageOuts);
+            PersistedOutput p = persistedByStage.get(stage.id());
+            if (p != null) {
+                for (int i = 0; i < p.partitions(); i++) {
+                    persisted.add(stageOuts.get(i).get(0));
+                    persistedNodes.add(p.node());
+                }
+            }
+            if (stage == plan.finalStage()) {
+                results = stageOuts.stream().map(o -> o.get(0)).toList();
+            }
+        }
+        c.link.send(new JobReply(job.reqId(), results, persisted, persistedNodes, ""));
+    }
+
+    /** The live executors and, for each ref the plan pins, who holds it. */
+    private ClusterView view(LogicalPlan plan) {
+        List<String> live = new ArrayList<>();
+        for (Exec e : executors.values()) {
+            if (e.link != null) {
+                live.add(e.id);
+            }
+        }
+        ClusterView view = ClusterView.of(live);
+        for (LogicalNode node : plan.nodes()) {
+            List<RefId> pinned = new ArrayList<>();
+            if (node.pinned() != null) {
+                pinned.add(node.pinned());
+            }
+            if (node.kind() == LogicalNode.Kind.PERSISTED) {
+                pinned.addAll(node.refs());
+            }
+            for (RefId ref : pinned) {
+                Block b = blocks.get(ref);
+                if (b != null && b.failure == null) {
+                    view = view.withRef(ref, b.broadcast, new HashSet<>(locationIds(b)));
+                }
+            }
+        }
+        return view;
     }
 
     // ------------------------------------------------------------------ executors

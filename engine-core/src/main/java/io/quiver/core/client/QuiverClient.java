@@ -41,6 +41,13 @@ import io.quiver.core.protocol.Message.Role;
 import io.quiver.core.protocol.Message.ScatterPlan;
 import io.quiver.core.protocol.Message.ScatterRequest;
 import io.quiver.core.protocol.Message.Submit;
+import io.quiver.core.protocol.Message.SubmitJob;
+import io.quiver.core.protocol.Message.JobReply;
+import io.quiver.core.client.dataset.DatasetImpl;
+import io.quiver.core.client.dataset.JobResult;
+import io.quiver.core.plan.LogicalPlan;
+import java.util.HashMap;
+import java.util.function.Function;
 import io.quiver.core.protocol.Message.TaskSpec;
 import io.quiver.core.protocol.MessageCodec;
 import io.quiver.core.task.TaskFunction;
@@ -104,6 +111,8 @@ public final class QuiverClient implements Quiver {
     private final AtomicBoolean closed = new AtomicBoolean();
     private volatile LeaderSession leader;
     private Runnable onClose = () -> {};
+    private final ClientJobs jobs = new ClientJobs(this);
+    private final java.util.Set<RefId> broadcasts = ConcurrentHashMap.newKeySet();
 
     // Submit batching: filled by any thread, drained on the leader channel's event loop.
     private final Object batchLock = new Object();
@@ -240,6 +249,13 @@ public final class QuiverClient implements Quiver {
             } else if (m instanceof InfoReply i) {
                 complete(i.reqId(), i);
             } else if (m instanceof Message.JobReply j) {
+                // Register the job's refs before any RefsDone for them is read.
+                for (RefId id : j.results()) {
+                    refs.put(id, new RefState(id));
+                }
+                for (RefId id : j.persisted()) {
+                    refs.put(id, new RefState(id));
+                }
                 complete(j.reqId(), j);
             } else {
                 if (m instanceof Message.DataMessage dm) {
@@ -321,6 +337,7 @@ public final class QuiverClient implements Quiver {
 
     void release(RefId id) {
         refs.remove(id);
+        broadcasts.remove(id);
         if (closed.get()) {
             return;
         }
@@ -585,6 +602,9 @@ public final class QuiverClient implements Quiver {
                 };
             }
             RefImpl<T> ref = handle(state);
+            if (options.mode() == Scatter.Mode.BROADCAST) {
+                broadcasts.add(state.id);
+            }
             List<Peer> targets = ((ScatterPlan) reply).targets();
             data.put(state.id, encoded, crc.getValue(), targets);
             await(state, null);
@@ -677,19 +697,83 @@ public final class QuiverClient implements Quiver {
         return new ClusterInfo(r.leaderId(), r.epoch(), execs);
     }
 
+    // ------------------------------------------------------------------ datasets
+
     @Override
     public <T> Dataset<T> parallelize(List<T> items, int partitions) {
-        throw new UnsupportedOperationException("datasets land with issue 3");
+        checkNotClosed();
+        return DatasetImpl.parallelize(jobs, items, partitions);
     }
 
     @Override
     public Dataset<Long> range(long fromInclusive, long toExclusive, int partitions) {
-        throw new UnsupportedOperationException("datasets land with issue 3");
+        checkNotClosed();
+        return DatasetImpl.range(jobs, fromInclusive, toExclusive, partitions);
     }
 
     @Override
     public Dataset<String> textFile(String path, int minPartitions) {
-        throw new UnsupportedOperationException("datasets land with issue 3");
+        checkNotClosed();
+        return DatasetImpl.textFile(jobs, path, minPartitions);
+    }
+
+    boolean isBroadcast(RefId id) {
+        return broadcasts.contains(id);
+    }
+
+    /**
+     * Ships a plan to the leader, which plans and runs it; returns at once a ref that completes
+     * with {@code finish} applied to the final stage's outputs, fetched straight from executors.
+     */
+    <R> Ref<R> submitJob(LogicalPlan plan, Function<JobResult, R> finish) {
+        checkNotClosed();
+        byte[] bytes = plan.toBytes();
+        JobReply reply = jobRequest(bytes, false);
+        List<Ref<Object>> results = new ArrayList<>(reply.results().size());
+        for (RefId id : reply.results()) {
+            results.add(handle(refs.computeIfAbsent(id, RefState::new)));
+        }
+        Map<Integer, List<Ref<?>>> persisted = new HashMap<>();
+        for (int i = 0; i < reply.persisted().size(); i++) {
+            RefId id = reply.persisted().get(i);
+            persisted.computeIfAbsent(reply.persistedNodes().get(i), k -> new ArrayList<>())
+                    .add(handle(refs.computeIfAbsent(id, RefState::new)));
+        }
+        RefState out = newRef(leader());
+        RefImpl<R> ref = handle(out);
+        userExecutor.execute(() -> {
+            boolean ok = false;
+            try {
+                List<Object> values = gather(results);
+                R value = finish.apply(new JobResult(values, persisted));
+                out.value = value;
+                out.decoded = true;
+                out.complete(-1, List.of(), null);
+                ok = true;
+            } catch (RuntimeException | Error e) {
+                out.fail(e instanceof RuntimeException re ? re : new QuiverException("dataset job failed: " + e, e));
+            } finally {
+                results.forEach(Ref::close);
+                if (!ok) {
+                    persisted.values().forEach(list -> list.forEach(Ref::close));
+                }
+            }
+        });
+        return ref;
+    }
+
+    String explainJob(LogicalPlan plan) {
+        checkNotClosed();
+        return jobRequest(plan.toBytes(), true).explain();
+    }
+
+    private JobReply jobRequest(byte[] plan, boolean explainOnly) {
+        Message reply = request(reqId -> new SubmitJob(reqId, plan, explainOnly), explainOnly ? "explain" : "dataset job");
+        if (reply instanceof RequestFailed f) {
+            throw f.kind() == RequestFailed.INVALID ? new IllegalArgumentException(f.message())
+                    : new QuiverException(f.message());
+        }
+        return (JobReply) reply;
     }
 
     private void checkNotClosed() {

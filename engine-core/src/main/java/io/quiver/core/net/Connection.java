@@ -12,6 +12,9 @@ import java.util.concurrent.atomic.AtomicBoolean;
 public final class Connection {
     private final Channel channel;
     private final AtomicBoolean flushScheduled = new AtomicBoolean();
+    private final AtomicBoolean drainScheduled = new AtomicBoolean();
+    private final java.util.concurrent.atomic.AtomicLong outboxBytes = new java.util.concurrent.atomic.AtomicLong();
+    private final java.util.concurrent.ConcurrentLinkedQueue<Message> outbox = new java.util.concurrent.ConcurrentLinkedQueue<>();
     private final Object writability = new Object();
     private volatile Role peerRole;
     private volatile String peerId = "?";
@@ -66,20 +69,74 @@ public final class Connection {
         return channel.isActive();
     }
 
-    /** Queues a message; it is flushed at the end of the current event-loop turn. */
+    /**
+     * Queues a message; it is flushed at the end of the current event-loop turn. From another
+     * thread, messages go through a queue that one task on the event loop drains and flushes: a
+     * flush task queued before a cross-thread write would not cover it, so writes and their flush
+     * must be ordered by the same task.
+     */
     public void send(Message message) {
-        channel.write(message, channel.voidPromise());
-        if (flushScheduled.compareAndSet(false, true)) {
-            channel.eventLoop().execute(() -> {
-                flushScheduled.set(false);
-                channel.flush();
-            });
+        if (channel.eventLoop().inEventLoop()) {
+            channel.write(message, channel.voidPromise());
+            if (flushScheduled.compareAndSet(false, true)) {
+                channel.eventLoop().execute(() -> {
+                    flushScheduled.set(false);
+                    channel.flush();
+                });
+            }
+            return;
+        }
+        if (message instanceof Message.DataMessage d) {
+            outboxBytes.addAndGet(d.data().readableBytes());
+        }
+        outbox.add(message);
+        if (drainScheduled.compareAndSet(false, true)) {
+            try {
+                channel.eventLoop().execute(this::drainOutbox);
+            } catch (java.util.concurrent.RejectedExecutionException e) {
+                drainScheduled.set(false);
+                releaseOutbox(); // the event loop is shut down: the channel is gone
+            }
         }
     }
 
-    /** Writes and flushes at once. */
+    private void drainOutbox() {
+        drainScheduled.set(false);
+        Message m;
+        boolean wrote = false;
+        long bytes = 0;
+        while ((m = outbox.poll()) != null) {
+            if (m instanceof Message.DataMessage d) {
+                bytes += d.data().readableBytes();
+            }
+            channel.write(m, channel.voidPromise());
+            wrote = true;
+        }
+        if (wrote) {
+            channel.flush();
+        }
+        if (bytes > 0) {
+            outboxBytes.addAndGet(-bytes);
+            writabilityChanged(); // wakes awaitWritable, which also counts the outbox
+        }
+    }
+
+    private void releaseOutbox() {
+        Message m;
+        while ((m = outbox.poll()) != null) {
+            if (m instanceof Message.DataMessage d) {
+                d.data().release();
+            }
+        }
+    }
+
+    /** Writes and flushes at once (after anything already sent from this thread). */
     public void sendNow(Message message) {
-        channel.writeAndFlush(message, channel.voidPromise());
+        if (channel.eventLoop().inEventLoop()) {
+            channel.writeAndFlush(message, channel.voidPromise());
+        } else {
+            send(message); // the drain flushes
+        }
     }
 
     /**
@@ -90,7 +147,8 @@ public final class Connection {
      */
     public boolean awaitWritable() {
         synchronized (writability) {
-            while (channel.isActive() && !channel.isWritable()) {
+            while (channel.isActive()
+                    && (!channel.isWritable() || outboxBytes.get() > Transport.WATER_MARK.high())) {
                 try {
                     writability.wait(100);
                 } catch (InterruptedException e) {

@@ -284,19 +284,18 @@ public sealed interface Message {
         }
     }
 
-    /** A dataset job: the encoded logical plan and the action; {@code explainOnly} plans without running. */
-    record SubmitJob(long reqId, byte[] plan, byte action, boolean explainOnly) implements Message {
+    /** A dataset job: the encoded logical plan (its action included); {@code explainOnly} plans without running. */
+    record SubmitJob(long reqId, byte[] plan, boolean explainOnly) implements Message {
         public byte type() { return 14; }
 
         public void write(ByteBuf out) {
             out.writeLong(reqId);
             writeBytes(out, plan);
-            out.writeByte(action);
             out.writeBoolean(explainOnly);
         }
 
         static SubmitJob read(ByteBuf in) {
-            return new SubmitJob(readLong(in), readBytes(in), readByte(in), readBoolean(in));
+            return new SubmitJob(readLong(in), readBytes(in), readBoolean(in));
         }
     }
 
@@ -406,22 +405,25 @@ public sealed interface Message {
     }
 
     /**
-     * A planned job: the refs of the final stage's outputs in partition order (the client owns them
-     * and gets them in RefsDone), the refs of persisted outputs, and the plan as text.
+     * A planned job: the refs of the final stage's outputs in partition order, the refs of persisted
+     * partitions with the logical node each belongs to ({@code persistedNodes}, same length), and the
+     * plan as text. The client owns every ref named here and gets them in RefsDone.
      */
-    record JobReply(long reqId, List<RefId> results, List<RefId> persisted, String explain) implements Message {
+    record JobReply(long reqId, List<RefId> results, List<RefId> persisted, List<Integer> persistedNodes,
+                    String explain) implements Message {
         public byte type() { return 24; }
 
         public void write(ByteBuf out) {
             out.writeLong(reqId);
             writeList(out, results, Wire::writeRef);
             writeList(out, persisted, Wire::writeRef);
+            writeList(out, persistedNodes, ByteBuf::writeInt);
             writeString(out, explain);
         }
 
         static JobReply read(ByteBuf in) {
             return new JobReply(readLong(in), readList(in, 16, Wire::readRef), readList(in, 16, Wire::readRef),
-                    readString(in));
+                    readList(in, 4, Wire::readInt), readString(in));
         }
     }
 

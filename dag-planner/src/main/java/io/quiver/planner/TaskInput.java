@@ -1,0 +1,36 @@
+package io.quiver.planner;
+
+import io.quiver.RefId;
+import java.io.Serializable;
+import java.util.Objects;
+
+/**
+ * One argument of a task, in the order {@link io.quiver.core.plan.StageFunction} expects them. The
+ * runtime resolves each to a value before running the task.
+ */
+public sealed interface TaskInput {
+
+    /** A value carried in the task itself: the partition index, a range or text split, a parallelize partition. */
+    record Inline(Object value) implements TaskInput {
+        public Inline {
+            if (!(value instanceof Serializable)) {
+                throw new IllegalArgumentException("inline task inputs must be Serializable, got " + value);
+            }
+        }
+
+        @Override
+        public String toString() {
+            return "Inline[" + (value instanceof byte[] b ? b.length + " bytes" : value) + "]";
+        }
+    }
+
+    /** The value of a ref that is already on the cluster (scattered, broadcast or persisted). */
+    record Pinned(RefId ref) implements TaskInput {
+        public Pinned {
+            Objects.requireNonNull(ref, "ref");
+        }
+    }
+
+    /** Output {@code output} of task {@code partition} of the earlier stage {@code stageId}. */
+    record StageOutput(int stageId, int partition, int output) implements TaskInput {}
+}

@@ -1,0 +1,267 @@
+package io.quiver.core.plan;
+
+import io.quiver.RefId;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * One operator of a {@link LogicalPlan}. Inputs are indices of earlier nodes of the same plan, so a
+ * plan is a flat array and nothing ever recurses over it. User functions are the bytes that the
+ * client produced with {@code JavaSerialization}; the leader holds them without loading user
+ * classes. Immutable (arrays are never handed out for writing by engine code).
+ */
+public final class LogicalNode {
+
+    /** The operator kinds. {@link #displayName()} is the API's method name, used in plans and errors. */
+    public enum Kind {
+        // sources
+        PARALLELIZE("parallelize"),
+        RANGE("range"),
+        TEXT_FILE("textFile"),
+        PERSISTED("persisted"),
+        // narrow
+        MAP("map"),
+        MAP_PINNED("map(pinned)"),
+        FLAT_MAP("flatMap"),
+        FILTER("filter"),
+        FILTER_PINNED("filter(pinned)"),
+        MAP_PARTITIONS("mapPartitions"),
+        KEY_BY("keyBy"),
+        MAP_TO_PAIR("mapToPair"),
+        MAP_VALUES("mapValues"),
+        UNION("union"),
+        // wide
+        REDUCE_BY_KEY("reduceByKey"),
+        GROUP_BY_KEY("groupByKey"),
+        JOIN("join"),
+        REPARTITION("repartition");
+
+        private final String displayName;
+
+        Kind(String displayName) {
+            this.displayName = displayName;
+        }
+
+        public String displayName() {
+            return displayName;
+        }
+
+        public boolean isSource() {
+            return this == PARALLELIZE || this == RANGE || this == TEXT_FILE || this == PERSISTED;
+        }
+
+        /** Cuts a stage boundary: its input is shuffled. */
+        public boolean isWide() {
+            return this == REDUCE_BY_KEY || this == GROUP_BY_KEY || this == JOIN || this == REPARTITION;
+        }
+
+        /** A one-input, one-partition-to-one-partition operator that fuses into its input's stage. */
+        public boolean isNarrowOp() {
+            return !isSource() && !isWide() && this != UNION;
+        }
+
+        /** Reads a pinned ref in addition to its input. */
+        public boolean isPinned() {
+            return this == MAP_PINNED || this == FILTER_PINNED;
+        }
+
+        int inputCount() {
+            return isSource() ? 0 : (this == UNION || this == JOIN) ? 2 : 1;
+        }
+
+        boolean hasFunction() {
+            return isNarrowOp() || this == REDUCE_BY_KEY;
+        }
+    }
+
+    private static final int[] NO_INPUTS = new int[0];
+
+    private final Kind kind;
+    private final int[] inputs;
+    private final int partitions;
+    private final boolean persist;
+    private final byte[] function;
+    private final RefId pinned;
+    private final boolean pinnedBroadcast;
+    private final List<byte[]> items;
+    private final List<RefId> refs;
+    private final String path;
+    private final long fileLength;
+    private final long from;
+    private final long to;
+
+    LogicalNode(Kind kind, int[] inputs, int partitions, boolean persist, byte[] function, RefId pinned,
+            boolean pinnedBroadcast, List<byte[]> items, List<RefId> refs, String path, long fileLength,
+            long from, long to) {
+        this.kind = kind;
+        this.inputs = inputs;
+        this.partitions = partitions;
+        this.persist = persist;
+        this.function = function;
+        this.pinned = pinned;
+        this.pinnedBroadcast = pinnedBroadcast;
+        this.items = items;
+        this.refs = refs;
+        this.path = path;
+        this.fileLength = fileLength;
+        this.from = from;
+        this.to = to;
+    }
+
+    // ---- factories (partition counts of narrow operators are filled in by LogicalPlan.Builder)
+
+    /** {@code partitionItems.get(i)} is partition i, a serialized {@code ArrayList} of its items. */
+    public static LogicalNode parallelize(List<byte[]> partitionItems) {
+        return new LogicalNode(Kind.PARALLELIZE, NO_INPUTS, partitionItems.size(), false, null, null, false,
+                List.copyOf(partitionItems), null, null, 0, 0, 0);
+    }
+
+    public static LogicalNode range(long fromInclusive, long toExclusive, int partitions) {
+        return new LogicalNode(Kind.RANGE, NO_INPUTS, partitions, false, null, null, false, null, null, null, 0,
+                fromInclusive, toExclusive);
+    }
+
+    /** The planner cuts {@code [0, fileLength)} into {@code partitions} byte ranges. */
+    public static LogicalNode textFile(String path, long fileLength, int partitions) {
+        return new LogicalNode(Kind.TEXT_FILE, NO_INPUTS, partitions, false, null, null, false, null, null, path,
+                fileLength, 0, 0);
+    }
+
+    /** Partitions computed by an earlier job; partition i is the value of {@code partitionRefs.get(i)}. */
+    public static LogicalNode persisted(List<RefId> partitionRefs) {
+        return new LogicalNode(Kind.PERSISTED, NO_INPUTS, partitionRefs.size(), false, null, null, false, null,
+                List.copyOf(partitionRefs), null, 0, 0, 0);
+    }
+
+    /** A narrow operator without a pinned input. */
+    public static LogicalNode narrow(Kind kind, int input, byte[] function) {
+        if (!kind.isNarrowOp() || kind.isPinned()) {
+            throw new IllegalArgumentException(kind + " is not a narrow operator without a pinned input");
+        }
+        return new LogicalNode(kind, new int[] {input}, 0, false, function, null, false, null, null, null, 0, 0, 0);
+    }
+
+    /** {@link Kind#MAP_PINNED} or {@link Kind#FILTER_PINNED}. */
+    public static LogicalNode pinned(Kind kind, int input, byte[] function, RefId ref, boolean broadcast) {
+        if (!kind.isPinned()) {
+            throw new IllegalArgumentException(kind + " has no pinned input");
+        }
+        return new LogicalNode(kind, new int[] {input}, 0, false, function, ref, broadcast, null, null, null, 0, 0,
+                0);
+    }
+
+    public static LogicalNode union(int left, int right) {
+        return new LogicalNode(Kind.UNION, new int[] {left, right}, 0, false, null, null, false, null, null, null,
+                0, 0, 0);
+    }
+
+    public static LogicalNode reduceByKey(int input, byte[] function, int partitions) {
+        return new LogicalNode(Kind.REDUCE_BY_KEY, new int[] {input}, partitions, false, function, null, false,
+                null, null, null, 0, 0, 0);
+    }
+
+    public static LogicalNode groupByKey(int input, int partitions) {
+        return new LogicalNode(Kind.GROUP_BY_KEY, new int[] {input}, partitions, false, null, null, false, null,
+                null, null, 0, 0, 0);
+    }
+
+    public static LogicalNode join(int left, int right, int partitions) {
+        return new LogicalNode(Kind.JOIN, new int[] {left, right}, partitions, false, null, null, false, null,
+                null, null, 0, 0, 0);
+    }
+
+    public static LogicalNode repartition(int input, int partitions) {
+        return new LogicalNode(Kind.REPARTITION, new int[] {input}, partitions, false, null, null, false, null,
+                null, null, 0, 0, 0);
+    }
+
+    /** This node, marked so that the runtime keeps its partitions after the job. */
+    public LogicalNode withPersist(boolean persist) {
+        return new LogicalNode(kind, inputs, partitions, persist, function, pinned, pinnedBroadcast, items, refs,
+                path, fileLength, from, to);
+    }
+
+    LogicalNode withPartitions(int partitions) {
+        return new LogicalNode(kind, inputs, partitions, persist, function, pinned, pinnedBroadcast, items, refs,
+                path, fileLength, from, to);
+    }
+
+    // ---- accessors
+
+    public Kind kind() {
+        return kind;
+    }
+
+    public int inputCount() {
+        return inputs.length;
+    }
+
+    public int input(int i) {
+        return inputs[i];
+    }
+
+    public int partitions() {
+        return partitions;
+    }
+
+    /** The runtime keeps this node's partitions (see {@code PhysicalPlan.persistedOutputs()}). */
+    public boolean persist() {
+        return persist;
+    }
+
+    /** The serialized user function, or null for operators without one. Do not modify. */
+    public byte[] function() {
+        return function;
+    }
+
+    /** The pinned ref of {@link Kind#MAP_PINNED} and {@link Kind#FILTER_PINNED}, else null. */
+    public RefId pinned() {
+        return pinned;
+    }
+
+    public boolean pinnedBroadcast() {
+        return pinnedBroadcast;
+    }
+
+    /** The serialized partitions of {@link Kind#PARALLELIZE}, else null. */
+    public List<byte[]> items() {
+        return items;
+    }
+
+    /** The partition refs of {@link Kind#PERSISTED}, else null. */
+    public List<RefId> refs() {
+        return refs;
+    }
+
+    public String path() {
+        return path;
+    }
+
+    public long fileLength() {
+        return fileLength;
+    }
+
+    public long from() {
+        return from;
+    }
+
+    public long to() {
+        return to;
+    }
+
+    /** A short description for plans: the operator name and its salient parameters. */
+    public String describe() {
+        return switch (kind) {
+            case RANGE -> "range(" + from + ".." + to + ")";
+            case TEXT_FILE -> "textFile(" + path + ")";
+            case MAP_PINNED -> "map(pinned " + pinned + ")";
+            case FILTER_PINNED -> "filter(pinned " + pinned + ")";
+            default -> kind.displayName();
+        };
+    }
+
+    @Override
+    public String toString() {
+        return describe() + Arrays.toString(inputs) + "x" + partitions + (persist ? " persist" : "");
+    }
+}

@@ -1,0 +1,405 @@
+package io.quiver.executor;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.Channel;
+import io.quiver.RefId;
+import io.quiver.core.net.Connection;
+import io.quiver.core.net.Endpoint;
+import io.quiver.core.protocol.Message;
+import io.quiver.core.protocol.Message.BlockFailure;
+import io.quiver.core.protocol.Message.BlockInfo;
+import io.quiver.core.protocol.Message.Fetch;
+import io.quiver.core.protocol.Message.FetchChunk;
+import io.quiver.core.protocol.Message.FetchFailed;
+import io.quiver.core.protocol.Message.Peer;
+import io.quiver.core.protocol.Message.PutChunk;
+import io.quiver.core.protocol.MessageCodec;
+import io.quiver.executor.block.BlockStore;
+import java.nio.ByteBuffer;
+import java.util.ArrayDeque;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Executor;
+import java.util.function.Consumer;
+import java.util.zip.CRC32C;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The executor's data port: accepts blocks ({@link PutChunk}, passing each chunk on down a
+ * forward chain) and serves them ({@link Fetch}).
+ *
+ * <pre>
+ *  client --PutChunk(fwd=[B,C])--> A --PutChunk(fwd=[C])--> B --PutChunk(fwd=[])--> C
+ *            A, B and C each copy the chunk in, CRC32C it, and on the last chunk verify and
+ *            report StoredBlocks (or a BlockFailure) to the leader
+ *
+ *  peer --Fetch(req, ref)--> here --FetchChunk(req, total, offset, slice)*--> peer   (or FetchFailed)
+ * </pre>
+ *
+ * Per-connection state lives in the connection's attachment and is touched only on that
+ * connection's event loop. Back-pressure: when a forward connection is not writable, this
+ * connection stops reading until it is; a fetch stream pauses while this connection is not
+ * writable. A spilled block is read back on the {@code disk} executor before it is streamed.
+ */
+final class DataServer implements Endpoint {
+    private static final Logger log = LoggerFactory.getLogger(DataServer.class);
+
+    private final String selfId;
+    private final BlockStore store;
+    private final PeerLinks links;
+    private final Reports reports;
+    private final Consumer<RefId> onStored;
+    private final Executor disk;
+
+    DataServer(String selfId, BlockStore store, PeerLinks links, Reports reports, Consumer<RefId> onStored,
+               Executor disk) {
+        this.selfId = selfId;
+        this.store = store;
+        this.links = links;
+        this.reports = reports;
+        this.onStored = onStored;
+        this.disk = disk;
+    }
+
+    /** A block arriving on one connection. */
+    private static final class Incoming {
+        final long total;
+        final CRC32C crc = new CRC32C();
+        ByteBuf buf; // null once failed: the rest of its chunks are skipped
+        long received;
+
+        Incoming(long total, ByteBuf buf) {
+            this.total = total;
+            this.buf = buf;
+        }
+    }
+
+    /** Where this connection's chunks are forwarded to: one per next peer. */
+    private static final class Forward {
+        final Peer to;
+        final ArrayDeque<PutChunk> pending = new ArrayDeque<>();
+        Connection out;
+        boolean failed;
+        boolean waiting;
+
+        Forward(Peer to) {
+            this.to = to;
+        }
+    }
+
+    private static final class Stream {
+        final long reqId;
+        final ByteBuf buf;
+        int offset;
+
+        Stream(long reqId, ByteBuf buf) {
+            this.reqId = reqId;
+            this.buf = buf;
+        }
+    }
+
+    private static final class Inbound {
+        final Connection conn;
+        final Map<RefId, Incoming> puts = new HashMap<>();
+        final Map<String, Forward> forwards = new HashMap<>();
+        final ArrayDeque<Stream> streams = new ArrayDeque<>();
+        boolean closed;
+
+        Inbound(Connection conn) {
+            this.conn = conn;
+        }
+    }
+
+    @Override
+    public void onOpen(Connection c) {
+        c.attach(new Inbound(c));
+    }
+
+    @Override
+    public void onMessage(Connection c, Message m) {
+        Inbound in = c.attachment();
+        if (m instanceof PutChunk put) {
+            onPut(in, put);
+        } else if (m instanceof Fetch fetch) {
+            onFetch(in, fetch);
+        } else {
+            if (m instanceof Message.DataMessage d) {
+                d.data().release();
+            }
+            log.warn("closing data connection from {}: a data port takes PutChunk and Fetch, not {}", c,
+                    m.getClass().getSimpleName());
+            c.close();
+        }
+    }
+
+    // ------------------------------------------------------------------ put
+
+    private void onPut(Inbound in, PutChunk put) {
+        ByteBuf data = put.data();
+        try {
+            if (!put.forward().isEmpty()) {
+                forward(in, put);
+            }
+            RefId ref = put.ref();
+            Incoming block = in.puts.get(ref);
+            int n = data.readableBytes();
+            boolean last = put.offset() + n == put.total();
+            if (block == null) {
+                if (put.offset() != 0) {
+                    reject(in, ref, null, "first chunk of block " + ref + " at offset " + put.offset() + ", expected 0",
+                            last);
+                    return;
+                }
+                ByteBuf buf;
+                try {
+                    buf = store.allocate(put.total());
+                } catch (RuntimeException e) {
+                    reject(in, ref, null, e.getMessage(), last);
+                    return;
+                }
+                block = new Incoming(put.total(), buf);
+                in.puts.put(ref, block);
+            }
+            if (block.buf == null) { // failed earlier: skip to its end
+                if (last) {
+                    in.puts.remove(ref);
+                }
+                return;
+            }
+            if (put.total() != block.total || put.offset() != block.received) {
+                reject(in, ref, block, "chunk [" + put.offset() + ", +" + n + ") of " + put.total()
+                        + " bytes does not continue block " + ref + " at " + block.received + " of " + block.total, last);
+                return;
+            }
+            block.buf.writeBytes(data, data.readerIndex(), n);
+            for (ByteBuffer bb : data.nioBuffers(data.readerIndex(), n)) {
+                block.crc.update(bb);
+            }
+            block.received += n;
+            if (block.received == block.total) {
+                in.puts.remove(ref);
+                long crc = block.crc.getValue();
+                if (crc == put.checksum()) {
+                    store.put(ref, block.buf, null, false);
+                    block.buf = null;
+                    reports.stored(new BlockInfo(ref, block.total));
+                    onStored.accept(ref);
+                } else {
+                    block.buf.release();
+                    block.buf = null;
+                    log.warn("block {} from {} failed its checksum: CRC32C {} computed, {} sent", ref, in.conn,
+                            Long.toHexString(crc), Long.toHexString(put.checksum()));
+                    reports.blockFailed(new BlockFailure(ref, "checksum mismatch on executor " + selfId + ": CRC32C "
+                            + Long.toHexString(crc) + " computed, " + Long.toHexString(put.checksum()) + " sent"));
+                }
+            }
+        } finally {
+            data.release();
+        }
+    }
+
+    private void reject(Inbound in, RefId ref, Incoming block, String reason, boolean last) {
+        log.warn("rejecting block {} from {}: {}", ref, in.conn, reason);
+        if (block != null && block.buf != null) {
+            block.buf.release();
+            block.buf = null;
+        }
+        if (last) {
+            in.puts.remove(ref);
+        } else {
+            in.puts.put(ref, block != null ? block : new Incoming(-1, null));
+        }
+        reports.blockFailed(new BlockFailure(ref, "executor " + selfId + ": " + reason));
+    }
+
+    /** Passes the chunk on to the next executor of its chain. */
+    private void forward(Inbound in, PutChunk put) {
+        List<Peer> chain = put.forward();
+        Peer to = chain.get(0);
+        String key = to.host() + ":" + to.port();
+        Forward f = in.forwards.get(key);
+        if (f == null) {
+            Forward created = new Forward(to);
+            f = created;
+            in.forwards.put(key, f);
+            Channel ch = in.conn.channel();
+            links.link(to).whenComplete((c, e) -> ch.eventLoop().execute(() -> connected(in, created, c, e)));
+        }
+        if (f.failed) {
+            return;
+        }
+        PutChunk next = new PutChunk(put.ref(), put.total(), put.offset(), put.checksum(), chain.subList(1, chain.size()),
+                put.data().retainedDuplicate());
+        if (f.out == null) {
+            f.pending.add(next);
+            in.conn.channel().config().setAutoRead(false);
+            return;
+        }
+        send(in, f, next);
+    }
+
+    private void connected(Inbound in, Forward f, Connection c, Throwable e) {
+        if (e != null || in.closed) {
+            if (e != null) {
+                f.failed = true;
+                log.warn("cannot forward blocks from {} to executor {} at {}:{}: {}", in.conn, f.to.id(), f.to.host(),
+                        f.to.port(), e.getCause() != null ? e.getCause().getMessage() : e.getMessage());
+            }
+            releasePending(f);
+            updateReading(in);
+            return;
+        }
+        f.out = c;
+        while (!f.pending.isEmpty()) {
+            send(in, f, f.pending.poll());
+        }
+        updateReading(in);
+    }
+
+    private void send(Inbound in, Forward f, PutChunk chunk) {
+        if (!f.out.isOpen()) {
+            chunk.data().release();
+            if (!f.failed) {
+                f.failed = true;
+                log.warn("connection to executor {} closed: chunks from {} are no longer forwarded", f.to.id(), in.conn);
+            }
+            return;
+        }
+        f.out.send(chunk);
+        if (!f.out.channel().isWritable()) {
+            block(in, f);
+        }
+    }
+
+    /** Stops reading this connection until {@code f}'s downstream drains. */
+    private void block(Inbound in, Forward f) {
+        in.conn.channel().config().setAutoRead(false);
+        if (!f.waiting) {
+            f.waiting = true;
+            Channel ch = in.conn.channel();
+            links.whenWritable(f.out, () -> ch.eventLoop().execute(() -> {
+                f.waiting = false;
+                updateReading(in);
+            }));
+        }
+    }
+
+    /** Reads again once no forward of this connection is connecting or backed up. */
+    private void updateReading(Inbound in) {
+        if (in.closed) {
+            return;
+        }
+        for (Forward f : in.forwards.values()) {
+            if (f.failed) {
+                continue;
+            }
+            if (f.out == null || f.waiting) {
+                return;
+            }
+            if (f.out.isOpen() && !f.out.channel().isWritable()) {
+                block(in, f);
+                return;
+            }
+        }
+        in.conn.channel().config().setAutoRead(true);
+    }
+
+    private static void releasePending(Forward f) {
+        PutChunk p;
+        while ((p = f.pending.poll()) != null) {
+            p.data().release();
+        }
+    }
+
+    // ------------------------------------------------------------------ fetch
+
+    private void onFetch(Inbound in, Fetch fetch) {
+        ByteBuf buf = store.retainedDataIfInMemory(fetch.ref());
+        if (buf != null) {
+            in.streams.add(new Stream(fetch.reqId(), buf));
+            pump(in);
+            return;
+        }
+        if (store.residency(fetch.ref()) == BlockStore.Residency.ABSENT) {
+            in.conn.send(new FetchFailed(fetch.reqId(), "block " + fetch.ref() + " is not on executor " + selfId));
+            return;
+        }
+        Channel ch = in.conn.channel();
+        disk.execute(() -> {
+            ByteBuf loaded = null;
+            String error = null;
+            try {
+                loaded = store.retainedData(fetch.ref());
+            } catch (RuntimeException e) {
+                error = e.getMessage();
+            }
+            ByteBuf b = loaded;
+            String why = error != null ? error : "block " + fetch.ref() + " is not on executor " + selfId;
+            ch.eventLoop().execute(() -> {
+                if (b == null) {
+                    in.conn.send(new FetchFailed(fetch.reqId(), why));
+                } else if (in.closed) {
+                    b.release();
+                } else {
+                    in.streams.add(new Stream(fetch.reqId(), b));
+                    pump(in);
+                }
+            });
+        });
+    }
+
+    /** Streams queued blocks while the connection is writable; slices, never copies. */
+    private void pump(Inbound in) {
+        Channel ch = in.conn.channel();
+        boolean wrote = false;
+        while (!in.streams.isEmpty() && ch.isWritable()) {
+            Stream s = in.streams.peek();
+            int total = s.buf.readableBytes();
+            int n = Math.min(MessageCodec.CHUNK_SIZE, total - s.offset);
+            ch.write(new FetchChunk(s.reqId, total, s.offset, s.buf.retainedSlice(s.buf.readerIndex() + s.offset, n)),
+                    ch.voidPromise());
+            wrote = true;
+            s.offset += n;
+            if (s.offset >= total) {
+                s.buf.release();
+                in.streams.poll();
+            }
+        }
+        if (wrote) {
+            ch.flush();
+        }
+    }
+
+    @Override
+    public void onWritabilityChanged(Connection c) {
+        Inbound in = c.attachment();
+        if (in != null && c.channel().isWritable()) {
+            pump(in);
+        }
+    }
+
+    @Override
+    public void onClose(Connection c) {
+        Inbound in = c.attachment();
+        if (in == null) {
+            return;
+        }
+        in.closed = true;
+        for (Incoming b : in.puts.values()) {
+            if (b.buf != null) {
+                b.buf.release();
+                b.buf = null;
+            }
+        }
+        in.puts.clear();
+        for (Forward f : in.forwards.values()) {
+            releasePending(f);
+        }
+        Stream s;
+        while ((s = in.streams.poll()) != null) {
+            s.buf.release();
+        }
+    }
+}

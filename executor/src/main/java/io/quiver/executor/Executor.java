@@ -1,0 +1,277 @@
+package io.quiver.executor;
+
+import static com.google.common.base.Preconditions.checkNotNull;
+import static com.google.common.base.Preconditions.checkState;
+
+import io.netty.buffer.ByteBufAllocator;
+import io.netty.channel.Channel;
+import io.quiver.QuiverException;
+import io.quiver.core.net.Pipelines;
+import io.quiver.core.net.Pipelines.ServerSpec;
+import io.quiver.core.net.Transport;
+import io.quiver.core.protocol.MessageCodec;
+import io.quiver.core.zk.Records.ExecutorRecord;
+import io.quiver.core.zk.Zk;
+import io.quiver.core.zk.ZkPaths;
+import io.quiver.executor.block.BlockStore;
+import java.net.InetSocketAddress;
+import java.nio.file.Path;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.LongAdder;
+import org.apache.curator.framework.CuratorFramework;
+import org.apache.curator.framework.recipes.nodes.PersistentNode;
+import org.apache.zookeeper.CreateMode;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * An executor process component: registers in ZooKeeper, follows the leader, runs tasks on its
+ * slots, keeps a block store with a memory limit and serves and accepts blocks on its data port.
+ *
+ * <pre>
+ *   ZooKeeper  /executors/&lt;id&gt; (ephemeral)      /leader (watched)
+ *   leader     &lt;-- Register, TaskResults, StoredBlocks, Status --   LeaderLink  -- Launch, Drop (fenced) --> loop
+ *   peers      &lt;-- PutChunk / Fetch -->  DataServer ; PeerLinks (forward, fetch) --> peers
+ *   loop       TaskSlots (one thread) --> workers (slots threads) --> BlockStore
+ * </pre>
+ *
+ * Lifecycle: the constructor does no I/O; {@link #start()} once; {@link #close()} is idempotent and
+ * releases every thread, socket, znode, buffer and spill file; {@link #kill()} simulates a crash.
+ * The public methods are thread-safe.
+ */
+public final class Executor implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(Executor.class);
+    private static final long ZK_WAIT_MILLIS = 15_000;
+
+    private enum State { NEW, STARTED, CLOSED }
+
+    private final ExecutorConfig config;
+    private final ClassLoader loader;
+    private final EpochFence fence = new EpochFence();
+    private final LongAdder tasksRun = new LongAdder();
+    private final LongAdder bytesFetched = new LongAdder();
+    private final LongAdder functionsDeserialized = new LongAdder();
+    private final AtomicLong sessions = new AtomicLong();
+    private State state = State.NEW;
+
+    private ExecutorService io;
+    private ExecutorService disk;
+    private volatile BlockStore store;
+    private Transport transport;
+    private ExecutorLoop loop;
+    private TaskSlots slots;
+    private TaskRunner runner;
+    private LeaderLink leader;
+    private PeerLinks peers;
+    private Fetcher fetcher;
+    private Channel server;
+    private volatile int port;
+    private CuratorFramework zk;
+    private PersistentNode znode;
+
+    public Executor(ExecutorConfig config) {
+        this.config = checkNotNull(config, "config");
+        this.loader = config.classLoader() != null ? config.classLoader() : Executor.class.getClassLoader();
+    }
+
+    public String id() {
+        return config.id();
+    }
+
+    /** The data port; valid once started. */
+    public int port() {
+        checkState(port != 0, "executor %s has not started, so it has no port yet", config.id());
+        return port;
+    }
+
+    /**
+     * Binds the data server, registers {@code /executors/<id>} and starts following the leader
+     * (connecting to it happens in the background). Returns once the port is bound and the znode
+     * exists.
+     *
+     * @throws QuiverException if the host needs a secret, the port cannot be bound or ZooKeeper is unreachable
+     */
+    public synchronized void start() {
+        checkState(state == State.NEW, "executor %s was already started (state %s); make a new one", config.id(), state);
+        Pipelines.checkBindAllowed(config.host(), config.secret());
+        state = State.STARTED;
+        String name = "quiver-" + config.id();
+        try {
+            io = Executors.newCachedThreadPool(daemon(name + "-io"));
+            disk = Executors.newSingleThreadExecutor(daemon(name + "-disk"));
+            Path spillDir = config.workDir().resolve("blocks-" + config.id() + "-" + ProcessHandle.current().pid() + "-"
+                    + Long.toHexString(System.nanoTime()));
+            store = new BlockStore(spillDir, config.memoryLimit(), disk, ByteBufAllocator.DEFAULT);
+            transport = new Transport(name, 2);
+            loop = new ExecutorLoop(name + "-loop");
+            LinkedBlockingQueue<Task> handoff = new LinkedBlockingQueue<>();
+            leader = new LeaderLink(config, () -> port, transport, fence, store, () -> slots.queued(),
+                    launch -> loop.execute(() -> slots.launch(launch)), drop -> loop.execute(() -> slots.drop(drop)));
+            peers = new PeerLinks(config.id(), transport, config.secret(), fence::newest, io);
+            fetcher = new Fetcher(config.id(), peers, store, bytesFetched, ref -> {
+                leader.stored(new io.quiver.core.protocol.Message.BlockInfo(ref, store.size(ref)));
+                loop.execute(() -> slots.blockArrived(ref));
+            }, (ref, failure) -> loop.execute(() -> slots.fetchFailed(ref, failure)));
+            peers.fetcher(fetcher);
+            slots = new TaskSlots(config.id(), config.slots(), store, handoff, leader, fetcher::fetch);
+            runner = new TaskRunner(config.id(), config.slots(), store, loader, handoff, leader, loop, slots, tasksRun,
+                    functionsDeserialized);
+            DataServer data = new DataServer(config.id(), store, peers, leader,
+                    ref -> loop.execute(() -> slots.blockArrived(ref)), disk);
+
+            server = transport.bind(config.host(), config.port(), Pipelines.server(new ServerSpec(config.id(),
+                    config.secret(), MessageCodec.DEFAULT_MAX_FRAME, fence::newest, sessions::incrementAndGet), data));
+            port = ((InetSocketAddress) server.localAddress()).getPort();
+            loop.start();
+            runner.start();
+
+            zk = Zk.start(config.cluster(), ZK_WAIT_MILLIS);
+            ExecutorRecord record = new ExecutorRecord(config.id(), config.host(), port, config.slots(),
+                    config.memoryLimit());
+            znode = new PersistentNode(zk, CreateMode.EPHEMERAL, false, ZkPaths.executor(config.id()), record.toBytes());
+            znode.start();
+            if (!znode.waitForInitialCreate(ZK_WAIT_MILLIS, TimeUnit.MILLISECONDS)) {
+                throw new QuiverException("executor " + config.id() + " could not create its node "
+                        + ZkPaths.executor(config.id()) + " in ZooKeeper at " + config.cluster() + " within "
+                        + ZK_WAIT_MILLIS + " ms");
+            }
+            leader.start(zk);
+            log.info("executor {} serving on {}:{} with {} slots and {} bytes of memory", config.id(), config.host(), port,
+                    config.slots(), config.memoryLimit());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            state = State.CLOSED;
+            shutdown(false);
+            throw new QuiverException("interrupted while starting executor " + config.id(), e);
+        } catch (RuntimeException | Error e) {
+            state = State.CLOSED;
+            shutdown(false);
+            throw e;
+        }
+    }
+
+    /** Counters; all zero before {@link #start()}. */
+    public ExecutorStats stats() {
+        BlockStore s = store;
+        if (s == null) {
+            return new ExecutorStats(tasksRun.sum(), bytesFetched.sum(), functionsDeserialized.sum(), 0, 0, 0,
+                    java.util.Map.of());
+        }
+        return new ExecutorStats(tasksRun.sum(), bytesFetched.sum(), functionsDeserialized.sum(), s.memoryUsed(),
+                s.blockCount(), s.spills(), s.decodeCounts());
+    }
+
+    /** The block store, for tests and diagnostics in this module. */
+    BlockStore store() {
+        return store;
+    }
+
+    /** How many times this executor registered with a leader (tests). */
+    int registrations() {
+        return leader == null ? 0 : leader.registrations();
+    }
+
+    /**
+     * Stops gracefully: sends queued results, closes the leader connection, deletes the znode and
+     * releases every thread, socket, buffer and spill file. Idempotent.
+     */
+    @Override
+    public synchronized void close() {
+        if (state == State.STARTED) {
+            state = State.CLOSED;
+            shutdown(true);
+            log.info("executor {} closed", config.id());
+        }
+        state = State.CLOSED;
+    }
+
+    /**
+     * A simulated crash (LocalCluster.killExecutor): the ZooKeeper session and every connection
+     * close abruptly, nothing more is sent, threads stop. Buffers and files are still released, so
+     * the process that hosts it stays clean.
+     */
+    public synchronized void kill() {
+        if (state == State.STARTED) {
+            state = State.CLOSED;
+            shutdown(false);
+            log.info("executor {} killed", config.id());
+        }
+        state = State.CLOSED;
+    }
+
+    private void shutdown(boolean graceful) {
+        if (leader != null) {
+            if (graceful) {
+                leader.close();
+            } else {
+                leader.kill();
+            }
+        }
+        // Closed on kill too: a PersistentNode left running on a closed client retries forever.
+        // Either way the session ends, so ZooKeeper drops the ephemeral node at once.
+        if (znode != null) {
+            try {
+                znode.close();
+            } catch (Exception e) {
+                log.warn("could not delete {}: {}", ZkPaths.executor(config.id()), e.toString());
+            }
+        }
+        if (zk != null) {
+            zk.close();
+        }
+        if (server != null) {
+            server.close().awaitUninterruptibly(2_000);
+        }
+        if (peers != null) {
+            peers.close();
+        }
+        if (runner != null) {
+            runner.stop(graceful ? 2_000 : 200);
+        }
+        if (loop != null) {
+            loop.stop(1_000);
+        }
+        if (transport != null) {
+            transport.close();
+        }
+        if (fetcher != null) {
+            fetcher.close();
+        }
+        if (io != null) {
+            io.shutdownNow();
+        }
+        if (disk != null) {
+            disk.shutdown();
+            try {
+                if (!disk.awaitTermination(5, TimeUnit.SECONDS)) {
+                    disk.shutdownNow();
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        if (store != null) {
+            store.close();
+        }
+    }
+
+    private static ThreadFactory daemon(String prefix) {
+        AtomicInteger n = new AtomicInteger();
+        return r -> {
+            Thread t = new Thread(r, prefix + "-" + n.incrementAndGet());
+            t.setDaemon(true);
+            return t;
+        };
+    }
+
+    @Override
+    public String toString() {
+        return "executor " + config.id() + (port != 0 ? " at " + config.host() + ":" + port : "");
+    }
+}

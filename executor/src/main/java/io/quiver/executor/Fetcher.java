@@ -1,0 +1,202 @@
+package io.quiver.executor;
+
+import io.netty.buffer.ByteBuf;
+import io.quiver.RefId;
+import io.quiver.core.net.Connection;
+import io.quiver.core.protocol.Message.Failure;
+import io.quiver.core.protocol.Message.Fetch;
+import io.quiver.core.protocol.Message.FetchChunk;
+import io.quiver.core.protocol.Message.FetchFailed;
+import io.quiver.core.protocol.Message.Peer;
+import io.quiver.executor.block.BlockStore;
+import java.util.ArrayDeque;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.LongAdder;
+import java.util.function.BiConsumer;
+import java.util.function.Consumer;
+
+/**
+ * Fetches blocks this executor lacks from peers that hold them: one fetch per block however many
+ * tasks wait for it, trying each location in turn. A fetched block goes into the store, then
+ * {@code onFetched} runs (report to the leader, wake the waiting tasks); when every location
+ * failed, {@code onFailed} runs with a {@link Failure#LOST} failure. Thread-safe: a fetch's chunks
+ * arrive on its connection's event loop.
+ */
+final class Fetcher implements AutoCloseable {
+    private final String selfId;
+    private final PeerLinks links;
+    private final BlockStore store;
+    private final LongAdder bytesFetched;
+    private final Consumer<RefId> onFetched;
+    private final BiConsumer<RefId, Failure> onFailed;
+    private final Map<RefId, Pending> byRef = new ConcurrentHashMap<>();
+    private final Map<Long, Pending> byRequest = new ConcurrentHashMap<>();
+    private final AtomicLong requestIds = new AtomicLong();
+
+    private static final class Pending {
+        final RefId ref;
+        final ArrayDeque<Peer> candidates;
+        final StringBuilder reasons = new StringBuilder();
+        volatile Connection connection;
+        volatile long requestId;
+        Peer peer;
+        ByteBuf buf;
+        long total;
+        long received;
+
+        Pending(RefId ref, ArrayDeque<Peer> candidates) {
+            this.ref = ref;
+            this.candidates = candidates;
+        }
+
+        synchronized void reason(Peer peer, String why) {
+            reasons.append(reasons.length() == 0 ? "" : "; ").append(peer.id()).append(": ").append(why);
+        }
+
+        void releaseBuffer() {
+            if (buf != null) {
+                buf.release();
+                buf = null;
+            }
+        }
+    }
+
+    Fetcher(String selfId, PeerLinks links, BlockStore store, LongAdder bytesFetched, Consumer<RefId> onFetched,
+            BiConsumer<RefId, Failure> onFailed) {
+        this.selfId = selfId;
+        this.links = links;
+        this.store = store;
+        this.bytesFetched = bytesFetched;
+        this.onFetched = onFetched;
+        this.onFailed = onFailed;
+    }
+
+    /** Fetches {@code ref} from one of {@code locations} unless a fetch of it is under way. */
+    void fetch(RefId ref, List<Peer> locations) {
+        ArrayDeque<Peer> candidates = new ArrayDeque<>(locations.size());
+        for (Peer p : locations) {
+            if (!p.id().equals(selfId)) {
+                candidates.add(p);
+            }
+        }
+        Pending p = new Pending(ref, candidates);
+        if (byRef.putIfAbsent(ref, p) == null) {
+            next(p);
+        }
+    }
+
+    private void next(Pending p) {
+        Peer peer;
+        synchronized (p) {
+            peer = p.candidates.poll();
+        }
+        if (peer == null) {
+            byRef.remove(p.ref, p);
+            String why;
+            synchronized (p) {
+                why = p.reasons.length() == 0 ? "no location other than this executor was given" : p.reasons.toString();
+            }
+            onFailed.accept(p.ref, new Failure(Failure.LOST, "io.quiver.DataLostException", "executor " + selfId
+                    + " could not fetch block " + p.ref + " from any of its locations (" + why + ")", "", selfId, 1));
+            return;
+        }
+        links.link(peer).whenComplete((c, e) -> {
+            if (e != null) {
+                p.reason(peer, "cannot connect: " + (e.getCause() != null ? e.getCause().getMessage() : e.getMessage()));
+                next(p);
+                return;
+            }
+            long id = requestIds.incrementAndGet();
+            p.peer = peer;
+            p.connection = c;
+            p.requestId = id;
+            byRequest.put(id, p);
+            c.send(new Fetch(id, p.ref));
+            if (!c.isOpen() && byRequest.remove(id, p)) { // closed before onClosed could see the request
+                p.reason(peer, "connection closed");
+                next(p);
+            }
+        });
+    }
+
+    /** On the connection's event loop. Takes ownership of the chunk's data. */
+    void onChunk(Connection c, FetchChunk chunk) {
+        ByteBuf data = chunk.data();
+        try {
+            Pending p = byRequest.get(chunk.reqId());
+            if (p == null || p.connection != c) {
+                return;
+            }
+            if (p.buf == null) {
+                if (chunk.offset() != 0) {
+                    abort(p, "stream began at offset " + chunk.offset());
+                    return;
+                }
+                p.total = chunk.total();
+                try {
+                    p.buf = store.allocate(chunk.total());
+                } catch (RuntimeException e) {
+                    abort(p, e.getMessage());
+                    return;
+                }
+            }
+            if (chunk.total() != p.total || chunk.offset() != p.received) {
+                abort(p, "chunk at offset " + chunk.offset() + " of " + chunk.total() + " bytes, expected offset "
+                        + p.received + " of " + p.total);
+                return;
+            }
+            int n = data.readableBytes();
+            p.buf.writeBytes(data, data.readerIndex(), n);
+            p.received += n;
+            if (p.received == p.total) {
+                byRequest.remove(chunk.reqId(), p);
+                byRef.remove(p.ref, p);
+                ByteBuf block = p.buf;
+                p.buf = null;
+                bytesFetched.add(p.total);
+                store.putIfAbsent(p.ref, block);
+                onFetched.accept(p.ref);
+            }
+        } finally {
+            data.release();
+        }
+    }
+
+    private void abort(Pending p, String why) {
+        if (byRequest.remove(p.requestId, p)) {
+            p.releaseBuffer();
+            p.reason(p.peer, why);
+            next(p);
+        }
+    }
+
+    /** On the connection's event loop. */
+    void onFailed(Connection c, FetchFailed failed) {
+        Pending p = byRequest.get(failed.reqId());
+        if (p != null && p.connection == c) {
+            abort(p, failed.reason());
+        }
+    }
+
+    /** On the connection's event loop: fetches in flight on it move to their next location. */
+    void onClosed(Connection c) {
+        for (Pending p : byRequest.values()) {
+            if (p.connection == c) {
+                abort(p, "connection closed");
+            }
+        }
+    }
+
+    /** Releases the buffers of fetches in flight. Call once the event loops have stopped. */
+    @Override
+    public void close() {
+        for (Pending p : byRequest.values()) {
+            p.releaseBuffer();
+        }
+        byRequest.clear();
+        byRef.clear();
+    }
+}

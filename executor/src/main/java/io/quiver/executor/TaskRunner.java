@@ -1,0 +1,170 @@
+package io.quiver.executor;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
+import io.netty.buffer.ByteBufUtil;
+import io.quiver.RefId;
+import io.quiver.core.codec.DefaultCodec;
+import io.quiver.core.protocol.Message.Arg;
+import io.quiver.core.protocol.Message.BlockInfo;
+import io.quiver.core.protocol.Message.Failure;
+import io.quiver.core.protocol.Message.TaskLaunch;
+import io.quiver.core.protocol.Message.TaskResult;
+import io.quiver.core.task.TaskContext;
+import io.quiver.core.task.TaskFunction;
+import io.quiver.executor.block.BlockStore;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.Executor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.LongAdder;
+import java.util.function.Function;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The worker threads, exactly one per slot. A worker takes a task the executor loop handed out,
+ * resolves its arguments (block values decoded once and shared), runs it, stores each output as a
+ * block with its live value as the decoded cache, queues the result for the leader and posts the
+ * completion to the loop. Workers touch no bookkeeping state.
+ */
+final class TaskRunner {
+    private static final Logger log = LoggerFactory.getLogger(TaskRunner.class);
+    /** A single output up to this size rides inline on the result. */
+    static final int INLINE_LIMIT = 64 << 10;
+
+    private final String executorId;
+    private final BlockStore store;
+    private final ClassLoader loader;
+    private final BlockingQueue<Task> handoff;
+    private final Reports reports;
+    private final Executor loop;
+    private final TaskSlots slots;
+    private final LongAdder tasksRun;
+    private final LongAdder functionsDeserialized;
+    private final Function<ByteBuf, Object> decoder;
+    private final Thread[] workers;
+    private volatile boolean stopped;
+
+    TaskRunner(String executorId, int slots, BlockStore store, ClassLoader loader, BlockingQueue<Task> handoff,
+               Reports reports, Executor loop, TaskSlots taskSlots, LongAdder tasksRun,
+               LongAdder functionsDeserialized) {
+        this.executorId = executorId;
+        this.store = store;
+        this.loader = loader;
+        this.handoff = handoff;
+        this.reports = reports;
+        this.loop = loop;
+        this.slots = taskSlots;
+        this.tasksRun = tasksRun;
+        this.functionsDeserialized = functionsDeserialized;
+        this.decoder = buf -> DefaultCodec.INSTANCE.decode(buf, loader);
+        this.workers = new Thread[slots];
+        for (int i = 0; i < slots; i++) {
+            workers[i] = new Thread(this::work, "quiver-" + executorId + "-worker-" + i);
+            workers[i].setDaemon(true);
+        }
+    }
+
+    void start() {
+        for (Thread t : workers) {
+            t.start();
+        }
+    }
+
+    /** Interrupts the workers and waits up to {@code millis} for them to end (user code may ignore it). */
+    void stop(long millis) {
+        stopped = true;
+        for (Thread t : workers) {
+            t.interrupt();
+        }
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(millis);
+        for (Thread t : workers) {
+            long left = deadline - System.nanoTime();
+            if (left > 0) {
+                try {
+                    t.join(Math.max(1, TimeUnit.NANOSECONDS.toMillis(left)));
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    return;
+                }
+            }
+            if (t.isAlive()) {
+                log.warn("worker {} still runs user code after close; it is a daemon thread and is abandoned", t.getName());
+            }
+        }
+    }
+
+    private void work() {
+        while (!stopped) {
+            Task task;
+            try {
+                task = handoff.take();
+            } catch (InterruptedException e) {
+                return;
+            }
+            Failure failure = run(task);
+            if (stopped) {
+                return;
+            }
+            loop.execute(() -> slots.taskDone(task, failure));
+        }
+    }
+
+    /** Runs one task and reports its result; returns its failure, or null. */
+    private Failure run(Task task) {
+        TaskLaunch launch = task.launch;
+        List<RefId> outs = launch.outs();
+        long start = System.nanoTime();
+        TaskResult result;
+        int stored = 0;
+        try {
+            TaskFunction fn = task.function.get(store, loader, functionsDeserialized);
+            List<Arg> argList = launch.args();
+            Object[] args = new Object[argList.size()];
+            for (int i = 0; i < args.length; i++) {
+                Arg a = argList.get(i);
+                args[i] = a.isRef() ? store.value(a.ref(), decoder) : DefaultCodec.INSTANCE.fromBytes(a.value(), loader);
+            }
+            Object[] values = fn.run(args, new Context(executorId, outs.size()));
+            if (values == null || values.length != outs.size()) {
+                throw new IllegalStateException("the task function returned " + (values == null ? "null" : values.length
+                        + " outputs") + " but the task has " + outs.size() + " outputs");
+            }
+            List<BlockInfo> infos = new ArrayList<>(values.length);
+            byte[] inline = null;
+            for (int i = 0; i < values.length; i++) {
+                ByteBuf encoded = DefaultCodec.INSTANCE.encode(values[i], ByteBufAllocator.DEFAULT);
+                int size = encoded.readableBytes();
+                if (values.length == 1 && size <= INLINE_LIMIT) {
+                    inline = ByteBufUtil.getBytes(encoded);
+                }
+                store.put(outs.get(i), encoded, values[i], true);
+                stored++;
+                infos.add(new BlockInfo(outs.get(i), size));
+            }
+            result = new TaskResult(outs.get(0), System.nanoTime() - start, infos, inline, null);
+        } catch (Throwable t) {
+            for (int i = 0; i < stored; i++) {
+                store.drop(outs.get(i));
+            }
+            result = new TaskResult(outs.get(0), System.nanoTime() - start, List.of(), null, failure(t, executorId));
+        }
+        tasksRun.increment();
+        reports.taskResult(result);
+        return result.failure();
+    }
+
+    /** What user code (or resolving its inputs) threw, as the leader and client see it. */
+    static Failure failure(Throwable t, String executorId) {
+        StringWriter stack = new StringWriter();
+        t.printStackTrace(new PrintWriter(stack));
+        String kind = t instanceof BlockStore.MissingBlockException ? Failure.LOST : Failure.TASK;
+        return new Failure(kind, t.getClass().getName(), t.getMessage(), stack.toString(), executorId, 1);
+    }
+
+    private record Context(String executorId, int outputs) implements TaskContext {}
+}

@@ -1,0 +1,240 @@
+package io.quiver.executor;
+
+import io.quiver.RefId;
+import io.quiver.core.protocol.Message.Arg;
+import io.quiver.core.protocol.Message.Drop;
+import io.quiver.core.protocol.Message.FnDef;
+import io.quiver.core.protocol.Message.Failure;
+import io.quiver.core.protocol.Message.Launch;
+import io.quiver.core.protocol.Message.Peer;
+import io.quiver.core.protocol.Message.TaskLaunch;
+import io.quiver.core.protocol.Message.TaskResult;
+import io.quiver.executor.block.BlockStore;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.PriorityQueue;
+import java.util.concurrent.BlockingQueue;
+import java.util.function.BiConsumer;
+
+/**
+ * The executor's slot bookkeeping: known functions, tasks waiting for inputs, the ready queue and
+ * how many tasks the workers hold. Confined to the executor loop ({@link ExecutorLoop}); Netty
+ * handlers, workers and fetches post events to it, never call it from other threads.
+ *
+ * <p>A task becomes ready once every input block is in the store. A missing input is fetched
+ * from the locations the leader gave, or, with none given, awaited: an earlier task launched here
+ * produces it (the leader sends chains ahead), and when that task fails its dependants fail with
+ * the same {@link Failure}. Ready tasks go to the workers in launch order; the workers hold at
+ * most two per slot (one running, one queued) so that a worker finds its next task without
+ * waiting for this loop.
+ */
+final class TaskSlots {
+    private final String executorId;
+    private final int slots;
+    private final BlockStore store;
+    private final BlockingQueue<Task> handoff;
+    private final Reports reports;
+    private final BiConsumer<RefId, List<Peer>> fetcher;
+
+    private final Map<Long, FunctionEntry> functions = new HashMap<>();
+    private final PriorityQueue<Task> ready = new PriorityQueue<>(Comparator.comparingLong(t -> t.seq));
+    private final Map<RefId, List<Task>> waiting = new HashMap<>();
+    /** Outputs of tasks that failed here (and of their dependants), until dropped. */
+    private final Map<RefId, Failure> failed = new HashMap<>();
+    private long nextSeq;
+    private int waitingTasks;
+    private int handedOut;
+    private volatile int queued;
+
+    TaskSlots(String executorId, int slots, BlockStore store, BlockingQueue<Task> handoff, Reports reports,
+              BiConsumer<RefId, List<Peer>> fetcher) {
+        this.executorId = executorId;
+        this.slots = slots;
+        this.store = store;
+        this.handoff = handoff;
+        this.reports = reports;
+        this.fetcher = fetcher;
+    }
+
+    /** Tasks launched here and not yet handed to a worker. Readable from any thread. */
+    int queued() {
+        return queued;
+    }
+
+    void launch(Launch launch) {
+        for (FnDef def : launch.fns()) {
+            functions.putIfAbsent(def.fnId(), new FunctionEntry(def));
+        }
+        for (TaskLaunch t : launch.tasks()) {
+            admit(t);
+        }
+        dispatch();
+    }
+
+    private void admit(TaskLaunch launch) {
+        if (launch.outs().isEmpty()) {
+            // Nothing to report it under: the leader sent a malformed launch.
+            org.slf4j.LoggerFactory.getLogger(TaskSlots.class).warn("ignoring a task of function {} with no outputs",
+                    launch.fnId());
+            return;
+        }
+        FunctionEntry fn = functions.get(launch.fnId());
+        Task task = new Task(launch, nextSeq++, fn);
+        if (fn == null) {
+            fail(task, new Failure(Failure.TASK, "io.quiver.QuiverException", "function " + launch.fnId()
+                    + " is unknown on executor " + executorId + " (never sent, or dropped)", "", executorId, 1));
+            return;
+        }
+        Failure inputFailed = null;
+        if (fn.def().block() != null) {
+            inputFailed = need(task, fn.def().block(), List.of());
+        }
+        for (Arg arg : launch.args()) {
+            if (arg.isRef() && inputFailed == null) {
+                inputFailed = need(task, arg.ref(), arg.locations());
+            }
+        }
+        if (inputFailed != null) {
+            if (task.missing > 0) {
+                waitingTasks++; // counted out again when fail() sees it waiting
+            }
+            fail(task, inputFailed);
+        } else if (task.missing == 0) {
+            ready.add(task);
+        } else {
+            waitingTasks++;
+        }
+    }
+
+    /** Registers the task as waiting for {@code ref} unless it is here; returns its failure if it failed. */
+    private Failure need(Task task, RefId ref, List<Peer> locations) {
+        if (store.contains(ref)) {
+            return null;
+        }
+        Failure f = failed.get(ref);
+        if (f != null) {
+            return f;
+        }
+        task.missing++;
+        List<Task> list = waiting.get(ref);
+        if (list == null) {
+            list = new ArrayList<>(2);
+            waiting.put(ref, list);
+            if (!locations.isEmpty()) {
+                fetcher.accept(ref, locations);
+            }
+        }
+        list.add(task);
+        return null;
+    }
+
+    /** A worker finished a task: its outputs are in the store, or it failed with {@code failure}. */
+    void taskDone(Task task, Failure failure) {
+        handedOut--;
+        task.done = true;
+        if (failure == null) {
+            for (RefId out : task.launch.outs()) {
+                blockArrived(out, false);
+            }
+        } else {
+            failOutputs(task.launch.outs(), failure);
+        }
+        dispatch();
+    }
+
+    /** A block arrived in the store (put by a peer, fetched, or a task output). */
+    void blockArrived(RefId ref) {
+        blockArrived(ref, true);
+    }
+
+    private void blockArrived(RefId ref, boolean dispatch) {
+        List<Task> list = waiting.remove(ref);
+        if (list == null) {
+            return;
+        }
+        for (Task t : list) {
+            if (!t.done && --t.missing == 0) {
+                waitingTasks--;
+                ready.add(t);
+            }
+        }
+        if (dispatch) {
+            dispatch();
+        }
+    }
+
+    /** Every location of {@code ref} failed to serve it: the tasks waiting for it fail. */
+    void fetchFailed(RefId ref, Failure failure) {
+        if (store.contains(ref)) {
+            blockArrived(ref); // it arrived by another way meanwhile
+            return;
+        }
+        List<Task> list = waiting.remove(ref);
+        if (list != null) {
+            List<RefId> outs = new ArrayList<>();
+            for (Task t : list) {
+                if (!t.done) {
+                    fail(t, failure);
+                    outs.addAll(t.launch.outs());
+                }
+            }
+            failOutputs(outs, failure);
+        }
+        dispatch();
+    }
+
+    /** Forgets blocks and functions as the leader asks. The epoch was checked by the caller. */
+    void drop(Drop drop) {
+        for (Long fnId : drop.fnIds()) {
+            functions.remove(fnId);
+        }
+        for (RefId ref : drop.refs()) {
+            store.drop(ref);
+            failed.remove(ref);
+        }
+        reports.status();
+    }
+
+    /** Fails the tasks waiting for {@code refs}, and transitively theirs, with {@code failure}. */
+    private void failOutputs(List<RefId> refs, Failure failure) {
+        ArrayDeque<RefId> work = new ArrayDeque<>(refs);
+        while (!work.isEmpty()) {
+            RefId ref = work.poll();
+            failed.put(ref, failure);
+            List<Task> list = waiting.remove(ref);
+            if (list == null) {
+                continue;
+            }
+            for (Task t : list) {
+                if (!t.done) {
+                    fail(t, failure);
+                    work.addAll(t.launch.outs());
+                }
+            }
+        }
+    }
+
+    private void fail(Task task, Failure failure) {
+        if (task.missing > 0) {
+            waitingTasks--;
+        }
+        task.done = true;
+        for (RefId out : task.launch.outs()) {
+            failed.put(out, failure);
+        }
+        reports.taskResult(new TaskResult(task.launch.outs().get(0), 0, List.of(), null, failure));
+    }
+
+    private void dispatch() {
+        int limit = 2 * slots;
+        while (handedOut < limit && !ready.isEmpty()) {
+            handedOut++;
+            handoff.add(ready.poll());
+        }
+        queued = ready.size() + waitingTasks;
+    }
+}

@@ -1,0 +1,214 @@
+package io.quiver.executor;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+import io.quiver.RefId;
+import io.quiver.core.protocol.Message.Arg;
+import io.quiver.core.protocol.Message.TaskResult;
+import io.quiver.core.protocol.Message.Role;
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.nio.charset.StandardCharsets;
+import java.net.Socket;
+import java.time.Duration;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+
+class DataPlaneTest extends ClusterTestBase {
+    private static final long EPOCH = 1;
+
+    private static byte[] random(int n, long seed) {
+        byte[] b = new byte[n];
+        new Random(seed).nextBytes(b);
+        return b;
+    }
+
+    @Test
+    void aPutForwardedDownAChainIsStoredAndVerifiedByEveryExecutor() throws Exception {
+        TestingLeader leader = startLeader("leader", EPOCH);
+        Executor a = startExecutor("exec-a", 1);
+        Executor b = startExecutor("exec-b", 1);
+        Executor c = startExecutor("exec-c", 1);
+        leader.awaitExecutor("exec-a");
+        leader.awaitExecutor("exec-b");
+        leader.awaitExecutor("exec-c");
+        RefId ref = ref();
+        byte[] block = random((48 << 20) + 12345, 1); // far past the write buffer's high water mark
+        try (TestingClient client = new TestingClient(a.port())) {
+            client.put(ref, block, List.of(peer(b), peer(c)));
+            await().atMost(Duration.ofSeconds(30))
+                    .until(() -> leader.storedOn(ref).containsAll(List.of("exec-a", "exec-b", "exec-c")));
+            assertThat(leader.blockFailures).isEmpty();
+            assertThat(leader.stored).filteredOn(s -> s.block().ref().equals(ref))
+                    .allSatisfy(s -> assertThat(s.block().size()).isEqualTo(block.length));
+        }
+        for (Executor e : List.of(a, b, c)) {
+            assertThat(e.stats().memoryUsed()).isEqualTo(block.length);
+            try (TestingClient client = new TestingClient(e.port())) {
+                assertThat(client.fetch(ref).get(30, TimeUnit.SECONDS)).isEqualTo(block);
+            }
+        }
+    }
+
+    @Test
+    void aChecksumMismatchIsReportedAndNothingIsStored() throws Exception {
+        TestingLeader leader = startLeader("leader", EPOCH);
+        Executor a = startExecutor("exec-a", 1);
+        Executor b = startExecutor("exec-b", 1);
+        leader.awaitExecutor("exec-a");
+        leader.awaitExecutor("exec-b");
+        RefId ref = ref();
+        byte[] block = random(3 << 20, 2);
+        try (TestingClient client = new TestingClient(a.port())) {
+            client.put(ref, block, List.of(peer(b)), TestingClient.crc(block) ^ 1);
+            await().atMost(Duration.ofSeconds(10)).until(() -> leader.blockFailures.size() == 2);
+        }
+        assertThat(leader.blockFailures).extracting(TestingLeader.Failed::executorId)
+                .containsExactlyInAnyOrder("exec-a", "exec-b");
+        assertThat(leader.blockFailures).allSatisfy(f -> {
+            assertThat(f.failure().ref()).isEqualTo(ref);
+            assertThat(f.failure().reason()).contains("checksum mismatch");
+        });
+        assertThat(leader.storedOn(ref)).isEmpty();
+        assertThat(a.store().contains(ref)).isFalse();
+        assertThat(b.store().contains(ref)).isFalse();
+        assertThat(a.stats().memoryUsed()).isZero();
+    }
+
+    @Test
+    void fetchingAnUnknownBlockFails() throws Exception {
+        Executor a = startExecutor("exec-a", 1);
+        RefId ref = ref();
+        try (TestingClient client = new TestingClient(a.port())) {
+            assertThatThrownBy(() -> client.fetch(ref).get(10, TimeUnit.SECONDS))
+                    .isInstanceOf(ExecutionException.class)
+                    .hasMessageContaining("block " + ref + " is not on executor exec-a");
+        }
+    }
+
+    @Test
+    void emptyAndSmallBlocksRoundTrip() throws Exception {
+        Executor a = startExecutor("exec-a", 1);
+        RefId empty = ref();
+        RefId small = ref();
+        try (TestingClient client = new TestingClient(a.port())) {
+            client.put(empty, new byte[0], List.of());
+            client.put(small, new byte[] {1, 2, 3}, List.of());
+            await().atMost(Duration.ofSeconds(10)).until(() -> a.store().contains(empty) && a.store().contains(small));
+            assertThat(client.fetch(empty).get(10, TimeUnit.SECONDS)).isEmpty();
+            assertThat(client.fetch(small).get(10, TimeUnit.SECONDS)).containsExactly(1, 2, 3);
+        }
+    }
+
+    @Test
+    void spilledBlocksAreServedAndReadByTasks() throws Exception {
+        TestingLeader leader = startLeader("leader", EPOCH);
+        Executor a = startExecutor(config("exec-spill", 1, 3 << 20));
+        leader.awaitExecutor("exec-spill");
+        RefId[] refs = new RefId[4];
+        double[][] values = new double[4][];
+        try (TestingClient client = new TestingClient(a.port())) {
+            for (int i = 0; i < 4; i++) {
+                refs[i] = ref();
+                values[i] = new double[150_000]; // 1.2 MB each: four do not fit in 3 MiB
+                java.util.Arrays.fill(values[i], i);
+                client.put(refs[i], encode(values[i]), List.of());
+            }
+            await().atMost(Duration.ofSeconds(10)).until(() -> a.stats().blocks() == 4
+                    && a.stats().memoryUsed() <= (3 << 20));
+            assertThat(a.stats().spills()).isPositive();
+            for (int i = 0; i < 4; i++) {
+                assertThat(client.fetch(refs[i]).get(10, TimeUnit.SECONDS)).isEqualTo(encode(values[i]));
+            }
+        }
+        RefId out = ref();
+        leader.send("exec-spill", launch(EPOCH, List.of(fn(1, new Fns.SumPlus())),
+                List.of(task(out, 1, Arg.ref(refs[0]), value(0)))));
+        TaskResult r = leader.awaitResult(out);
+        assertThat(r.failure()).isNull();
+        assertThat(decode(r.inline())).isEqualTo(0.0);
+    }
+
+    @Test
+    void garbageOnTheDataPortClosesOnlyThatConnection() throws Exception {
+        TestingLeader leader = startLeader("leader", EPOCH);
+        Executor a = startExecutor("exec-g", 1);
+        leader.awaitExecutor("exec-g");
+        RefId block = ref();
+        try (TestingClient client = new TestingClient(a.port())) {
+            client.put(block, new byte[] {9, 9}, List.of());
+            await().atMost(Duration.ofSeconds(10)).until(() -> a.store().contains(block));
+        }
+        Fns.Blocking.started = new CountDownLatch(1);
+        Fns.Blocking.release = new CountDownLatch(1);
+        RefId running = ref();
+        leader.send("exec-g", launch(EPOCH, List.of(fn(1, new Fns.Blocking())), List.of(task(running, 1, value(0)))));
+        assertThat(Fns.Blocking.started.await(10, TimeUnit.SECONDS)).isTrue();
+
+        // Garbage instead of a hello, an oversized frame, a negative length, and after a real
+        // handshake an unknown message type: each closes its own connection only.
+        byte[] notHello = random(104, 3);
+        notHello[0] = 0;
+        notHello[1] = 0;
+        notHello[2] = 0;
+        notHello[3] = 100;
+        notHello[4] = 77;
+        rawSession(a.port(), false, notHello);
+        rawSession(a.port(), false, new byte[] {0x7f, -1, -1, -1, 1, 2, 3});
+        rawSession(a.port(), false, new byte[] {-1, -1, -1, -2, 1, 2, 3});
+        rawSession(a.port(), true, new byte[] {0, 0, 0, 1, 99});
+        rawSession(a.port(), true, new byte[] {0, 0, 0, 3, 51, 1, 2}); // a truncated Fetch
+        try (TestingClient client = new TestingClient(a.port())) {
+            assertThat(client.fetch(block).get(10, TimeUnit.SECONDS)).containsExactly(9, 9);
+        }
+        assertThat(leader.results).isEmpty();
+        Fns.Blocking.release.countDown();
+        assertThat(decode(leader.awaitResult(running).inline())).isEqualTo("exec-g");
+    }
+
+    /** Sends {@code junk} (after a real handshake if asked) and waits for the executor to close. */
+    private static void rawSession(int port, boolean handshake, byte[] junk) throws Exception {
+        try (Socket s = new Socket("127.0.0.1", port)) {
+            s.setSoTimeout(10_000);
+            DataInputStream in = new DataInputStream(s.getInputStream());
+            DataOutputStream out = new DataOutputStream(s.getOutputStream());
+            if (handshake) {
+                in.readFully(new byte[in.readInt()]); // Challenge
+                byte[] id = "raw".getBytes(StandardCharsets.UTF_8);
+                out.writeInt(1 + 1 + 4 + id.length + 8 + 4);
+                out.writeByte(2); // Hello
+                out.writeByte(Role.CLIENT.ordinal());
+                out.writeInt(id.length);
+                out.write(id);
+                out.writeLong(0);
+                out.writeInt(0); // empty mac: no secret
+                out.flush();
+                byte[] welcome = new byte[in.readInt()];
+                in.readFully(welcome);
+                assertThat(welcome[0]).as("Welcome").isEqualTo((byte) 3);
+            }
+            out.write(junk);
+            out.flush();
+            while (in.read() != -1) {
+                // whatever the server says before it closes
+            }
+        }
+    }
+
+    @Test
+    void aLaunchOnTheDataPortIsNotRun() throws Exception {
+        Executor a = startExecutor("exec-l", 1);
+        RefId out = ref();
+        try (TestingClient client = new TestingClient(a.port())) {
+            client.sendRaw(launch(99, List.of(fn(1, new Fns.AddOne())), List.of(task(out, 1, value(1)))));
+            await().atMost(Duration.ofSeconds(10)).until(() -> !client.isOpen());
+        }
+        assertThat(a.stats().tasksRun()).isZero();
+    }
+}

@@ -1,0 +1,303 @@
+package io.quiver.executor;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.quiver.RefId;
+import io.quiver.core.codec.JavaSerialization.MissingClassException;
+import io.quiver.core.protocol.Message.Arg;
+import io.quiver.core.protocol.Message.Drop;
+import io.quiver.core.protocol.Message.Failure;
+import io.quiver.core.protocol.Message.FnDef;
+import io.quiver.core.protocol.Message.TaskLaunch;
+import io.quiver.core.protocol.Message.TaskResult;
+import java.net.URL;
+import java.net.URLClassLoader;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import org.junit.jupiter.api.Test;
+
+class TaskExecutionTest extends ClusterTestBase {
+    private static final long EPOCH = 4;
+
+    private TestingLeader leader;
+
+    private Executor executor(String id, int slots) throws Exception {
+        if (leader == null) {
+            leader = startLeader("leader", EPOCH);
+        }
+        Executor e = startExecutor(id, slots);
+        leader.awaitExecutor(id);
+        return e;
+    }
+
+    @Test
+    void runsATaskAndReportsItsResultInline() throws Exception {
+        Executor e = executor("exec-1", 1);
+        RefId out = ref();
+        leader.send("exec-1", launch(EPOCH, List.of(fn(1, new Fns.AddOne())), List.of(task(out, 1, value(41)))));
+        TaskResult r = leader.awaitResult(out);
+        assertThat(r.failure()).isNull();
+        assertThat(decode(r.inline())).isEqualTo(42);
+        assertThat(r.outputs()).extracting(b -> b.ref()).containsExactly(out);
+        assertThat(r.outputs().get(0).size()).isEqualTo(r.inline().length);
+        assertThat(e.store().contains(out)).isTrue();
+        assertThat(e.stats().tasksRun()).isEqualTo(1);
+    }
+
+    @Test
+    void deserializesEachFunctionOncePerExecutor() throws Exception {
+        Executor e = executor("exec-fn", 2);
+        int before = Fns.AddOne.DESERIALIZED.get();
+        List<TaskLaunch> tasks = new ArrayList<>();
+        List<RefId> outs = new ArrayList<>();
+        for (int i = 0; i < 100; i++) {
+            RefId out = ref();
+            outs.add(out);
+            tasks.add(task(out, 9, value(i)));
+        }
+        FnDef def = fn(9, new Fns.AddOne());
+        leader.send("exec-fn", launch(EPOCH, List.of(def), tasks.subList(0, 50)));
+        leader.send("exec-fn", launch(EPOCH, List.of(), tasks.subList(50, 100)));
+        for (int i = 0; i < 100; i++) {
+            assertThat(decode(leader.awaitResult(outs.get(i)).inline())).isEqualTo(i + 1);
+        }
+        assertThat(e.stats().functionsDeserialized()).isEqualTo(1);
+        assertThat(Fns.AddOne.DESERIALIZED.get() - before).isEqualTo(1);
+        assertThat(leader.batches.size()).as("results travel in batches").isLessThanOrEqualTo(100);
+
+        // Dropped, the function is forgotten: a later task naming it fails clearly.
+        leader.send("exec-fn", new Drop(EPOCH, List.of(), List.of(9L)));
+        RefId late = ref();
+        leader.send("exec-fn", launch(EPOCH, List.of(), List.of(task(late, 9, value(1)))));
+        assertThat(leader.awaitResult(late).failure().message()).contains("function 9 is unknown on executor exec-fn");
+    }
+
+    @Test
+    void decodesABroadcastOnceForTwoHundredTasks() throws Exception {
+        Executor e = executor("exec-b", 2);
+        RefId broadcast = ref();
+        double[] data = new double[1 << 20]; // 8 MiB
+        java.util.Arrays.fill(data, 0.5);
+        try (TestingClient client = new TestingClient(e.port())) {
+            client.put(broadcast, encode(data), List.of());
+            await().atMost(Duration.ofSeconds(10)).until(() -> leader.storedOn(broadcast).contains("exec-b"));
+        }
+        List<TaskLaunch> tasks = new ArrayList<>();
+        List<RefId> outs = new ArrayList<>();
+        for (int i = 0; i < 200; i++) {
+            RefId out = ref();
+            outs.add(out);
+            tasks.add(task(out, 3, Arg.ref(broadcast), value(i)));
+        }
+        leader.send("exec-b", launch(EPOCH, List.of(fn(3, new Fns.SumPlus())), tasks));
+        for (int i = 0; i < 200; i++) {
+            TaskResult r = leader.awaitResult(outs.get(i));
+            assertThat(r.failure()).isNull();
+            assertThat(decode(r.inline())).isEqualTo(data.length * 0.5 + i);
+        }
+        assertThat(e.stats().deserializations(broadcast)).isEqualTo(1);
+        assertThat(e.stats().tasksRun()).isEqualTo(200);
+    }
+
+    @Test
+    void runsAChainSentAheadWithoutFurtherLaunches() throws Exception {
+        Executor e = executor("exec-chain", 1);
+        List<TaskLaunch> chain = new ArrayList<>();
+        RefId previous = null;
+        RefId last = null;
+        for (int i = 0; i < 300; i++) {
+            RefId out = ref();
+            chain.add(previous == null ? task(out, 5, value(0)) : task(out, 5, Arg.ref(previous)));
+            previous = out;
+            last = out;
+        }
+        leader.send("exec-chain", launch(EPOCH, List.of(fn(5, new Fns.AddOne())), chain));
+        TaskResult r = leader.awaitResult(last);
+        assertThat(r.failure()).isNull();
+        assertThat(decode(r.inline())).isEqualTo(300);
+        assertThat(leader.results).hasSize(300);
+        assertThat(e.stats().tasksRun()).isEqualTo(300);
+        // Each link reads its input as the live value the previous task returned: nothing decoded.
+        assertThat(e.stats().decodes()).isEmpty();
+    }
+
+    @Test
+    void aThrowingTaskReportsItsFailureAndItsDependantsFailTheSameWay() throws Exception {
+        executor("exec-t", 1);
+        RefId thrower = ref();
+        RefId dependant = ref();
+        RefId grandchild = ref();
+        RefId unrelated = ref();
+        leader.send("exec-t", launch(EPOCH, List.of(fn(1, new Fns.Throws()), fn(2, new Fns.AddOne())), List.of(
+                task(thrower, 1, value("x")),
+                task(dependant, 2, Arg.ref(thrower)),
+                task(grandchild, 2, Arg.ref(dependant)),
+                task(unrelated, 2, value(1)))));
+        Failure f = leader.awaitResult(thrower).failure();
+        assertThat(f.kind()).isEqualTo(Failure.TASK);
+        assertThat(f.type()).isEqualTo(IllegalArgumentException.class.getName());
+        assertThat(f.message()).isEqualTo("boom x");
+        assertThat(f.stack()).contains("IllegalArgumentException: boom x").contains("Fns$Throws.run");
+        assertThat(f.executorId()).isEqualTo("exec-t");
+        assertThat(f.attempts()).isEqualTo(1);
+        assertThat(leader.awaitResult(dependant).failure()).isEqualTo(f);
+        assertThat(leader.awaitResult(grandchild).failure()).isEqualTo(f);
+        assertThat(decode(leader.awaitResult(unrelated).inline())).isEqualTo(2);
+
+        // A dependant launched after the failure fails too.
+        RefId late = ref();
+        leader.send("exec-t", launch(EPOCH, List.of(), List.of(task(late, 2, Arg.ref(dependant)))));
+        assertThat(leader.awaitResult(late).failure()).isEqualTo(f);
+    }
+
+    @Test
+    void aClassMissingOnTheExecutorFailsTheTaskNamingIt() throws Exception {
+        leader = startLeader("leader", EPOCH);
+        ClassLoader bare = new URLClassLoader(new URL[0], ClassLoader.getPlatformClassLoader());
+        startExecutor(config("exec-m", 1, 1 << 20, bare));
+        leader.awaitExecutor("exec-m");
+        RefId out = ref();
+        leader.send("exec-m", launch(EPOCH, List.of(fn(1, new Fns.AddOne())), List.of(task(out, 1, value(1)))));
+        Failure f = leader.awaitResult(out).failure();
+        assertThat(f.type()).isEqualTo(MissingClassException.class.getName());
+        assertThat(f.message()).contains(Fns.AddOne.class.getName()).contains("--classpath");
+    }
+
+    @Test
+    void fetchesAnInputFromThePeerThatHasIt() throws Exception {
+        Executor a = executor("exec-src", 1);
+        Executor b = executor("exec-dst", 1);
+        RefId input = ref();
+        double[] data = new double[300_000]; // 2.4 MB: three chunks
+        java.util.Arrays.fill(data, 2.0);
+        byte[] encoded = encode(data);
+        try (TestingClient client = new TestingClient(a.port())) {
+            client.put(input, encoded, List.of());
+            await().atMost(Duration.ofSeconds(10)).until(() -> leader.storedOn(input).contains("exec-src"));
+        }
+        RefId out = ref();
+        leader.send("exec-dst", launch(EPOCH, List.of(fn(1, new Fns.SumPlus())),
+                List.of(task(out, 1, Arg.ref(input).withLocations(List.of(peer(a))), value(1)))));
+        assertThat(decode(leader.awaitResult(out).inline())).isEqualTo(600_001.0);
+        assertThat(b.stats().bytesFetched()).isEqualTo(encoded.length);
+        await().atMost(Duration.ofSeconds(10)).until(() -> leader.storedOn(input).contains("exec-dst"));
+        assertThat(b.store().contains(input)).isTrue();
+
+        // No location can serve it: the task fails as lost data.
+        RefId missing = ref();
+        RefId out2 = ref();
+        leader.send("exec-dst", launch(EPOCH, List.of(), List.of(task(out2, 1,
+                Arg.ref(missing).withLocations(List.of(peer(a))), value(1)))));
+        Failure f = leader.awaitResult(out2).failure();
+        assertThat(f.kind()).isEqualTo(Failure.LOST);
+        assertThat(f.message()).contains(missing.toString()).contains("exec-src");
+    }
+
+    @org.junit.jupiter.api.RepeatedTest(15)
+    void awaitsAnInputThatArrivesByPut() throws Exception {
+        Executor e = executor("exec-await", 1);
+        RefId input = ref();
+        RefId out = ref();
+        leader.send("exec-await", launch(EPOCH, List.of(fn(1, new Fns.AddOne())), List.of(task(out, 1, Arg.ref(input)))));
+        await().atMost(Duration.ofSeconds(10)).until(() -> !leader.statuses.isEmpty()
+                && leader.statuses.get(leader.statuses.size() - 1).queued() == 1);
+        try (TestingClient client = new TestingClient(e.port())) {
+            client.put(input, encode(10), List.of());
+        }
+        org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(5)).until(() -> leader.results.containsKey(out));
+        assertThat(decode(leader.awaitResult(out).inline())).isEqualTo(11);
+    }
+
+    @Test
+    void multipleOutputsAreStoredAndLargeOnesAreNotInline() throws Exception {
+        Executor e = executor("exec-multi", 1);
+        RefId o1 = ref();
+        RefId o2 = ref();
+        leader.send("exec-multi", launch(EPOCH, List.of(fn(1, new Fns.Echo())),
+                List.of(new TaskLaunch(List.of(o1, o2), 1, List.of(value("v"))))));
+        TaskResult r = leader.awaitResult(o1);
+        assertThat(r.inline()).isNull();
+        assertThat(r.outputs()).extracting(b -> b.ref()).containsExactly(o1, o2);
+        assertThat(e.store().contains(o2)).isTrue();
+
+        RefId big = ref();
+        leader.send("exec-multi", launch(EPOCH, List.of(fn(2, new Fns.Fill())), List.of(task(big, 2, value(100_000)))));
+        TaskResult rb = leader.awaitResult(big);
+        assertThat(rb.inline()).isNull();
+        assertThat(rb.outputs().get(0).size()).isEqualTo(800_005);
+    }
+
+    @Test
+    void dropFreesMemoryAndReportsStatusAtOnce() throws Exception {
+        Executor e = executor("exec-drop", 1);
+        RefId big = ref();
+        leader.send("exec-drop", launch(EPOCH, List.of(fn(2, new Fns.Fill())), List.of(task(big, 2, value(100_000)))));
+        leader.awaitResult(big);
+        assertThat(e.stats().memoryUsed()).isEqualTo(800_005);
+        int statuses = leader.statuses.size();
+        leader.send("exec-drop", new Drop(EPOCH, List.of(big), List.of()));
+        await().atMost(Duration.ofSeconds(10)).until(() -> leader.statuses.size() > statuses
+                && leader.statuses.get(leader.statuses.size() - 1).memoryUsed() == 0);
+        assertThat(e.store().contains(big)).isFalse();
+    }
+
+    @Test
+    void refusesLaunchAndDropWithAnOlderEpoch() throws Exception {
+        Executor e = executor("exec-fence", 1);
+        RefId kept = ref();
+        leader.send("exec-fence", launch(EPOCH, List.of(fn(1, new Fns.AddOne())), List.of(task(kept, 1, value(1)))));
+        leader.awaitResult(kept);
+
+        RefId stale = ref();
+        leader.send("exec-fence", launch(EPOCH - 1, List.of(), List.of(task(stale, 1, value(1)))));
+        leader.send("exec-fence", new Drop(EPOCH - 1, List.of(kept), List.of(1L)));
+        RefId fresh = ref();
+        leader.send("exec-fence", launch(EPOCH, List.of(), List.of(task(fresh, 1, value(2)))));
+        // Messages on one connection are handled in order: once the fresh result is in, the stale
+        // ones were seen and refused.
+        assertThat(decode(leader.awaitResult(fresh).inline())).isEqualTo(3);
+        assertThat(leader.results).doesNotContainKey(stale);
+        assertThat(e.store().contains(kept)).isTrue();
+        assertThat(e.stats().tasksRun()).isEqualTo(2);
+
+        // The leader is re-elected with a newer epoch: commands of the old epoch are refused from then on.
+        leader.setEpoch(EPOCH + 3);
+        await().atMost(Duration.ofSeconds(10)).until(() -> e.registrations() == 2);
+        RefId old = ref();
+        RefId current = ref();
+        leader.send("exec-fence", launch(EPOCH, List.of(), List.of(task(old, 1, value(1)))));
+        leader.send("exec-fence", launch(EPOCH + 3, List.of(fn(1, new Fns.AddOne())), List.of(task(current, 1, value(5)))));
+        assertThat(decode(leader.awaitResult(current).inline())).isEqualTo(6);
+        assertThat(leader.results).doesNotContainKey(old);
+    }
+
+    @Test
+    void keepsRunningTasksInLaunchOrderOnItsSlots() throws Exception {
+        executor("exec-order", 1);
+        Fns.Blocking.started = new CountDownLatch(1);
+        Fns.Blocking.release = new CountDownLatch(1);
+        RefId blocker = ref();
+        List<RefId> outs = new ArrayList<>();
+        List<TaskLaunch> tasks = new ArrayList<>();
+        tasks.add(task(blocker, 1, value(0)));
+        for (int i = 0; i < 20; i++) {
+            RefId out = ref();
+            outs.add(out);
+            tasks.add(task(out, 2, value(i)));
+        }
+        leader.send("exec-order", launch(EPOCH, List.of(fn(1, new Fns.Blocking()), fn(2, new Fns.AddOne())), tasks));
+        await().atMost(Duration.ofSeconds(10)).until(() -> Fns.Blocking.started.getCount() == 0);
+        assertThat(leader.results).isEmpty(); // one slot, and it is busy
+        Fns.Blocking.release.countDown();
+        leader.awaitResult(outs.get(19));
+        List<RefId> order = new ArrayList<>();
+        leader.batches.forEach(b -> b.results().forEach(r -> order.add(r.task())));
+        List<RefId> expected = new ArrayList<>();
+        expected.add(blocker);
+        expected.addAll(outs);
+        assertThat(order).containsExactlyElementsOf(expected);
+    }
+}

@@ -1,0 +1,112 @@
+package io.quiver.executor;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.quiver.RefId;
+import io.quiver.core.net.Connection;
+import io.quiver.core.net.Endpoint;
+import io.quiver.core.net.Pipelines;
+import io.quiver.core.net.Secret;
+import io.quiver.core.net.Transport;
+import io.quiver.core.protocol.Message;
+import io.quiver.core.protocol.Message.Fetch;
+import io.quiver.core.protocol.Message.FetchChunk;
+import io.quiver.core.protocol.Message.FetchFailed;
+import io.quiver.core.protocol.Message.Peer;
+import io.quiver.core.protocol.Message.PutChunk;
+import io.quiver.core.protocol.Message.Role;
+import io.quiver.core.protocol.MessageCodec;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.zip.CRC32C;
+
+/** A client on an executor's data port: puts blocks (with a forward chain) and fetches them. */
+final class TestingClient implements Endpoint, AutoCloseable {
+    private final Transport transport = new Transport("test-client", 1);
+    private final Connection connection;
+    private final AtomicLong requests = new AtomicLong();
+    private final Map<Long, Receiving> fetches = new ConcurrentHashMap<>();
+
+    private static final class Receiving {
+        final CompletableFuture<byte[]> done = new CompletableFuture<>();
+        byte[] bytes;
+        long received;
+    }
+
+    TestingClient(int port) {
+        connection = Pipelines.connect(transport, "127.0.0.1", port, Secret.NONE, Role.CLIENT, "test-client", 0,
+                MessageCodec.DEFAULT_MAX_FRAME, 5_000, this);
+    }
+
+    static long crc(byte[] bytes) {
+        CRC32C crc = new CRC32C();
+        crc.update(bytes);
+        return crc.getValue();
+    }
+
+    void put(RefId ref, byte[] bytes, List<Peer> forward) {
+        put(ref, bytes, forward, crc(bytes));
+    }
+
+    /** Streams the block in chunks; the last carries {@code checksum}. */
+    void put(RefId ref, byte[] bytes, List<Peer> forward, long checksum) {
+        int offset = 0;
+        do {
+            int n = Math.min(MessageCodec.CHUNK_SIZE, bytes.length - offset);
+            boolean last = offset + n == bytes.length;
+            ByteBuf data = Unpooled.wrappedBuffer(bytes, offset, n);
+            connection.awaitWritable();
+            connection.send(new PutChunk(ref, bytes.length, offset, last ? checksum : 0, forward, data));
+            offset += n;
+        } while (offset < bytes.length);
+    }
+
+    CompletableFuture<byte[]> fetch(RefId ref) {
+        long id = requests.incrementAndGet();
+        Receiving r = new Receiving();
+        fetches.put(id, r);
+        connection.send(new Fetch(id, ref));
+        return r.done;
+    }
+
+    void sendRaw(Message m) {
+        connection.send(m);
+    }
+
+    boolean isOpen() {
+        return connection.isOpen();
+    }
+
+    @Override
+    public void onMessage(Connection c, Message m) {
+        if (m instanceof FetchChunk chunk) {
+            try {
+                Receiving r = fetches.get(chunk.reqId());
+                if (r.bytes == null) {
+                    r.bytes = new byte[(int) chunk.total()];
+                }
+                int n = chunk.data().readableBytes();
+                chunk.data().getBytes(chunk.data().readerIndex(), r.bytes, (int) chunk.offset(), n);
+                r.received += n;
+                if (r.received == chunk.total()) {
+                    r.done.complete(r.bytes);
+                }
+            } finally {
+                chunk.data().release();
+            }
+        } else if (m instanceof FetchFailed f) {
+            fetches.get(f.reqId()).done.completeExceptionally(new IllegalStateException(f.reason()));
+        } else if (m instanceof Message.DataMessage d) {
+            d.data().release();
+        }
+    }
+
+    @Override
+    public void close() {
+        connection.close();
+        transport.close();
+    }
+}

@@ -1,0 +1,65 @@
+package io.quiver.cli;
+
+import io.quiver.coordinator.Coordinator;
+import io.quiver.coordinator.CoordinatorConfig;
+import io.quiver.core.net.Secret;
+import io.quiver.core.zk.ClusterUrl;
+import io.quiver.local.ClusterRoot;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/** {@code quiver coordinator}: joins the leader election of a cluster and leads or stands by, until stopped. */
+@Command(name = "coordinator", mixinStandardHelpOptions = true,
+        description = {"Runs a coordinator (leader or standby) until stopped.",
+                "One coordinator of a cluster leads; the others stand by and take over when it dies.",
+                "Stops cleanly on Ctrl-C or SIGTERM."})
+final class CoordinatorCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--zk", required = true, paramLabel = "URL",
+            description = "The cluster: zk://host:port[,host:port...]/root, e.g. zk://127.0.0.1:2181/quiver.")
+    String zk;
+
+    @Option(names = "--id", description = "Unique id in the cluster. Default: coord-<host>-<pid>.")
+    String id;
+
+    @Option(names = "--host", defaultValue = "127.0.0.1",
+            description = "Address to listen on and advertise. Default: ${DEFAULT-VALUE}.")
+    String host;
+
+    @Option(names = "--port", defaultValue = "0", description = "Port (0: any free one). Default: ${DEFAULT-VALUE}.")
+    int port;
+
+    @Option(names = "--secret-file", paramLabel = "FILE",
+            description = "File holding the cluster secret. Default: $QUIVER_SECRET, else none (loopback only).")
+    Path secretFile;
+
+    @Override
+    public Integer call() throws Exception {
+        ClusterUrl url = Options.clusterUrl(spec, zk);
+        String coordinatorId = id != null ? id : QuiverCli.defaultId("coord");
+        Options.checkId(spec, coordinatorId);
+        Options.checkPort(spec, port);
+        Secret secret = Options.secret(secretFile);
+        Options.checkHost(spec, host, secret);
+        try (Lifetime lifetime = Lifetime.begin("quiver-coordinator")) {
+            ClusterRoot.ensureExists(url, 15_000);
+            Coordinator coordinator = lifetime.add(new Coordinator(
+                    new CoordinatorConfig(url, coordinatorId, host, port, secret)));
+            coordinator.start();
+            PrintWriter out = spec.commandLine().getOut();
+            out.printf("coordinator %s running on %s:%d (%s), cluster %s%s; Ctrl-C to stop%n", coordinatorId, host,
+                    coordinator.port(), coordinator.isLeader() ? "leader" : "standby or electing", url,
+                    secret.isSet() ? ", secret set" : "");
+            out.flush();
+            lifetime.awaitShutdown();
+        }
+        return 0;
+    }
+}

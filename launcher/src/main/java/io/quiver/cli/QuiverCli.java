@@ -1,0 +1,119 @@
+package io.quiver.cli;
+
+import ch.qos.logback.classic.Level;
+import java.io.PrintWriter;
+import java.util.Locale;
+import org.slf4j.LoggerFactory;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.ParseResult;
+import picocli.CommandLine.ScopeType;
+import picocli.CommandLine.UnmatchedArgumentException;
+
+/**
+ * The {@code quiver} command: {@code zookeeper}, {@code coordinator} and {@code executor} start the
+ * processes of a cluster by hand; {@code demo} runs the pre-scatter scenario on a local cluster.
+ *
+ * <p>Exit codes: 0 success, 1 a runtime error (one line on stderr; the stack trace too with
+ * {@code --verbose}), 2 a usage error.
+ */
+@Command(name = "quiver", mixinStandardHelpOptions = true, version = "quiver 0.1.0-SNAPSHOT",
+        description = "Quiver, a distributed DAG engine for the JVM: scatter once, submit many, gather.",
+        subcommands = {ZooKeeperCommand.class, CoordinatorCommand.class, ExecutorCommand.class, DemoCommand.class,
+                CommandLine.HelpCommand.class})
+public final class QuiverCli implements Runnable {
+    static final int EXIT_ERROR = 1;
+    static final int EXIT_USAGE = 2;
+
+    @Option(names = {"-v", "--verbose"}, scope = ScopeType.INHERIT,
+            description = "Print stack traces of errors and debug logs of io.quiver.")
+    boolean verbose;
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    public static void main(String[] args) {
+        System.exit(execute(new PrintWriter(System.out, true), new PrintWriter(System.err, true), args));
+    }
+
+    /** Runs the command line without exiting the JVM; returns the exit code. */
+    public static int execute(PrintWriter out, PrintWriter err, String... args) {
+        CommandLine cli = new CommandLine(new QuiverCli()).setOut(out).setErr(err);
+        cli.setExecutionStrategy(QuiverCli::executeWithVerbosity);
+        cli.setParameterExceptionHandler(QuiverCli::usageError);
+        cli.setExecutionExceptionHandler((e, commandLine, parseResult) -> runtimeError(e, commandLine, parseResult));
+        return cli.execute(args);
+    }
+
+    @Override
+    public void run() {
+        throw new ParameterException(spec.commandLine(), "name a command: zookeeper, coordinator, executor or demo");
+    }
+
+    private static int executeWithVerbosity(ParseResult parseResult) {
+        if (verbose(parseResult)) {
+            ((ch.qos.logback.classic.Logger) LoggerFactory.getLogger("io.quiver")).setLevel(Level.DEBUG);
+        }
+        return new CommandLine.RunLast().execute(parseResult);
+    }
+
+    private static int usageError(ParameterException e, String[] args) {
+        CommandLine cmd = e.getCommandLine();
+        PrintWriter err = cmd.getErr();
+        err.println(cmd.getCommandSpec().qualifiedName() + ": " + e.getMessage());
+        UnmatchedArgumentException.printSuggestions(e, err);
+        err.println("Try '" + cmd.getCommandSpec().qualifiedName() + " --help' for usage.");
+        err.flush();
+        return EXIT_USAGE;
+    }
+
+    private static int runtimeError(Exception e, CommandLine cmd, ParseResult parseResult) {
+        PrintWriter err = cmd.getErr();
+        err.println(cmd.getCommandSpec().qualifiedName() + ": " + describe(e));
+        if (verbose(parseResult)) {
+            e.printStackTrace(err);
+        }
+        err.flush();
+        return EXIT_ERROR;
+    }
+
+    /** One line: the message, or the exception's type when it has none, with the cause when it adds to it. */
+    static String describe(Throwable e) {
+        String message = e.getMessage();
+        if (message == null || message.isBlank()) {
+            message = e.getClass().getSimpleName();
+        }
+        Throwable cause = e.getCause();
+        if (cause != null && cause.getMessage() != null && !message.contains(cause.getMessage())) {
+            message += " (" + cause.getMessage() + ")";
+        }
+        return message;
+    }
+
+    private static boolean verbose(ParseResult parseResult) {
+        for (ParseResult pr = parseResult; pr != null; pr = pr.subcommand()) {
+            if (pr.hasMatchedOption("--verbose")) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** A default process id: prefix, host name and pid, restricted to the characters ids allow. */
+    static String defaultId(String prefix) {
+        String host;
+        try {
+            host = java.net.InetAddress.getLocalHost().getHostName();
+        } catch (java.io.IOException e) {
+            host = "local";
+        }
+        int dot = host.indexOf('.');
+        if (dot > 0) {
+            host = host.substring(0, dot);
+        }
+        String id = prefix + "-" + host.toLowerCase(Locale.ROOT) + "-" + ProcessHandle.current().pid();
+        return id.replaceAll("[^A-Za-z0-9._-]", "_");
+    }
+}

@@ -1,0 +1,550 @@
+package io.quiver.local;
+
+import static com.google.common.base.Preconditions.checkArgument;
+import static com.google.common.base.Preconditions.checkState;
+
+import io.quiver.ExecutorInfo;
+import io.quiver.Quiver;
+import io.quiver.QuiverException;
+import io.quiver.core.client.ClientOptions;
+import io.quiver.core.client.QuiverClient;
+import io.quiver.core.net.Secret;
+import io.quiver.core.zk.ClusterUrl;
+import io.quiver.core.zk.Records.LeaderRecord;
+import io.quiver.core.zk.Zk;
+import io.quiver.core.zk.ZkPaths;
+import io.quiver.coordinator.Coordinator;
+import io.quiver.coordinator.CoordinatorConfig;
+import io.quiver.executor.Executor;
+import io.quiver.executor.ExecutorConfig;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.BooleanSupplier;
+import java.util.function.Supplier;
+import org.apache.curator.framework.CuratorFramework;
+import org.apache.zookeeper.KeeperException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * An embedded Quiver cluster: a real ZooKeeper server, coordinators and executors, each with its own
+ * Netty server on loopback, inside this JVM or (executors only, {@link Options#separateProcesses(boolean)})
+ * as child JVMs. Every hop goes over ZooKeeper and TCP exactly as in a real cluster (API.md, section 1).
+ *
+ * <pre>{@code
+ * try (LocalCluster cluster = LocalCluster.start(LocalCluster.options().executors(2));
+ *      Quiver q = cluster.connect()) {
+ *     cluster.killExecutor(cluster.executorIds().get(0));   // simulated crash
+ * }
+ * }</pre>
+ *
+ * <p>{@link #start} returns once a leader is elected and every executor has registered with it.
+ * {@link #close()} is idempotent and stops everything the cluster started: connections made by
+ * {@link #connect()}, executors (child JVMs included), coordinators, ZooKeeper, and the cluster's temp
+ * directory. Child JVMs also exit by themselves when this JVM dies. Thread-safe.
+ */
+public final class LocalCluster implements AutoCloseable {
+    /** The cluster root (ZooKeeper chroot) of every local cluster; each has its own ZooKeeper server. */
+    public static final String ROOT = "/quiver";
+    /** Extra JVM arguments for child executors, whitespace-separated (e.g. GC or {@code --add-opens} flags). */
+    public static final String CHILD_JVM_ARGS_PROPERTY = "quiver.executor.jvmArgs";
+
+    private static final Logger LOG = LoggerFactory.getLogger(LocalCluster.class);
+    private static final String HOST = "127.0.0.1";
+    private static final String CLI_MAIN = "io.quiver.cli.QuiverCli";
+    private static final long MIB = 1L << 20;
+    private static final long POLL_MILLIS = 20;
+    private static final Duration CHILD_EXIT_WAIT = Duration.ofSeconds(10);
+
+    private enum State { STARTING, STARTED, CLOSED }
+
+    private final Settings settings;
+    private final Secret secret;
+    private final Thread shutdownHook = new Thread(this::cleanUpAtJvmExit, "quiver-local-cluster-exit");
+
+    private volatile State state = State.STARTING;
+    private Path dir;
+    private EmbeddedZooKeeper zk;
+    private ClusterUrl url;
+    private CuratorFramework curator;
+    private final List<Coordinator> coordinators = new ArrayList<>();
+    private final Set<String> killedCoordinators = new LinkedHashSet<>();
+    private final Map<String, Executor> inProcess = new LinkedHashMap<>();
+    /** Read by the JVM-exit hook without locking, hence copy-on-write. */
+    private final List<ChildExecutor> children = new CopyOnWriteArrayList<>();
+    private final Set<String> liveExecutors = new LinkedHashSet<>();
+    private final List<Quiver> connections = new ArrayList<>();
+
+    private LocalCluster(Settings settings) {
+        this.settings = settings;
+        this.secret = Secret.of(settings.secret());
+    }
+
+    /** A fresh set of options: 1 executor with 1 slot, 1 coordinator, in-process, no secret. */
+    public static Options options() {
+        return new Options();
+    }
+
+    /**
+     * Starts a cluster and returns once its leader is elected and every executor has registered with it.
+     *
+     * @throws QuiverException if a part did not come up within {@link Options#startTimeout(Duration)}; the
+     *     message names what was missing, and everything already started is stopped
+     */
+    public static LocalCluster start(Options options) {
+        checkArgument(options != null, "options is null; pass LocalCluster.options()");
+        LocalCluster cluster = new LocalCluster(options.settings());
+        try {
+            cluster.boot();
+            return cluster;
+        } catch (RuntimeException | Error e) {
+            cluster.close();
+            throw e;
+        }
+    }
+
+    private void boot() {
+        long startNanos = System.nanoTime();
+        long deadline = startNanos + settings.startTimeout().toNanos();
+        Runtime.getRuntime().addShutdownHook(shutdownHook);
+        try {
+            dir = Files.createTempDirectory("quiver-local-");
+        } catch (IOException e) {
+            throw new QuiverException("cannot create a temp directory for the local cluster: " + e.getMessage()
+                    + "; check java.io.tmpdir (" + System.getProperty("java.io.tmpdir") + ")", e);
+        }
+        zk = new EmbeddedZooKeeper(InetAddress.getLoopbackAddress(), 0, dir.resolve("zookeeper"),
+                EmbeddedZooKeeper.LOCAL_TICK_MILLIS, EmbeddedZooKeeper.LOCAL_MAX_SESSION_MILLIS).start();
+        url = ClusterUrl.parse("zk://" + HOST + ":" + zk.port() + ROOT);
+        ClusterRoot.ensureExists(url, remainingMillis(deadline));
+        curator = Zk.start(url, remainingMillis(deadline));
+
+        for (int i = 1; i <= settings.coordinators(); i++) {
+            Coordinator coordinator = new Coordinator(new CoordinatorConfig(url, "coord-" + i, HOST, 0, secret));
+            coordinators.add(coordinator);
+            coordinator.start();
+        }
+        await(deadline, () -> readLeader() != null,
+                () -> "no leader elected among coordinators " + coordinatorIds() + " (" + ZkPaths.LEADER + " is absent)");
+
+        List<String> ids = new ArrayList<>();
+        for (int i = 1; i <= settings.executors(); i++) {
+            ids.add("exec-" + i);
+        }
+        // Child JVMs boot concurrently; in-process executors start one after another.
+        for (String id : ids) {
+            if (settings.separateProcesses()) {
+                children.add(ChildExecutor.launch(childCommand(id), dir.resolve(id + ".log"), id, settings.secret()));
+            } else {
+                Executor executor = new Executor(new ExecutorConfig(url, id, HOST, 0, settings.slotsPerExecutor(),
+                        settings.executorMemory(), workDir(id), secret, userClassLoader()));
+                inProcess.put(id, executor);
+                executor.start();
+            }
+            liveExecutors.add(id);
+        }
+        await(deadline, () -> registeredInZooKeeper().containsAll(ids),
+                () -> "executors " + missing(ids, registeredInZooKeeper()) + " did not register in ZooKeeper ("
+                        + ZkPaths.EXECUTORS + ")");
+        try (Quiver probe = QuiverClient.connect(url, clientOptions().withConnectTimeout(
+                Duration.ofMillis(remainingMillis(deadline))))) {
+            Set<String> seen = new LinkedHashSet<>();
+            await(deadline, () -> {
+                seen.clear();
+                for (ExecutorInfo info : probe.cluster().executors()) {
+                    seen.add(info.id());
+                }
+                return seen.containsAll(ids);
+            }, () -> "leader " + readLeader() + " lists executors " + seen + " but not " + missing(ids, seen));
+        }
+        state = State.STARTED;
+        LOG.info("local cluster up in {} ms: ZooKeeper {}, leader {}, executors {} ({})",
+                (System.nanoTime() - startNanos) / 1_000_000, zk.connectString(), readLeader(), ids,
+                settings.separateProcesses() ? "child JVMs" : "in-process");
+    }
+
+    /**
+     * A new connection to this cluster, using its secret. The caller closes it; whatever is still open
+     * when the cluster closes is closed with it.
+     */
+    public Quiver connect() {
+        return connectClient();
+    }
+
+    synchronized QuiverClient connectClient() {
+        checkState(state == State.STARTED, "local cluster is %s; connect() needs a started cluster", state);
+        QuiverClient q = QuiverClient.connect(url, clientOptions());
+        connections.add(q);
+        return q;
+    }
+
+    /** The cluster's url, {@code zk://127.0.0.1:<port>/quiver}, which {@code Quiver.connect} accepts. */
+    public String zkConnectString() {
+        checkState(url != null, "local cluster is %s", state);
+        return url.toString();
+    }
+
+    /** Ids of the executors started and not killed, in start order ({@code exec-1}, {@code exec-2}, ...). */
+    public synchronized List<String> executorIds() {
+        return List.copyOf(liveExecutors);
+    }
+
+    /**
+     * Kills an executor abruptly: an in-process one as if it crashed ({@link Executor#kill()}), a child JVM
+     * with SIGKILL, waiting until the process is gone. The cluster then notices the loss as it would any
+     * crash.
+     */
+    public synchronized void killExecutor(String id) {
+        checkState(state == State.STARTED, "local cluster is %s; killExecutor needs a started cluster", state);
+        checkArgument(id != null && liveExecutors.contains(id), "no live executor '%s' in this cluster; live ones are %s",
+                id, liveExecutors);
+        Executor executor = inProcess.get(id);
+        if (executor != null) {
+            executor.kill();
+        } else {
+            child(id).kill(CHILD_EXIT_WAIT);
+        }
+        liveExecutors.remove(id);
+        LOG.info("killed executor {}", id);
+    }
+
+    /**
+     * Kills the current leader coordinator abruptly (its ZooKeeper session and sockets vanish, as in a
+     * crash); a standby, if any ({@link Options#coordinators(int)}), takes over once the session expires.
+     *
+     * @return the id of the killed leader
+     */
+    public synchronized String killLeader() {
+        checkState(state == State.STARTED, "local cluster is %s; killLeader needs a started cluster", state);
+        String leader = leaderId();
+        checkState(leader != null, "no leader to kill: %s is absent (a new leader may be being elected); "
+                + "wait until leaderId() is not null", ZkPaths.LEADER);
+        checkState(!killedCoordinators.contains(leader), "leader %s was already killed and its session has not expired "
+                + "yet; wait until leaderId() names another coordinator", leader);
+        Coordinator coordinator = coordinators.stream().filter(c -> c.id().equals(leader)).findFirst()
+                .orElseThrow(() -> new IllegalStateException("leader '" + leader + "' is not one of this cluster's "
+                        + "coordinators " + coordinatorIds()));
+        coordinator.kill();
+        killedCoordinators.add(leader);
+        LOG.info("killed leader {}", leader);
+        return leader;
+    }
+
+    /**
+     * The leader's id as {@code /leader} in ZooKeeper has it, or {@code null} while there is none. Right
+     * after {@link #killLeader()} it still names the killed leader until that one's session expires.
+     */
+    public String leaderId() {
+        checkState(state != State.CLOSED, "local cluster is closed");
+        LeaderRecord leader = readLeader();
+        return leader == null ? null : leader.id();
+    }
+
+    /**
+     * Not part of API.md (for tests): the {@link Executor} object of an in-process executor, killed ones
+     * included, e.g. to read its stats.
+     */
+    public synchronized Executor executor(String id) {
+        checkArgument(!settings.separateProcesses(), "executor %s runs in a child JVM (separateProcesses(true)); its "
+                + "Executor object lives there; use executorProcess(id)", id);
+        Executor executor = inProcess.get(id);
+        checkArgument(executor != null, "no executor '%s' in this cluster; its executors are %s", id, inProcess.keySet());
+        return executor;
+    }
+
+    /** Not part of API.md (for tests): the process of a child executor ({@code separateProcesses(true)}). */
+    public ProcessHandle executorProcess(String id) {
+        checkArgument(settings.separateProcesses(), "executor %s runs in this JVM; executorProcess(id) needs "
+                + "separateProcesses(true)", id);
+        return child(id).process().toHandle();
+    }
+
+    /** Not part of API.md: the cluster's temp directory (ZooKeeper data, executor work dirs and logs). */
+    public Path directory() {
+        checkState(dir != null, "local cluster is %s", state);
+        return dir;
+    }
+
+    /** Stops everything this cluster started and deletes its temp directory. Idempotent. */
+    @Override
+    public void close() {
+        synchronized (this) {
+            if (state == State.CLOSED) {
+                return;
+            }
+            state = State.CLOSED;
+        }
+        try {
+            Runtime.getRuntime().removeShutdownHook(shutdownHook);
+        } catch (IllegalStateException e) {
+            // the JVM is exiting; the hook runs anyway
+        }
+        List<Quiver> open;
+        synchronized (this) {
+            open = List.copyOf(connections);
+            connections.clear();
+        }
+        open.forEach(q -> quietly("close a connection", q::close));
+        for (ChildExecutor child : children) {
+            child.requestExit(); // all at once, so that they shut down in parallel
+        }
+        inProcess.values().forEach(e -> quietly("close executor " + e.id(), e::close));
+        for (ChildExecutor child : children) {
+            quietly("stop child executor " + child.id(), () -> child.awaitExit(CHILD_EXIT_WAIT));
+        }
+        for (int i = coordinators.size() - 1; i >= 0; i--) {
+            Coordinator c = coordinators.get(i);
+            quietly("close coordinator " + c.id(), c::close);
+        }
+        if (curator != null) {
+            quietly("close the ZooKeeper client", curator::close);
+        }
+        if (zk != null) {
+            quietly("stop ZooKeeper", zk::close);
+        }
+        if (dir != null) {
+            Files2.deleteRecursively(dir);
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "LocalCluster[" + (url == null ? "" : url + ", ") + state + ", executors " + executorIds() + "]";
+    }
+
+    // ---------------------------------------------------------------------------------------------
+
+    /** At JVM exit without close(): children go (they would also see their stdin close), the temp dir too. */
+    private void cleanUpAtJvmExit() {
+        for (ChildExecutor child : children) {
+            child.process().destroyForcibly();
+        }
+        if (dir != null) {
+            Files2.deleteRecursively(dir);
+        }
+    }
+
+    private List<String> childCommand(String id) {
+        long heapMiB = (2 * settings.executorMemory() + 256 * MIB + MIB - 1) / MIB;
+        List<String> cmd = new ArrayList<>();
+        cmd.add(javaCommand());
+        cmd.add("-Xmx" + heapMiB + "m");
+        cmd.add("-XX:+ExitOnOutOfMemoryError");
+        for (String key : System.getProperties().stringPropertyNames()) {
+            if (key.startsWith("quiver.") && !key.equals(CHILD_JVM_ARGS_PROPERTY) || key.equals("io.netty.leakDetection.level")) {
+                cmd.add("-D" + key + "=" + System.getProperty(key));
+            }
+        }
+        String extra = System.getProperty(CHILD_JVM_ARGS_PROPERTY, "").trim();
+        if (!extra.isEmpty()) {
+            cmd.addAll(List.of(extra.split("\\s+")));
+        }
+        cmd.add("-cp");
+        cmd.add(System.getProperty("java.class.path"));
+        cmd.add(CLI_MAIN);
+        cmd.addAll(List.of("executor", "--zk", url.toString(), "--id", id, "--host", HOST, "--port", "0",
+                "--slots", String.valueOf(settings.slotsPerExecutor()),
+                "--memory", String.valueOf(settings.executorMemory()),
+                "--work-dir", dir.resolve(id).toString(),
+                "--parent-pid", String.valueOf(ProcessHandle.current().pid())));
+        return cmd;
+    }
+
+    private Path workDir(String executorId) {
+        try {
+            return Files.createDirectories(dir.resolve(executorId));
+        } catch (IOException e) {
+            throw new QuiverException("cannot create work dir for executor " + executorId + " in " + dir + ": "
+                    + e.getMessage(), e);
+        }
+    }
+
+    static String javaCommand() {
+        return ProcessHandle.current().info().command()
+                .filter(c -> Files.isExecutable(Path.of(c)))
+                .orElseGet(() -> Path.of(System.getProperty("java.home"), "bin", "java").toString());
+    }
+
+    private ChildExecutor child(String id) {
+        return children.stream().filter(c -> c.id().equals(id)).findFirst()
+                .orElseThrow(() -> new IllegalArgumentException("no child executor '" + id + "' in this cluster; its "
+                        + "executors are " + children.stream().map(ChildExecutor::id).toList()));
+    }
+
+    private ClientOptions clientOptions() {
+        return ClientOptions.defaults().withSecret(secret);
+    }
+
+    private static ClassLoader userClassLoader() {
+        ClassLoader context = Thread.currentThread().getContextClassLoader();
+        return context != null ? context : LocalCluster.class.getClassLoader();
+    }
+
+    private List<String> coordinatorIds() {
+        return coordinators.stream().map(Coordinator::id).toList();
+    }
+
+    private LeaderRecord readLeader() {
+        try {
+            return LeaderRecord.parse(curator.getData().forPath(ZkPaths.LEADER));
+        } catch (KeeperException.NoNodeException e) {
+            return null;
+        } catch (Exception e) {
+            throw new QuiverException("cannot read " + ZkPaths.LEADER + " from the local ZooKeeper: " + e, e);
+        }
+    }
+
+    private Set<String> registeredInZooKeeper() {
+        try {
+            return new LinkedHashSet<>(curator.getChildren().forPath(ZkPaths.EXECUTORS));
+        } catch (KeeperException.NoNodeException e) {
+            return Set.of();
+        } catch (Exception e) {
+            throw new QuiverException("cannot list " + ZkPaths.EXECUTORS + " in the local ZooKeeper: " + e, e);
+        }
+    }
+
+    private static List<String> missing(List<String> expected, Set<String> present) {
+        return expected.stream().filter(id -> !present.contains(id)).toList();
+    }
+
+    /** Polls {@code ready} until it holds; fails naming what is missing, or at once if a child JVM died. */
+    private void await(long deadlineNanos, BooleanSupplier ready, Supplier<String> whatIsMissing) {
+        while (!ready.getAsBoolean()) {
+            for (ChildExecutor child : children) {
+                child.checkAlive();
+            }
+            if (state == State.CLOSED) {
+                throw new QuiverException("local cluster was closed while starting");
+            }
+            if (System.nanoTime() - deadlineNanos > 0) {
+                throw new QuiverException("local cluster did not start within " + settings.startTimeout().toMillis()
+                        + " ms: " + whatIsMissing.get() + "; raise LocalCluster.options().startTimeout(...) on a "
+                        + "slow machine" + (settings.separateProcesses() ? ", or see the executor logs in " + dir : ""));
+            }
+            try {
+                Thread.sleep(POLL_MILLIS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new QuiverException("interrupted while starting the local cluster", e);
+            }
+        }
+    }
+
+    private static long remainingMillis(long deadlineNanos) {
+        return Math.max(1, (deadlineNanos - System.nanoTime()) / 1_000_000);
+    }
+
+    private static void quietly(String what, Runnable action) {
+        try {
+            action.run();
+        } catch (RuntimeException e) {
+            LOG.warn("local cluster: cannot {}: {}", what, e.toString());
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------------
+
+    /** An immutable snapshot of {@link Options}. */
+    record Settings(int executors, int slotsPerExecutor, int coordinators, long executorMemory,
+                    boolean separateProcesses, String secret, Duration startTimeout) {}
+
+    /**
+     * What {@link LocalCluster#start} starts. Each setter checks its argument and returns this builder.
+     * Defaults: 1 executor with 1 slot, 1 coordinator, in-process, no secret, a 60 s start timeout, and
+     * executor memory of 512 MiB (in-process: at most half this JVM's heap, shared among the executors).
+     */
+    public static final class Options {
+        private int executors = 1;
+        private int slotsPerExecutor = 1;
+        private int coordinators = 1;
+        private long executorMemory = 0; // 0: derived at start
+        private boolean separateProcesses = false;
+        private String secret = "";
+        private Duration startTimeout = Duration.ofSeconds(60);
+
+        private Options() {}
+
+        /** How many executors, 1 to 64. */
+        public Options executors(int n) {
+            checkArgument(n >= 1 && n <= 64, "executors must be in [1, 64], got %s", n);
+            this.executors = n;
+            return this;
+        }
+
+        /** Task slots per executor (tasks it runs at once), 1 to 1024. */
+        public Options slotsPerExecutor(int n) {
+            checkArgument(n >= 1 && n <= 1024, "slotsPerExecutor must be in [1, 1024], got %s", n);
+            this.slotsPerExecutor = n;
+            return this;
+        }
+
+        /** Coordinators: one leads, the others stand by for failover. 1 to 9. */
+        public Options coordinators(int n) {
+            checkArgument(n >= 1 && n <= 9, "coordinators must be in [1, 9] (one leader plus standbys), got %s", n);
+            this.coordinators = n;
+            return this;
+        }
+
+        /**
+         * Bytes each executor's block store may hold in memory; at least 1 MiB. Child JVMs get a heap of
+         * twice this plus 256 MiB.
+         */
+        public Options executorMemory(long bytes) {
+            checkArgument(bytes >= MIB, "executorMemory must be >= 1 MiB (1048576 bytes), got %s bytes; "
+                    + "e.g. executorMemory(512L << 20) for 512 MiB", bytes);
+            this.executorMemory = bytes;
+            return this;
+        }
+
+        /** Executors as child JVMs (the parent's java and class path) instead of inside this JVM. */
+        public Options separateProcesses(boolean separate) {
+            this.separateProcesses = separate;
+            return this;
+        }
+
+        /** The cluster secret: every connection then authenticates with it (HMAC handshake). */
+        public Options secret(String secret) {
+            checkArgument(secret != null && !secret.isBlank(),
+                    "secret must be a non-blank string, got %s; leave it unset for a cluster without one",
+                    secret == null ? "null" : "'" + secret + "'");
+            this.secret = secret;
+            return this;
+        }
+
+        /** Not in API.md: how long {@link LocalCluster#start} waits for everything to come up. */
+        public Options startTimeout(Duration timeout) {
+            checkArgument(timeout != null && !timeout.isNegative() && !timeout.isZero(),
+                    "startTimeout must be positive, got %s", timeout);
+            this.startTimeout = timeout;
+            return this;
+        }
+
+        Settings settings() {
+            long memory = executorMemory;
+            if (memory == 0) {
+                memory = 512 * MIB;
+                if (!separateProcesses) {
+                    memory = Math.max(16 * MIB, Math.min(memory, Runtime.getRuntime().maxMemory() / 2 / executors));
+                }
+            }
+            return new Settings(executors, slotsPerExecutor, coordinators, memory, separateProcesses, secret,
+                    startTimeout);
+        }
+
+        @Override
+        public String toString() {
+            return settings().toString().replaceFirst("secret=[^,]*", "secret=" + (secret.isEmpty() ? "none" : "***"));
+        }
+    }
+}

@@ -1,0 +1,28 @@
+package io.quiver.local;
+
+import io.quiver.Quiver;
+import io.quiver.core.client.LocalClusterProvider;
+import io.quiver.core.client.QuiverClient;
+
+/**
+ * Behind {@code Quiver.connect("local[N]")} (found through {@link java.util.ServiceLoader}): starts a
+ * {@link LocalCluster} of N in-process executors with one slot each and returns a connection that owns
+ * it, so that closing the connection stops the cluster.
+ */
+public final class LocalClusterService implements LocalClusterProvider {
+    /** For {@link java.util.ServiceLoader}. */
+    public LocalClusterService() {}
+
+    @Override
+    public Quiver startLocal(int executors) {
+        LocalCluster cluster = LocalCluster.start(LocalCluster.options().executors(executors).slotsPerExecutor(1));
+        try {
+            QuiverClient q = cluster.connectClient();
+            q.onClose(cluster::close);
+            return q;
+        } catch (RuntimeException | Error e) {
+            cluster.close();
+            throw e;
+        }
+    }
+}

@@ -1,0 +1,26 @@
+package io.quiver.local;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.quiver.ExecutorInfo;
+import io.quiver.Quiver;
+import java.time.Duration;
+import org.junit.jupiter.api.Test;
+
+/** {@code Quiver.connect("local[N]")} finds this module through ServiceLoader. Needs the coordinator and client. */
+class LocalConnectTest {
+    @Test
+    void localUrlStartsAClusterThatClosingTheQuiverStops() {
+        Quiver q = Quiver.connect("local[2]");
+        try {
+            assertThat(q.cluster().executors()).extracting(ExecutorInfo::id).containsExactlyInAnyOrder("exec-1", "exec-2");
+            assertThat(q.cluster().executors()).allSatisfy(e -> assertThat(e.slots()).isEqualTo(1));
+            assertThat(q.submit(() -> 6 * 7).result(Duration.ofSeconds(30))).isEqualTo(42);
+        } finally {
+            q.close();
+        }
+        q.close(); // idempotent
+        await().atMost(Duration.ofSeconds(30)).until(() -> Threads.leftOver().isEmpty());
+    }
+}
