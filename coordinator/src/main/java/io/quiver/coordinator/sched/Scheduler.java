@@ -79,13 +79,15 @@ public final class Scheduler {
     private final Map<Long, Fn> fns = new HashMap<>();
     private final Map<Link, Client> clients = new HashMap<>();
     private final ArrayDeque<Task> ready = new ArrayDeque<>();
-    private long nextFnId = 1;
+    /** Function ids carry the epoch: an executor's cache from an earlier leader can never match. */
+    private long nextFnId;
     private long nextJobRef = 1;
 
     public Scheduler(String leaderId, long epoch, LongSupplier nanoTime) {
         this.leaderId = leaderId;
         this.epoch = epoch;
         this.nanoTime = nanoTime;
+        this.nextFnId = (epoch << 32) + 1;
     }
 
     // ------------------------------------------------------------------ state
@@ -665,6 +667,9 @@ public final class Scheduler {
             Block b = blocks.get(bi.ref());
             if (b != null && b.failure == null) {
                 b.locations.add(e);
+            } else {
+                // Left from an earlier leader's term: nothing here refers to it any more.
+                e.outDrops.add(bi.ref());
             }
         }
     }

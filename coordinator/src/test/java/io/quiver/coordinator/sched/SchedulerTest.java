@@ -278,4 +278,23 @@ class SchedulerTest {
         assertThat(d.ref()).isEqualTo(t);
         assertThat(d.failure().message()).contains("unknown to the leader");
     }
+
+    @Test
+    void aNewLeaderNeverReusesFunctionIdsAndDropsBlocksItDoesNotKnow() {
+        submit(0);
+        scheduler.afterBatch();
+        long oldFn = (exec1.launches().isEmpty() ? exec2 : exec1).last(Launch.class).fns().get(0).fnId();
+
+        Scheduler next = new Scheduler("leader-2", 8, () -> 0L);
+        RecordingLink e1 = new RecordingLink();
+        RefId stale = new RefId(1, 999);
+        next.onMessage(e1, "e1", new Register("127.0.0.1", 1, 1, 512 * MIB, 0, List.of(new BlockInfo(stale, 10))));
+        RecordingLink c = new RecordingLink();
+        next.onMessage(c, "c", new Submit(List.of(new FnDef(1, new byte[] {1}, null)),
+                List.of(new TaskSpec(new RefId(2, 1), 1, List.of()))));
+        next.afterBatch();
+        assertThat(e1.last(Launch.class).fns().get(0).fnId()).isNotEqualTo(oldFn);
+        assertThat(e1.last(Message.Drop.class).refs()).containsExactly(stale);
+        assertThat(e1.last(Message.Drop.class).epoch()).isEqualTo(8);
+    }
 }

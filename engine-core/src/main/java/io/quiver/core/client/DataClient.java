@@ -27,6 +27,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Function;
+import java.util.zip.CRC32C;
 
 /**
  * The client's data plane: streams scattered blocks to executors and fetches results from them,
@@ -72,27 +73,56 @@ final class DataClient implements AutoCloseable {
         }
     }
 
+    /** Where the chunks of a block come from, in order; each chunk is a buffer the caller then owns. */
+    interface ChunkSource {
+        boolean hasNext();
+
+        ByteBuf next();
+    }
+
+    /** Chunks of an encoded buffer, as retained slices: no copy. */
+    static ChunkSource slices(ByteBuf block) {
+        return new ChunkSource() {
+            int offset = block.readerIndex();
+
+            @Override
+            public boolean hasNext() {
+                return offset < block.writerIndex();
+            }
+
+            @Override
+            public ByteBuf next() {
+                int len = Math.min(MessageCodec.CHUNK_SIZE, block.writerIndex() - offset);
+                ByteBuf slice = block.retainedSlice(offset, len);
+                offset += len;
+                return slice;
+            }
+        };
+    }
+
     /**
-     * Streams {@code block} to {@code targets.get(0)}, which forwards each chunk down the rest of the
-     * chain. Blocks while the socket is above its high water mark.
+     * Streams a block of {@code total} bytes to {@code targets.get(0)}, which forwards each chunk down
+     * the rest of the chain. The CRC32C of the whole block rides on the last chunk, computed here as
+     * the chunks pass (each while it is still in cache). Blocks while the socket is above its high
+     * water mark.
      */
-    void put(RefId ref, ByteBuf block, long checksum, List<Peer> targets) {
+    void put(RefId ref, long total, ChunkSource chunks, List<Peer> targets) {
         Connection c = connection(targets.get(0));
         List<Peer> forward = List.copyOf(targets.subList(1, targets.size()));
-        long total = block.readableBytes();
-        int start = block.readerIndex();
-        for (long offset = 0; offset < total || (total == 0 && offset == 0); offset += MessageCodec.CHUNK_SIZE) {
-            int len = (int) Math.min(MessageCodec.CHUNK_SIZE, total - offset);
+        CRC32C crc = new CRC32C();
+        long offset = 0;
+        while (chunks.hasNext()) {
+            ByteBuf chunk = chunks.next();
+            int len = chunk.readableBytes();
+            crc.update(chunk.nioBuffer());
             boolean last = offset + len >= total;
             if (!c.awaitWritable()) {
+                chunk.release();
                 throw new QuiverException("executor " + targets.get(0).id() + " closed the connection while " + ref
                         + " was being sent");
             }
-            c.send(new PutChunk(ref, total, offset, last ? checksum : 0, forward,
-                    block.retainedSlice(start + (int) offset, len)));
-            if (total == 0) {
-                break;
-            }
+            c.send(new PutChunk(ref, total, offset, last ? crc.getValue() : 0, forward, chunk));
+            offset += len;
         }
     }
 

@@ -19,6 +19,7 @@ import io.quiver.QuiverException;
 import io.quiver.Ref;
 import io.quiver.RefId;
 import io.quiver.Scatter;
+import io.quiver.core.codec.ArrayChunker;
 import io.quiver.core.codec.Codec;
 import io.quiver.core.codec.DefaultCodec;
 import io.quiver.core.codec.JavaSerialization;
@@ -75,7 +76,6 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.zip.CRC32C;
 import org.apache.curator.framework.CuratorFramework;
 import org.apache.curator.framework.recipes.cache.ChildData;
 import org.apache.curator.framework.recipes.cache.CuratorCache;
@@ -576,6 +576,22 @@ public final class QuiverClient implements Quiver {
     public <T> Ref<T> scatter(T value, Scatter options) {
         checkNotNull(options, "scatter: options are null; use Scatter.broadcast(), replicas(n) or on(ids)");
         checkNotClosed();
+        ArrayChunker chunker = ArrayChunker.of(value);
+        if (chunker != null) {
+            // Large primitive arrays stream while they encode: no full-size copy before the first byte moves.
+            return scatter(chunker.encodedSize(), options,
+                    () -> new DataClient.ChunkSource() {
+                        @Override
+                        public boolean hasNext() {
+                            return chunker.hasNext();
+                        }
+
+                        @Override
+                        public ByteBuf next() {
+                            return chunker.next(PooledByteBufAllocator.DEFAULT, MessageCodec.CHUNK_SIZE);
+                        }
+                    });
+        }
         ByteBuf encoded;
         try {
             encoded = codec.encode(value, PooledByteBufAllocator.DEFAULT);
@@ -583,35 +599,40 @@ public final class QuiverClient implements Quiver {
             throw new io.quiver.NotSerializableException("scatter: " + e.getMessage(), e.offendingClass(), e);
         }
         try {
-            long size = encoded.readableBytes();
-            CRC32C crc = new CRC32C();
-            crc.update(encoded.nioBuffer());
-            LeaderSession s = leader();
-            RefState state = newRef(s);
-            byte mode = (byte) options.mode().ordinal();
-            Message reply = request(reqId -> new ScatterRequest(reqId, state.id, size, mode, options.replicas(),
-                    options.executors()), "scatter");
-            if (reply instanceof RequestFailed f) {
-                refs.remove(state.id);
-                throw switch (f.kind()) {
-                    case RequestFailed.INSUFFICIENT_MEMORY ->
-                            new InsufficientMemoryException(f.message(), f.executorId(), f.free(), f.requested());
-                    case RequestFailed.UNAVAILABLE -> new ClusterUnavailableException(f.message());
-                    case RequestFailed.INVALID -> new IllegalArgumentException("scatter: " + f.message());
-                    default -> new QuiverException("scatter refused: " + f.message());
-                };
-            }
-            RefImpl<T> ref = handle(state);
-            if (options.mode() == Scatter.Mode.BROADCAST) {
-                broadcasts.add(state.id);
-            }
-            List<Peer> targets = ((ScatterPlan) reply).targets();
-            data.put(state.id, encoded, crc.getValue(), targets);
-            await(state, null);
-            return ref;
+            return scatter(encoded.readableBytes(), options, () -> DataClient.slices(encoded));
         } finally {
             encoded.release();
         }
+    }
+
+    /**
+     * Asks the leader where a value of {@code size} bytes goes (it reserves memory there or refuses
+     * before any byte moves), streams the chunks down the chain of targets, and waits until every
+     * target has stored and verified its copy.
+     */
+    private <T> Ref<T> scatter(long size, Scatter options, java.util.function.Supplier<DataClient.ChunkSource> chunks) {
+        LeaderSession s = leader();
+        RefState state = newRef(s);
+        byte mode = (byte) options.mode().ordinal();
+        Message reply = request(reqId -> new ScatterRequest(reqId, state.id, size, mode, options.replicas(),
+                options.executors()), "scatter");
+        if (reply instanceof RequestFailed f) {
+            refs.remove(state.id);
+            throw switch (f.kind()) {
+                case RequestFailed.INSUFFICIENT_MEMORY ->
+                        new InsufficientMemoryException(f.message(), f.executorId(), f.free(), f.requested());
+                case RequestFailed.UNAVAILABLE -> new ClusterUnavailableException(f.message());
+                case RequestFailed.INVALID -> new IllegalArgumentException("scatter: " + f.message());
+                default -> new QuiverException("scatter refused: " + f.message());
+            };
+        }
+        RefImpl<T> ref = handle(state);
+        if (options.mode() == Scatter.Mode.BROADCAST) {
+            broadcasts.add(state.id);
+        }
+        data.put(state.id, size, chunks.get(), ((ScatterPlan) reply).targets());
+        await(state, null);
+        return ref;
     }
 
     // ------------------------------------------------------------------ gather
