@@ -80,6 +80,8 @@ final class DataServer implements Endpoint {
     private static final class Forward {
         final Peer to;
         final ArrayDeque<PutChunk> pending = new ArrayDeque<>();
+        final java.util.Set<RefId> reportedFailed = new java.util.HashSet<>();
+        String failure;
         Connection out;
         boolean failed;
         boolean waiting;
@@ -228,6 +230,7 @@ final class DataServer implements Endpoint {
             links.link(to).whenComplete((c, e) -> ch.eventLoop().execute(() -> connected(in, created, c, e)));
         }
         if (f.failed) {
+            reportForwardFailure(f, put.ref());
             return;
         }
         PutChunk next = new PutChunk(put.ref(), put.total(), put.offset(), put.checksum(), chain.subList(1, chain.size()),
@@ -244,8 +247,12 @@ final class DataServer implements Endpoint {
         if (e != null || in.closed) {
             if (e != null) {
                 f.failed = true;
+                f.failure = "cannot connect: " + (e.getCause() != null ? e.getCause().getMessage() : e.getMessage());
                 log.warn("cannot forward blocks from {} to executor {} at {}:{}: {}", in.conn, f.to.id(), f.to.host(),
-                        f.to.port(), e.getCause() != null ? e.getCause().getMessage() : e.getMessage());
+                        f.to.port(), f.failure);
+                for (PutChunk p : f.pending) {
+                    reportForwardFailure(f, p.ref());
+                }
             }
             releasePending(f);
             updateReading(in);
@@ -263,8 +270,10 @@ final class DataServer implements Endpoint {
             chunk.data().release();
             if (!f.failed) {
                 f.failed = true;
+                f.failure = "the connection closed";
                 log.warn("connection to executor {} closed: chunks from {} are no longer forwarded", f.to.id(), in.conn);
             }
+            reportForwardFailure(f, chunk.ref());
             return;
         }
         f.out.send(chunk);
@@ -304,6 +313,18 @@ final class DataServer implements Endpoint {
             }
         }
         in.conn.channel().config().setAutoRead(true);
+    }
+
+    /**
+     * Tells the leader, once per block, that the rest of its chain will not get it: the executors
+     * from {@code f.to} on never report it stored, so the scatter fails now instead of timing out.
+     */
+    private void reportForwardFailure(Forward f, RefId ref) {
+        if (f.reportedFailed.add(ref)) {
+            reports.blockFailed(new BlockFailure(ref, "executor " + selfId + " could not forward block " + ref
+                    + " to executor " + f.to.id() + " at " + f.to.host() + ":" + f.to.port() + " (" + f.failure
+                    + "); it and the executors after it in the chain do not have the block"));
+        }
     }
 
     private static void releasePending(Forward f) {

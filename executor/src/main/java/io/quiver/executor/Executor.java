@@ -84,6 +84,10 @@ public final class Executor implements AutoCloseable {
         return config.id();
     }
 
+    public ExecutorConfig config() {
+        return config;
+    }
+
     /** The data port; valid once started. */
     public int port() {
         checkState(port != 0, "executor %s has not started, so it has no port yet", config.id());
@@ -160,11 +164,11 @@ public final class Executor implements AutoCloseable {
     public ExecutorStats stats() {
         BlockStore s = store;
         if (s == null) {
-            return new ExecutorStats(tasksRun.sum(), bytesFetched.sum(), functionsDeserialized.sum(), 0, 0, 0,
+            return new ExecutorStats(tasksRun.sum(), bytesFetched.sum(), functionsDeserialized.sum(), 0, 0, 0, 0,
                     java.util.Map.of());
         }
         return new ExecutorStats(tasksRun.sum(), bytesFetched.sum(), functionsDeserialized.sum(), s.memoryUsed(),
-                s.blockCount(), s.spills(), s.decodeCounts());
+                s.blockCount(), s.spills(), slots == null ? 0 : slots.queued(), s.decodeCounts());
     }
 
     /** The block store, for tests and diagnostics in this module. */
@@ -225,6 +229,7 @@ public final class Executor implements AutoCloseable {
         if (zk != null) {
             zk.close();
         }
+
         if (server != null) {
             server.close().awaitUninterruptibly(2_000);
         }

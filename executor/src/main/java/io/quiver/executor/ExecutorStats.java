@@ -12,10 +12,11 @@ import java.util.Map;
  * @param memoryUsed bytes of blocks held in memory
  * @param blocks blocks stored (in memory or spilled)
  * @param spills blocks written to disk under memory pressure
+ * @param queued tasks launched here that wait for inputs or a slot
  * @param decodes how many times each block's value was decoded here
  */
 public record ExecutorStats(long tasksRun, long bytesFetched, long functionsDeserialized, long memoryUsed, int blocks,
-                            long spills, Map<RefId, Long> decodes) {
+                            long spills, int queued, Map<RefId, Long> decodes) {
     public ExecutorStats {
         decodes = Map.copyOf(decodes);
     }

@@ -29,6 +29,10 @@ final class FunctionEntry {
         return def;
     }
 
+    boolean sameDefinition(FnDef other) {
+        return java.util.Arrays.equals(def.bytes(), other.bytes()) && java.util.Objects.equals(def.block(), other.block());
+    }
+
     /** Blocking: may deserialize, and read the function's block back from disk. */
     TaskFunction get(BlockStore store, ClassLoader loader, LongAdder deserialized) throws Throwable {
         TaskFunction f = function;

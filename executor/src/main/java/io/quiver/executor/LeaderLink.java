@@ -32,8 +32,6 @@ import java.util.function.Consumer;
 import java.util.function.IntSupplier;
 import org.apache.curator.framework.CuratorFramework;
 import org.apache.curator.framework.recipes.cache.ChildData;
-import org.apache.curator.framework.recipes.cache.CuratorCache;
-import org.apache.curator.framework.recipes.cache.CuratorCacheListener;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -70,7 +68,8 @@ final class LeaderLink implements Endpoint, Reports, AutoCloseable {
     private volatile LeaderRecord target;
     private volatile Connection leader;
     private volatile boolean closed;
-    private CuratorCache cache;
+    @SuppressWarnings("deprecation")
+    private org.apache.curator.framework.recipes.cache.NodeCache cache;
     // confined to the link thread
     private LeaderRecord connectedTo;
     private long backoffMillis = 50;
@@ -94,14 +93,25 @@ final class LeaderLink implements Endpoint, Reports, AutoCloseable {
         });
     }
 
-    /** Starts watching {@code /leader}; connecting happens in the background. */
+    /**
+     * Starts watching {@code /leader}; connecting happens in the background.
+     *
+     * <p>A NodeCache rather than a CuratorCache: CuratorCache calls its listeners through
+     * Curator's "run safe" executor, which Curator never shuts down, so every closed executor
+     * would leave a thread behind. NodeCache calls them on the ZooKeeper event thread, which
+     * suits a listener that only posts.
+     */
+    @SuppressWarnings("deprecation")
     void start(CuratorFramework zk) {
-        cache = CuratorCache.build(zk, ZkPaths.LEADER, CuratorCache.Options.SINGLE_NODE_CACHE);
-        cache.listenable().addListener(CuratorCacheListener.builder()
-                .forCreatesAndChanges((before, now) -> leaderNode(now))
-                .forInitialized(() -> cache.get(ZkPaths.LEADER).ifPresent(this::leaderNode))
-                .build());
-        cache.start();
+        org.apache.curator.framework.recipes.cache.NodeCache c =
+                new org.apache.curator.framework.recipes.cache.NodeCache(zk, ZkPaths.LEADER);
+        cache = c;
+        c.getListenable().addListener(() -> leaderNode(c.getCurrentData()));
+        try {
+            c.start(false); // the listener sees the node once loaded
+        } catch (Exception e) {
+            throw new io.quiver.QuiverException("executor " + config.id() + " could not watch " + ZkPaths.LEADER + ": " + e, e);
+        }
         thread.scheduleWithFixedDelay(this::status, 1, 1, TimeUnit.SECONDS);
     }
 
@@ -319,7 +329,11 @@ final class LeaderLink implements Endpoint, Reports, AutoCloseable {
     private void stop(boolean graceful) {
         closed = true;
         if (cache != null) {
-            cache.close();
+            try {
+                cache.close();
+            } catch (java.io.IOException e) {
+                log.debug("closing the /leader watch: {}", e.toString());
+            }
         }
         thread.shutdownNow();
         Connection c = leader;

@@ -21,9 +21,9 @@ import java.util.concurrent.BlockingQueue;
 import java.util.function.BiConsumer;
 
 /**
- * The executor's slot bookkeeping: known functions, tasks waiting for inputs, the ready queue and
- * how many tasks the workers hold. Confined to the executor loop ({@link ExecutorLoop}); Netty
- * handlers, workers and fetches post events to it, never call it from other threads.
+ * Confined to the executor loop ({@link ExecutorLoop}): Netty handlers, workers and fetches post
+ * events to it, never call it from other threads. The executor's slot bookkeeping: known
+ * functions, tasks waiting for inputs, the ready queue and how many tasks the workers hold.
  *
  * <p>A task becomes ready once every input block is in the store. A missing input is fetched
  * from the locations the leader gave, or, with none given, awaited: an earlier task launched here
@@ -67,7 +67,11 @@ final class TaskSlots {
 
     void launch(Launch launch) {
         for (FnDef def : launch.fns()) {
-            functions.putIfAbsent(def.fnId(), new FunctionEntry(def));
+            FunctionEntry known = functions.get(def.fnId());
+            // Sent again (after a leader change): keep the deserialized one unless the definition differs.
+            if (known == null || !known.sameDefinition(def)) {
+                functions.put(def.fnId(), new FunctionEntry(def));
+            }
         }
         for (TaskLaunch t : launch.tasks()) {
             admit(t);

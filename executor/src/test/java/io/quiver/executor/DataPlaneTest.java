@@ -82,6 +82,32 @@ class DataPlaneTest extends ClusterTestBase {
     }
 
     @Test
+    void aChainWhoseNextExecutorIsUnreachableIsReportedAndStoredUpToThere() throws Exception {
+        TestingLeader leader = startLeader("leader", EPOCH);
+        Executor a = startExecutor("exec-a", 1);
+        leader.awaitExecutor("exec-a");
+        int deadPort;
+        try (java.net.ServerSocket s = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            deadPort = s.getLocalPort();
+        }
+        RefId ref = ref();
+        byte[] block = random((2 << 20) + 7, 4);
+        try (TestingClient client = new TestingClient(a.port())) {
+            client.put(ref, block, List.of(new io.quiver.core.protocol.Message.Peer("exec-gone", "127.0.0.1", deadPort)));
+            await().atMost(Duration.ofSeconds(10)).until(() -> leader.storedOn(ref).contains("exec-a")
+                    && !leader.blockFailures.isEmpty());
+        }
+        assertThat(leader.blockFailures).hasSize(1).first().satisfies(f -> {
+            assertThat(f.executorId()).isEqualTo("exec-a");
+            assertThat(f.failure().ref()).isEqualTo(ref);
+            assertThat(f.failure().reason()).contains("could not forward").contains("exec-gone");
+        });
+        try (TestingClient client = new TestingClient(a.port())) {
+            assertThat(client.fetch(ref).get(10, TimeUnit.SECONDS)).isEqualTo(block);
+        }
+    }
+
+    @Test
     void fetchingAnUnknownBlockFails() throws Exception {
         Executor a = startExecutor("exec-a", 1);
         RefId ref = ref();

@@ -51,6 +51,24 @@ class ExecutorLifecycleTest extends ClusterTestBase {
     }
 
     @Test
+    void closeAndKillLeaveNoThreadBehind() throws Exception {
+        TestingLeader leader = startLeader("leader-th", 1);
+        Executor closed = startExecutor("exec-th1", 2);
+        Executor killed = startExecutor("exec-th2", 2);
+        leader.awaitExecutor("exec-th1");
+        leader.awaitExecutor("exec-th2");
+        leader.close(); // its ZooKeeper client's threads would match too
+        closed.close();
+        killed.kill();
+        await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(Thread.getAllStackTraces().keySet())
+                .filteredOn(Thread::isAlive)
+                .extracting(Thread::getName)
+                .filteredOn(n -> n.contains("exec-th") || n.contains("Curator") || n.contains("EventThread")
+                        || n.contains("SendThread"))
+                .isEmpty());
+    }
+
+    @Test
     void refusesToListenBeyondLoopbackWithoutASecret() {
         ExecutorConfig c = config("exec-x", 1, 1 << 20);
         Executor e = new Executor(new ExecutorConfig(c.cluster(), c.id(), "192.0.2.1", 0, 1, 1 << 20, c.workDir(),

@@ -106,7 +106,9 @@ final class TestingClient implements Endpoint, AutoCloseable {
 
     @Override
     public void close() {
-        connection.close();
+        // Closed through the event loop after what was sent: shutting the loop down first would
+        // close the channel before queued writes run.
+        connection.channel().close().awaitUninterruptibly(5_000);
         transport.close();
     }
 }

@@ -101,7 +101,7 @@ final class TestingLeader implements Endpoint, AutoCloseable {
 
     /** The executor's connection once it registered. */
     Connection awaitExecutor(String executorId) {
-        await().atMost(Duration.ofSeconds(20)).until(() -> {
+        await().pollDelay(Duration.ZERO).pollInterval(Duration.ofMillis(5)).atMost(Duration.ofSeconds(20)).until(() -> {
             Connection c = executors.get(executorId);
             return c != null && c.isOpen();
         });

@@ -211,7 +211,7 @@ final class DataClient implements AutoCloseable {
     @Override
     public void close() {
         for (Connection c : connections.values()) {
-            c.close();
+            c.channel().close().awaitUninterruptibly(2, TimeUnit.SECONDS);
         }
         connections.clear();
     }

@@ -810,7 +810,8 @@ public final class QuiverClient implements Quiver {
         }
         LeaderSession s = leader;
         if (s != null) {
-            s.connection().close(); // the leader releases everything this client held
+            // The leader releases everything this client held; wait so queued writes go out first.
+            s.connection().channel().close().awaitUninterruptibly(2, TimeUnit.SECONDS);
         }
         ClusterUnavailableException e = new ClusterUnavailableException("the Quiver was closed");
         for (RefState r : refs.values()) {

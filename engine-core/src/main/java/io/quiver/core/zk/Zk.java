@@ -1,6 +1,8 @@
 package io.quiver.core.zk;
 
 import io.quiver.ClusterUnavailableException;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import org.apache.curator.framework.CuratorFramework;
 import org.apache.curator.framework.CuratorFrameworkFactory;
@@ -12,7 +14,24 @@ public final class Zk {
     public static final int SESSION_TIMEOUT_MILLIS = Integer.getInteger("quiver.zk.sessionTimeoutMs", 6_000);
     public static final int CONNECTION_TIMEOUT_MILLIS = 5_000;
 
+    /**
+     * Curator's "safe" callbacks (CuratorCache listeners) run here. Shared by every client of the
+     * JVM, with threads that die when idle: Curator never shuts down the executor it would make per
+     * client, which leaks a thread per closed client.
+     */
+    private static final ThreadPoolExecutor SAFE_CALLBACKS = safeCallbacks();
+
     private Zk() {}
+
+    private static ThreadPoolExecutor safeCallbacks() {
+        ThreadPoolExecutor pool = new ThreadPoolExecutor(1, 1, 5, TimeUnit.SECONDS, new LinkedBlockingQueue<>(), r -> {
+            Thread t = new Thread(r, "quiver-zk-callbacks");
+            t.setDaemon(true);
+            return t;
+        });
+        pool.allowCoreThreadTimeOut(true);
+        return pool;
+    }
 
     /** Starts a client rooted at the cluster root and waits until it is connected. */
     public static CuratorFramework start(ClusterUrl url, long waitMillis) {
@@ -23,6 +42,7 @@ public final class Zk {
                 .sessionTimeoutMs(SESSION_TIMEOUT_MILLIS)
                 .connectionTimeoutMs(CONNECTION_TIMEOUT_MILLIS)
                 .retryPolicy(new ExponentialBackoffRetry(100, 10, 2_000))
+                .runSafeService(SAFE_CALLBACKS)
                 .build();
         client.start();
         try {

@@ -292,6 +292,7 @@ public final class BlockStore implements AutoCloseable {
             }
             discardLocked(b);
         }
+        decodes.remove(ref);
         deleteFile(b);
         return true;
     }
@@ -443,7 +444,7 @@ public final class BlockStore implements AutoCloseable {
         return blocks.size();
     }
 
-    /** How many times the value of {@code ref} was decoded here. */
+    /** How many times the value of {@code ref} was decoded here since it was stored (0 once dropped). */
     public long decodes(RefId ref) {
         LongAdder n = decodes.get(ref);
         return n == null ? 0 : n.sum();
