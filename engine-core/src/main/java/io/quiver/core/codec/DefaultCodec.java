@@ -79,12 +79,10 @@ public final class DefaultCodec implements Codec {
             return alloc.heapBuffer(5).writeByte(FLOAT).writeFloat(f);
         } else if (value instanceof Boolean b) {
             return alloc.heapBuffer(2).writeByte(BOOLEAN).writeBoolean(b);
-        } else if (value instanceof String s && s.length() < (1 << 20)) {
+        } else if (value instanceof String s && s.length() < (1 << 20) && !hasLoneSurrogate(s)) {
+            // UTF-8 would turn a lone surrogate into '?'; such strings take Java serialization, which keeps it.
             byte[] utf8 = s.getBytes(StandardCharsets.UTF_8);
-            // UTF-8 turns a lone surrogate into '?'; such strings take Java serialization, which keeps it.
-            if (!hasLoneSurrogate(s)) {
-                return alloc.heapBuffer(5 + utf8.length).writeByte(STRING).writeInt(utf8.length).writeBytes(utf8);
-            }
+            return alloc.heapBuffer(5 + utf8.length).writeByte(STRING).writeInt(utf8.length).writeBytes(utf8);
         }
         ByteBuf buf = alloc.heapBuffer(256);
         boolean done = false;
