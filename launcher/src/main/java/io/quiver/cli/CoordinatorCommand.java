@@ -54,9 +54,8 @@ final class CoordinatorCommand implements Callable<Integer> {
                     new CoordinatorConfig(url, coordinatorId, host, port, secret)));
             coordinator.start();
             PrintWriter out = spec.commandLine().getOut();
-            out.printf("coordinator %s running on %s:%d (%s), cluster %s%s; Ctrl-C to stop%n", coordinatorId, host,
-                    coordinator.port(), coordinator.isLeader() ? "leader" : "standby or electing", url,
-                    secret.isSet() ? ", secret set" : "");
+            out.printf("coordinator %s joined the leader election of cluster %s on %s%s (it logs when it leads); "
+                    + "Ctrl-C to stop%n", coordinatorId, url, host, secret.isSet() ? ", secret set" : "");
             out.flush();
             lifetime.awaitShutdown();
         }

@@ -3,6 +3,9 @@ package io.quiver.local;
 import io.quiver.ClusterUnavailableException;
 import io.quiver.QuiverException;
 import io.quiver.core.zk.ClusterUrl;
+import io.quiver.core.zk.Zk;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import org.apache.curator.framework.CuratorFramework;
 import org.apache.curator.framework.CuratorFrameworkFactory;
@@ -10,38 +13,62 @@ import org.apache.curator.retry.ExponentialBackoffRetry;
 import org.apache.zookeeper.KeeperException;
 
 /**
- * Creates a cluster's root znode (the chroot of {@code zk://hosts/root}) when it is missing: every Quiver
+ * The launcher's ZooKeeper chores. Launcher-internal; not part of API.md.
+ *
+ * <p>Creates a cluster's root znode (the chroot of {@code zk://hosts/root}) when it is missing: every Quiver
  * process works inside the chroot, and ZooKeeper refuses paths under a chroot that does not exist.
- * Launcher-internal; not part of API.md.
  */
 public final class ClusterRoot {
     private ClusterRoot() {}
 
     /** Makes sure {@code url.root()} exists, creating it and its parents if needed. */
     public static void ensureExists(ClusterUrl url, long waitMillis) {
-        try (CuratorFramework client = CuratorFrameworkFactory.builder()
-                .connectString(url.connectString()) // no chroot: the chroot is what we create
-                .connectionTimeoutMs((int) Math.min(Integer.MAX_VALUE, Math.max(1, waitMillis)))
-                .retryPolicy(new ExponentialBackoffRetry(100, 5, 1_000))
-                .build()) {
-            client.start();
-            if (!client.blockUntilConnected((int) Math.max(1, waitMillis), TimeUnit.MILLISECONDS)) {
-                throw new ClusterUnavailableException("could not reach ZooKeeper at " + url.connectString() + " within "
-                        + waitMillis + " ms; check that it is running (quiver zookeeper) and that the url is right");
-            }
+        try (CuratorFramework client = connect(url.connectString(), waitMillis)) { // no chroot: we make it
             try {
                 client.create().creatingParentsIfNeeded().forPath(url.root());
             } catch (KeeperException.NodeExistsException e) {
                 // someone else made it first; fine
             }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new QuiverException("interrupted while creating cluster root " + url, e);
         } catch (QuiverException e) {
             throw e;
         } catch (Exception e) {
             throw new QuiverException("cannot create cluster root " + url.root() + " in ZooKeeper at "
                     + url.connectString() + ": " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * A started Curator client, connected within {@code waitMillis}. Curator 5.9 never shuts down the
+     * "SafeNotifyService" executor it makes for each client (apache/curator#1277), so each client gets
+     * one here whose single thread ends after a second of idleness: closing the client leaves no thread.
+     */
+    static CuratorFramework connect(String connectString, long waitMillis) {
+        ThreadPoolExecutor safeNotify = new ThreadPoolExecutor(0, 1, 1, TimeUnit.SECONDS, new LinkedBlockingQueue<>(),
+                r -> {
+                    Thread t = new Thread(r, "Curator-SafeNotify-launcher");
+                    t.setDaemon(true);
+                    return t;
+                });
+        CuratorFramework client = CuratorFrameworkFactory.builder()
+                .connectString(connectString)
+                .sessionTimeoutMs(Zk.SESSION_TIMEOUT_MILLIS)
+                .connectionTimeoutMs(Zk.CONNECTION_TIMEOUT_MILLIS)
+                .retryPolicy(new ExponentialBackoffRetry(100, 10, 2_000))
+                .runSafeService(safeNotify)
+                .build();
+        client.start();
+        try {
+            if (!client.blockUntilConnected((int) Math.max(1, Math.min(Integer.MAX_VALUE, waitMillis)),
+                    TimeUnit.MILLISECONDS)) {
+                client.close();
+                throw new ClusterUnavailableException("could not reach ZooKeeper at " + connectString + " within "
+                        + waitMillis + " ms; check that it is running (e.g. quiver zookeeper) and that the url is right");
+            }
+            return client;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            client.close();
+            throw new QuiverException("interrupted while connecting to ZooKeeper at " + connectString, e);
         }
     }
 }

@@ -11,7 +11,6 @@ import io.quiver.core.client.QuiverClient;
 import io.quiver.core.net.Secret;
 import io.quiver.core.zk.ClusterUrl;
 import io.quiver.core.zk.Records.LeaderRecord;
-import io.quiver.core.zk.Zk;
 import io.quiver.core.zk.ZkPaths;
 import io.quiver.coordinator.Coordinator;
 import io.quiver.coordinator.CoordinatorConfig;
@@ -127,7 +126,7 @@ public final class LocalCluster implements AutoCloseable {
                 EmbeddedZooKeeper.LOCAL_TICK_MILLIS, EmbeddedZooKeeper.LOCAL_MAX_SESSION_MILLIS).start();
         url = ClusterUrl.parse("zk://" + HOST + ":" + zk.port() + ROOT);
         ClusterRoot.ensureExists(url, remainingMillis(deadline));
-        curator = Zk.start(url, remainingMillis(deadline));
+        curator = ClusterRoot.connect(url.chrootedConnectString(), remainingMillis(deadline));
 
         for (int i = 1; i <= settings.coordinators(); i++) {
             Coordinator coordinator = new Coordinator(new CoordinatorConfig(url, "coord-" + i, HOST, 0, secret));
@@ -165,11 +164,11 @@ public final class LocalCluster implements AutoCloseable {
                     seen.add(info.id());
                 }
                 return seen.containsAll(ids);
-            }, () -> "leader " + readLeader() + " lists executors " + seen + " but not " + missing(ids, seen));
+            }, () -> "leader " + leaderId() + " lists executors " + seen + " but not " + missing(ids, seen));
         }
         state = State.STARTED;
         LOG.info("local cluster up in {} ms: ZooKeeper {}, leader {}, executors {} ({})",
-                (System.nanoTime() - startNanos) / 1_000_000, zk.connectString(), readLeader(), ids,
+                (System.nanoTime() - startNanos) / 1_000_000, zk.connectString(), leaderId(), ids,
                 settings.separateProcesses() ? "child JVMs" : "in-process");
     }
 
@@ -178,14 +177,16 @@ public final class LocalCluster implements AutoCloseable {
      * when the cluster closes is closed with it.
      */
     public Quiver connect() {
-        return connectClient();
-    }
-
-    synchronized QuiverClient connectClient() {
         checkState(state == State.STARTED, "local cluster is %s; connect() needs a started cluster", state);
-        QuiverClient q = QuiverClient.connect(url, clientOptions());
-        connections.add(q);
-        return q;
+        Quiver q = QuiverClient.connect(url, clientOptions()); // may wait for the leader: not under the lock
+        synchronized (this) {
+            if (state != State.CLOSED) {
+                connections.add(q);
+                return q;
+            }
+        }
+        q.close();
+        throw new IllegalStateException("local cluster was closed while connect() ran");
     }
 
     /** The cluster's url, {@code zk://127.0.0.1:<port>/quiver}, which {@code Quiver.connect} accepts. */
@@ -445,10 +446,11 @@ public final class LocalCluster implements AutoCloseable {
         return Math.max(1, (deadlineNanos - System.nanoTime()) / 1_000_000);
     }
 
+    /** Runs one step of closing; a failing step is logged and the next ones still run. */
     private static void quietly(String what, Runnable action) {
         try {
             action.run();
-        } catch (RuntimeException e) {
+        } catch (RuntimeException | LinkageError | AssertionError e) {
             LOG.warn("local cluster: cannot {}: {}", what, e.toString());
         }
     }

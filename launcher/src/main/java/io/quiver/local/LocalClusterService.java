@@ -2,7 +2,6 @@ package io.quiver.local;
 
 import io.quiver.Quiver;
 import io.quiver.core.client.LocalClusterProvider;
-import io.quiver.core.client.QuiverClient;
 
 /**
  * Behind {@code Quiver.connect("local[N]")} (found through {@link java.util.ServiceLoader}): starts a
@@ -17,9 +16,7 @@ public final class LocalClusterService implements LocalClusterProvider {
     public Quiver startLocal(int executors) {
         LocalCluster cluster = LocalCluster.start(LocalCluster.options().executors(executors).slotsPerExecutor(1));
         try {
-            QuiverClient q = cluster.connectClient();
-            q.onClose(cluster::close);
-            return q;
+            return new OwningQuiver(cluster.connect(), cluster);
         } catch (RuntimeException | Error e) {
             cluster.close();
             throw e;

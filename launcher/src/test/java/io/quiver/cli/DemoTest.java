@@ -6,6 +6,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import org.junit.jupiter.api.Test;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Timeout;
 
 class DemoTest {
     @Test
@@ -32,6 +34,7 @@ class DemoTest {
 
     /** Needs the coordinator, executor and client. */
     @Test
+    @Timeout(value = 2, unit = TimeUnit.MINUTES)
     void runsInProcessWithSmallSizes() {
         StringWriter text = new StringWriter();
         Demo.Result r = Demo.run(new Demo.Settings(2, 4, 20, 5, false), new PrintWriter(text, true));

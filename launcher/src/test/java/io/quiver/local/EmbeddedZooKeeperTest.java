@@ -28,6 +28,7 @@ class EmbeddedZooKeeperTest {
 
     @Test
     void servesRealClientsOnAFreeLoopbackPortAndCleansUp() throws Exception {
+        Set<Thread> before = Set.copyOf(Thread.getAllStackTraces().keySet());
         Path dataDir;
         int port;
         try (EmbeddedZooKeeper zk = EmbeddedZooKeeper.forLocalCluster().start()) {
@@ -49,7 +50,7 @@ class EmbeddedZooKeeperTest {
                 s.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), 1_000);
             }
         }).isInstanceOf(IOException.class);
-        await().atMost(Duration.ofSeconds(10)).until(() -> serverThreads().isEmpty());
+        await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(serverThreadsSince(before)).isEmpty());
     }
 
     @Test
@@ -108,9 +109,10 @@ class EmbeddedZooKeeperTest {
                 .isInstanceOf(IllegalArgumentException.class);
     }
 
-    private static Set<String> serverThreads() {
+    private static Set<String> serverThreadsSince(Set<Thread> before) {
         return Thread.getAllStackTraces().keySet().stream()
                 .filter(Thread::isAlive)
+                .filter(t -> !before.contains(t))
                 .map(Thread::getName)
                 .filter(name -> SERVER_THREADS.stream().anyMatch(name::startsWith))
                 .collect(Collectors.toSet());

@@ -20,8 +20,11 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import org.junit.jupiter.api.Test;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Timeout;
 
 /** Executors as child JVMs ({@code separateProcesses(true)}); needs the coordinator, executor and client. */
+@Timeout(value = 5, unit = TimeUnit.MINUTES)
 class LocalClusterProcessesIT {
     private static final Duration WAIT = Duration.ofSeconds(60);
 

@@ -12,9 +12,13 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
 import org.junit.jupiter.api.Test;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Timeout;
 
 /** LocalCluster with in-process executors, through the public API. Needs the coordinator, executor and client. */
+@Timeout(value = 2, unit = TimeUnit.MINUTES) // a hung scatter or gather fails the test instead of the build
 class LocalClusterTest {
     private static final Duration WAIT = Duration.ofSeconds(30);
 
@@ -112,6 +116,7 @@ class LocalClusterTest {
 
     @Test
     void closeStopsEverythingAndIsIdempotent() {
+        Set<Thread> before = Threads.running();
         LocalCluster cluster = LocalCluster.start(LocalCluster.options().executors(2));
         Path dir = cluster.directory();
         Quiver q = cluster.connect();
@@ -123,7 +128,7 @@ class LocalClusterTest {
         assertThatThrownBy(() -> cluster.killExecutor("exec-1")).isInstanceOf(IllegalStateException.class);
         assertThatThrownBy(() -> q.submit(() -> 1).result(WAIT)).isInstanceOf(RuntimeException.class);
         q.close();
-        await().atMost(WAIT).until(() -> Threads.leftOver().isEmpty());
+        await().atMost(WAIT).untilAsserted(() -> assertThat(Threads.startedSince(before)).isEmpty());
     }
 
     @Test

@@ -6,12 +6,17 @@ import static org.awaitility.Awaitility.await;
 import io.quiver.ExecutorInfo;
 import io.quiver.Quiver;
 import java.time.Duration;
+import java.util.Set;
 import org.junit.jupiter.api.Test;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Timeout;
 
 /** {@code Quiver.connect("local[N]")} finds this module through ServiceLoader. Needs the coordinator and client. */
+@Timeout(value = 2, unit = TimeUnit.MINUTES)
 class LocalConnectTest {
     @Test
     void localUrlStartsAClusterThatClosingTheQuiverStops() {
+        Set<Thread> before = Threads.running();
         Quiver q = Quiver.connect("local[2]");
         try {
             assertThat(q.cluster().executors()).extracting(ExecutorInfo::id).containsExactlyInAnyOrder("exec-1", "exec-2");
@@ -21,6 +26,6 @@ class LocalConnectTest {
             q.close();
         }
         q.close(); // idempotent
-        await().atMost(Duration.ofSeconds(30)).until(() -> Threads.leftOver().isEmpty());
+        await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(Threads.startedSince(before)).isEmpty());
     }
 }

@@ -2,9 +2,13 @@ package io.quiver.local;
 
 import java.util.List;
 import java.util.Locale;
+import java.util.Set;
 import java.util.stream.Collectors;
 
-/** Threads a closed cluster may have left behind: those of ZooKeeper, Curator, Netty and Quiver itself. */
+/**
+ * Threads a closed cluster may have left behind: those of ZooKeeper, Curator, Netty and Quiver itself
+ * that were not running before it started (other tests in the same JVM may leak their own).
+ */
 final class Threads {
     private static final List<String> OURS = List.of("quiver", "curator", "nioeventloop", "epolleventloop",
             "multithreadioeventloop", "nioservercxnfactory", "nioworkerthread", "sessiontracker", "syncthread",
@@ -12,9 +16,14 @@ final class Threads {
 
     private Threads() {}
 
-    static List<String> leftOver() {
+    static Set<Thread> running() {
+        return Set.copyOf(Thread.getAllStackTraces().keySet());
+    }
+
+    static List<String> startedSince(Set<Thread> before) {
         return Thread.getAllStackTraces().keySet().stream()
                 .filter(Thread::isAlive)
+                .filter(t -> !before.contains(t))
                 .map(Thread::getName)
                 .filter(name -> OURS.stream().anyMatch(name.toLowerCase(Locale.ROOT)::contains))
                 .sorted()
