@@ -1,6 +1,7 @@
 package io.quiver.executor;
 
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.CompositeByteBuf;
 import io.netty.channel.Channel;
 import io.quiver.RefId;
 import io.quiver.core.net.Connection;
@@ -154,13 +155,13 @@ final class DataServer implements Endpoint {
                             last);
                     return;
                 }
-                ByteBuf buf;
-                try {
-                    buf = store.allocate(put.total());
-                } catch (RuntimeException e) {
-                    reject(in, ref, null, e.getMessage(), last);
+                if (put.total() > Integer.MAX_VALUE - 8) {
+                    reject(in, ref, null, "block of " + put.total() + " bytes is too large (over 2 GiB); split the value",
+                            last);
                     return;
                 }
+                // The block keeps the received chunks themselves: no copy into a block-sized buffer.
+                ByteBuf buf = in.conn.channel().alloc().compositeDirectBuffer(Integer.MAX_VALUE);
                 block = new Incoming(put.total(), buf);
                 in.puts.put(ref, block);
             }
@@ -175,10 +176,10 @@ final class DataServer implements Endpoint {
                         + " bytes does not continue block " + ref + " at " + block.received + " of " + block.total, last);
                 return;
             }
-            block.buf.writeBytes(data, data.readerIndex(), n);
             for (ByteBuffer bb : data.nioBuffers(data.readerIndex(), n)) {
                 block.crc.update(bb);
             }
+            ((CompositeByteBuf) block.buf).addComponent(true, data.retainedSlice());
             block.received += n;
             if (block.received == block.total) {
                 in.puts.remove(ref);

@@ -138,6 +138,14 @@ class PreScatterWorkflowTest {
     }
 
     @Test
+    void largeMapItemsTravelAsBlocksAndSmallOnesInline() {
+        byte[] big = new byte[3 << 20];
+        big[big.length - 1] = 7;
+        List<Ref<Integer>> refs = q.map(b -> b.length + b[b.length - 1], List.of(big, new byte[] {1, 2}));
+        assertThat(q.gather(refs)).containsExactly((3 << 20) + 7, 4);
+    }
+
+    @Test
     void largeResultsAreFetchedFromExecutorsAndNullsSurvive() {
         Ref<double[]> big = q.submit(() -> new double[1 << 18]);
         assertThat(big.result()).hasSize(1 << 18);

@@ -537,17 +537,27 @@ public final class QuiverClient implements Quiver {
         byte[] fnBytes = JavaSerialization.serialize(fn, "the function passed to map");
         checkArgument(fnBytes.length <= LARGE_FUNCTION_BYTES, "map: the function serializes to %s bytes (over 1 MiB):"
                 + " it captures too much; scatter the large value and use map(fn, items, sharedRef)", fnBytes.length);
-        List<byte[]> encoded = new ArrayList<>(items.size());
+        // Items travel inline in the control message, except large ones: those go as blocks on the data plane.
+        List<Arg> itemArgs = new ArrayList<>(items.size());
+        List<Ref<?>> itemBlocks = new ArrayList<>();
         for (Object item : items) {
-            encoded.add(codec.toBytes(item));
+            ArrayChunker big = ArrayChunker.of(item);
+            byte[] bytes = big == null ? codec.toBytes(item) : null;
+            if (bytes == null || bytes.length > LARGE_FUNCTION_BYTES) {
+                Ref<Object> block = scatter(item, Scatter.single());
+                itemBlocks.add(block);
+                itemArgs.add(Arg.ref(block.id()));
+            } else {
+                itemArgs.add(Arg.value(bytes));
+            }
         }
         LeaderSession s = leader();
         long fnId = fnIds.incrementAndGet();
         List<Ref<R>> out = new ArrayList<>(items.size());
         List<TaskSpec> specs = new ArrayList<>(items.size());
-        for (byte[] item : encoded) {
+        for (Arg item : itemArgs) {
             RefState r = newRef(s);
-            List<Arg> args = shared == null ? List.of(Arg.value(item)) : List.of(Arg.value(item), Arg.ref(shared.id()));
+            List<Arg> args = shared == null ? List.of(item) : List.of(item, Arg.ref(shared.id()));
             specs.add(new TaskSpec(r.id, fnId, args));
             out.add(handle(r));
         }
@@ -562,6 +572,7 @@ public final class QuiverClient implements Quiver {
             Connection c = s.connection();
             c.channel().eventLoop().execute(() -> flushBatch(c));
         }
+        itemBlocks.forEach(Ref::close); // released after the tasks that read them are queued
         return List.copyOf(out);
     }
 
