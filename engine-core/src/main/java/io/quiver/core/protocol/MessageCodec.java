@@ -3,6 +3,7 @@ package io.quiver.core.protocol;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
+import io.netty.handler.codec.ByteToMessageDecoder;
 import io.netty.handler.codec.LengthFieldBasedFrameDecoder;
 import io.netty.handler.codec.MessageToMessageDecoder;
 import io.netty.handler.codec.MessageToMessageEncoder;
@@ -30,9 +31,16 @@ public final class MessageCodec {
 
     private MessageCodec() {}
 
-    /** Splits the stream into frames; a frame longer than {@code maxFrame} fails the connection. */
+    /**
+     * Splits the stream into frames; a frame longer than {@code maxFrame} fails the connection.
+     * Frames are assembled by composing the socket reads rather than copying them into one buffer:
+     * a 1 MiB chunk arrives in dozens of reads, and the merging copy was a full extra pass over
+     * every byte of a scatter on every executor.
+     */
     public static LengthFieldBasedFrameDecoder frameDecoder(int maxFrame) {
-        return new LengthFieldBasedFrameDecoder(maxFrame, 0, 4, 0, 4, true);
+        LengthFieldBasedFrameDecoder decoder = new LengthFieldBasedFrameDecoder(maxFrame, 0, 4, 0, 4, true);
+        decoder.setCumulator(ByteToMessageDecoder.COMPOSITE_CUMULATOR);
+        return decoder;
     }
 
     /** Decodes one frame into one message; anything malformed raises {@link ProtocolException}. */
