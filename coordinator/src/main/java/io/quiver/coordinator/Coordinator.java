@@ -63,9 +63,9 @@ public final class Coordinator implements AutoCloseable {
         Pipelines.checkBindAllowed(config.host(), config.secret());
         zk = Zk.start(config.cluster(), 15_000);
         zk.getConnectionStateListenable().addListener((client, newState) -> {
-            if (newState == ConnectionState.LOST || newState == ConnectionState.SUSPENDED) {
-                // Without ZooKeeper we cannot know we still lead: stop acting now.
-                endTerm("ZooKeeper connection " + newState);
+            if (newState == ConnectionState.LOST) {
+                // The session is gone, so is our latch node: someone else may lead now.
+                endTerm("ZooKeeper session lost");
             }
         });
         latch = new LeaderLatch(zk, ZkPaths.LEADER_LATCH, config.id());

@@ -27,7 +27,7 @@ public final class EmbeddedZooKeeper implements AutoCloseable {
     /** Tick for local clusters: sessions of dead processes expire within {@link #LOCAL_MAX_SESSION_MILLIS}. */
     public static final int LOCAL_TICK_MILLIS = 100;
     /** Upper bound on session timeouts in local clusters, so that a killed leader is noticed within seconds. */
-    public static final int LOCAL_MAX_SESSION_MILLIS = 3_000;
+    public static final int LOCAL_MAX_SESSION_MILLIS = 10_000;
     /** ZooKeeper's usual tick, for {@code quiver zookeeper}. */
     public static final int STANDARD_TICK_MILLIS = 2_000;
 

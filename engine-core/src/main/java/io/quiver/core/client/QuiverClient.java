@@ -300,7 +300,16 @@ public final class QuiverClient implements Quiver {
         long reqId = requestIds.incrementAndGet();
         CompletableFuture<Message> f = new CompletableFuture<>();
         requests.put(reqId, f);
-        s.connection().sendNow(build.apply(reqId));
+        Connection c = s.connection();
+        if (!c.isOpen()) {
+            // Closed between leader() and now: its close handler may already have run without us.
+            f.completeExceptionally(new ClusterUnavailableException("the connection to leader " + s.leaderId()
+                    + " closed before " + what + " was sent; try again"));
+        } else {
+            c.sendNow(build.apply(reqId));
+            c.channel().closeFuture().addListener(x -> f.completeExceptionally(new ClusterUnavailableException(
+                    "leader " + s.leaderId() + " (epoch " + s.epoch() + ") went away before answering " + what)));
+        }
         try {
             return f.get(options.connectTimeout().toMillis() + 30_000, TimeUnit.MILLISECONDS);
         } catch (ExecutionException e) {

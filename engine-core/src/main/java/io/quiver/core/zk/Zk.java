@@ -6,12 +6,17 @@ import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import org.apache.curator.framework.CuratorFramework;
 import org.apache.curator.framework.CuratorFrameworkFactory;
+import org.apache.curator.framework.state.SessionConnectionStateErrorPolicy;
 import org.apache.curator.retry.ExponentialBackoffRetry;
 
 /** Curator clients as every Quiver process makes them. */
 public final class Zk {
-    /** Short sessions: a dead process's ephemeral nodes go within seconds. */
-    public static final int SESSION_TIMEOUT_MILLIS = Integer.getInteger("quiver.zk.sessionTimeoutMs", 6_000);
+    /**
+     * Sessions short enough that a dead process's ephemeral nodes go within seconds, long enough
+     * that a busy 2-core machine does not expire live ones. Dead executors are usually noticed
+     * sooner, by their connection to the leader.
+     */
+    public static final int SESSION_TIMEOUT_MILLIS = Integer.getInteger("quiver.zk.sessionTimeoutMs", 10_000);
     public static final int CONNECTION_TIMEOUT_MILLIS = 5_000;
 
     /**
@@ -43,6 +48,9 @@ public final class Zk {
                 .connectionTimeoutMs(CONNECTION_TIMEOUT_MILLIS)
                 .retryPolicy(new ExponentialBackoffRetry(100, 10, 2_000))
                 .runSafeService(SAFE_CALLBACKS)
+                // Recipes (the leader latch) give up only when the session is lost, not on every
+                // suspended connection: DESIGN.md's failover is driven by session expiry.
+                .connectionStateErrorPolicy(new SessionConnectionStateErrorPolicy())
                 .build();
         client.start();
         try {
