@@ -329,12 +329,16 @@ class DatasetsTest {
             }
             assertThat(sums).isEqualTo(expected);
             long spills = 0;
+            long fetched = 0;
             List<String> perExecutor = new ArrayList<>();
             for (String id : small.executorIds()) {
                 ExecutorStats s = small.executor(id).stats();
                 spills += s.spills();
+                fetched += s.bytesFetched();
                 perExecutor.add(id + ": " + s);
             }
+            // about half the buckets cross to the other executor: the whole shuffle is about twice this
+            assertThat(fetched).as("shuffle bytes fetched between executors").isGreaterThan(memory);
             assertThat(spills).as("blocks spilled, per executor %s", perExecutor).isPositive();
         }
     }

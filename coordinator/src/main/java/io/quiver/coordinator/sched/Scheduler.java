@@ -172,6 +172,8 @@ public final class Scheduler {
         Exec exec;
         boolean onExecutor;
         boolean ahead;
+        /** Where the planner pins this task (holders of its non-broadcast pinned inputs); empty: anywhere. */
+        List<String> pinnedTo = List.of();
         int unresolved;
         int attempts;
         final List<Block> outputs = new ArrayList<>(1);
@@ -598,6 +600,7 @@ public final class Scheduler {
                     }
                 }
                 Task t = addTask(outs.get(0), List.copyOf(outs), fn, args, owned ? c : null);
+                t.pinnedTo = spec.preferredExecutors();
                 if (owned) {
                     c.owned.addAll(t.outputs);
                 }
@@ -947,11 +950,14 @@ public final class Scheduler {
                 continue;
             }
             candidates.clear();
+            boolean pinned = anyLive(t.pinnedTo);
             for (int i = 0; i < live.size(); i++) {
                 Exec e = live.get(i);
-                candidates.add(new Placement.Candidate(i, e.host, load[i], e.slots, e.avgTaskNanos));
+                if (!pinned || t.pinnedTo.contains(e.id)) {
+                    candidates.add(new Placement.Candidate(i, e.host, load[i], e.slots, e.avgTaskNanos));
+                }
             }
-            int chosen = Placement.choose(candidates, inputsOf(t, live));
+            int chosen = candidates.get(Placement.choose(candidates, inputsOf(t, live))).index();
             load[chosen]++;
             Exec target = live.get(chosen);
             assign(t, target);
@@ -961,6 +967,17 @@ public final class Scheduler {
                 }
             }
         }
+    }
+
+    /** Whether any of these executors is live (pinned tasks then run only there). */
+    private boolean anyLive(List<String> ids) {
+        for (String id : ids) {
+            Exec e = executors.get(id);
+            if (e != null && e.link != null) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private static List<Placement.Input> inputsOf(Task t, List<Exec> live) {
@@ -1031,7 +1048,8 @@ public final class Scheduler {
                 Iterator<Task> it = busy.queue.descendingIterator();
                 while (it.hasNext() && idle.running.size() < idle.limit()) {
                     Task t = it.next();
-                    if (t.ahead || t.unresolved > 0) {
+                    if (t.ahead || t.unresolved > 0 || feedsAheadTasks(t)
+                            || (!t.pinnedTo.contains(idle.id) && anyLive(t.pinnedTo))) {
                         continue;
                     }
                     double waitThere = (double) busy.load() * busy.avgTaskNanos / busy.slots;
@@ -1050,6 +1068,22 @@ public final class Scheduler {
                 }
             }
         }
+    }
+
+    /**
+     * Whether a task sent ahead to this task's executor waits there for one of its outputs. Such
+     * a task may already be launched with no location for that input (it awaits local production),
+     * so moving this task elsewhere would leave it waiting forever.
+     */
+    private static boolean feedsAheadTasks(Task t) {
+        for (Block out : t.outputs) {
+            for (Task w : out.waiters) {
+                if (w.ahead && w.exec == t.exec && (w.state == TaskState.QUEUED || w.state == TaskState.LAUNCHED)) {
+                    return true;
+                }
+            }
+        }
+        return false;
     }
 
     private void flush() {

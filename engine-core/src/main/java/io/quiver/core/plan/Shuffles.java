@@ -5,7 +5,6 @@ import io.quiver.KV;
 import io.quiver.QuiverException;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.HashMap;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -39,40 +38,19 @@ final class Shuffles {
 
     // ---- map side
 
-    /** reduceByKey's map side: combines values per key, one map per bucket. Cells are Object[1]. */
-    @SuppressWarnings({"unchecked", "rawtypes"})
+    /** reduceByKey's map side: combines values per key in one table, split into buckets at the end. */
+    @SuppressWarnings("rawtypes")
     static Object[] writeCombined(Batches in, Fn2 fn, int buckets, String operator) throws Exception {
-        HashMap<Object, Object[]>[] maps = new HashMap[buckets];
-        for (int i = 0; i < buckets; i++) {
-            maps[i] = new HashMap<>();
-        }
+        CombineTable table = new CombineTable();
         Batch batch = new Batch();
         while (in.next(batch)) {
             Object[] items = batch.items;
             for (int i = 0, n = batch.size; i < n; i++) {
                 KV<?, ?> kv = pair(items[i], operator);
-                Object key = kv.key();
-                HashMap<Object, Object[]> map = maps[bucket(key, buckets)];
-                Object[] cell = map.get(key);
-                if (cell == null) {
-                    map.put(key, new Object[] {kv.value()});
-                } else {
-                    cell[0] = fn.apply(cell[0], kv.value());
-                }
+                table.combine(kv.key(), kv.value(), fn);
             }
         }
-        Object[] out = new Object[buckets];
-        for (int b = 0; b < buckets; b++) {
-            Object[] keys = new Object[maps[b].size()];
-            Object[] values = new Object[keys.length];
-            int j = 0;
-            for (Map.Entry<Object, Object[]> e : maps[b].entrySet()) {
-                keys[j] = e.getKey();
-                values[j++] = e.getValue()[0];
-            }
-            out[b] = new KeyedBucket(keys, values);
-        }
-        return out;
+        return table.toBuckets(buckets);
     }
 
     /** groupByKey's and join's map side: the pairs, split by key, in input order. */
@@ -146,39 +124,23 @@ final class Shuffles {
     }
 
     /** Merges reduceByKey's combined buckets. */
-    @SuppressWarnings({"unchecked", "rawtypes"})
+    @SuppressWarnings("rawtypes")
     static Batches readCombined(List<Object> buckets, Fn2 fn, String operator) throws Exception {
         if (buckets.size() == 1) {
             KeyedBucket only = keyed(buckets.get(0), operator);
             return pairs(only.keys(), only.values());
         }
-        HashMap<Object, Object[]> merged = new HashMap<>();
+        CombineTable merged = new CombineTable();
         for (Object o : buckets) {
             KeyedBucket b = keyed(o, operator);
             Object[] keys = b.keys();
             Object[] values = b.values();
             for (int i = 0; i < keys.length; i++) {
-                Object[] cell = merged.get(keys[i]);
-                if (cell == null) {
-                    merged.put(keys[i], new Object[] {values[i]});
-                } else {
-                    cell[0] = fn.apply(cell[0], values[i]);
-                }
+                merged.combine(keys[i], values[i], fn);
             }
         }
-        Iterator<Map.Entry<Object, Object[]>> it = merged.entrySet().iterator();
-        return Batches.of(new Iterator<Object>() {
-            @Override
-            public boolean hasNext() {
-                return it.hasNext();
-            }
-
-            @Override
-            public Object next() {
-                Map.Entry<Object, Object[]> e = it.next();
-                return KV.of(e.getKey(), e.getValue()[0]);
-            }
-        });
+        KeyedBucket all = (KeyedBucket) merged.toBuckets(1)[0];
+        return pairs(all.keys(), all.values());
     }
 
     private static Batches pairs(Object[] keys, Object[] values) {
