@@ -6,17 +6,33 @@ import io.netty.buffer.ByteBufInputStream;
 import io.netty.buffer.ByteBufOutputStream;
 import io.quiver.QuiverException;
 import java.io.IOException;
+import java.io.Serializable;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
- * The default codec: a one-byte tag, then either a fast path or Java serialization.
+ * The default codec: a one-byte tag, then a fast path, Apache Fory, or Java serialization.
+ * Thread-safe; {@link #INSTANCE} serves every thread.
  *
  * <p>Primitive arrays are copied in bulk (little-endian, through NIO views, which the JIT turns
- * into memory copies), boxed scalars and strings get compact forms, everything else is Java
- * serialization. The fast paths matter: a 256 MiB {@code double[]} encodes at memory speed instead
- * of through ObjectOutputStream's per-element loop.
+ * into memory copies), boxed scalars and strings get compact forms: a 256 MiB {@code double[]}
+ * encodes at memory speed instead of through ObjectOutputStream's per-element loop. Other
+ * Serializable values go through Apache Fory ({@link #FORY}, see {@link ForyValues}): 5 to 18
+ * times faster than Java serialization for collections and records in CodecBenchmark, and 1.4 to 3
+ * times smaller. Java serialization's rules hold: what Fory cannot encode exactly as Java
+ * serialization would, cannot read back on every executor (user classes that are not public), or
+ * cannot encode at all, is Java-serialized ({@link #JAVA}) instead, and a value that is not
+ * Serializable fails with {@link io.quiver.NotSerializableException} naming the class and the path
+ * to it. Decoding resolves classes only through the loader it is given.
+ *
+ * <pre>
+ *   NULL | BYTES..CHARS: tag, int length, elements LE | INTEGER..FLOAT: tag, value | STRING: tag, int length, UTF-8
+ *   FORY (101): tag, int payload length, int CRC32C of the payload, Fory payload
+ *   JAVA (100): tag, ObjectOutputStream stream
+ * </pre>
  */
 public final class DefaultCodec implements Codec {
     public static final DefaultCodec INSTANCE = new DefaultCodec();
@@ -36,6 +52,9 @@ public final class DefaultCodec implements Codec {
     static final byte BOOLEAN = 14;
     static final byte FLOAT = 15;
     static final byte JAVA = 100;
+    static final byte FORY = 101;
+
+    private static final Logger LOG = LoggerFactory.getLogger(DefaultCodec.class);
 
     private DefaultCodec() {}
 
@@ -83,7 +102,35 @@ public final class DefaultCodec implements Codec {
             // UTF-8 would turn a lone surrogate into '?'; such strings take Java serialization, which keeps it.
             byte[] utf8 = s.getBytes(StandardCharsets.UTF_8);
             return alloc.heapBuffer(5 + utf8.length).writeByte(STRING).writeInt(utf8.length).writeBytes(utf8);
+        } else if (value instanceof Serializable) {
+            ByteBuf fory = encodeWithFory(value, alloc);
+            if (fory != null) {
+                return fory;
+            }
         }
+        return encodeWithJava(value, alloc);
+    }
+
+    /** FORY, or null where Java serialization must take the value (which then encodes or rejects it). */
+    private static ByteBuf encodeWithFory(Object value, ByteBufAllocator alloc) {
+        try {
+            return ForyValues.encode(value, alloc);
+        } catch (VirtualMachineError e) {
+            if (!(e instanceof StackOverflowError)) {
+                throw e;
+            }
+            LOG.debug("a {} is nested too deeply for Fory; Java serialization takes it", value.getClass().getName());
+        } catch (Throwable e) {
+            // Declined (not Serializable, or encoded differently from Java serialization), an unsupported
+            // type, a failing writeObject, a Fory bug: Java serialization encodes the value or says why not.
+            if (LOG.isDebugEnabled()) {
+                LOG.debug("a {} takes Java serialization: {}", value.getClass().getName(), ForyValues.reason(e));
+            }
+        }
+        return null;
+    }
+
+    private static ByteBuf encodeWithJava(Object value, ByteBufAllocator alloc) {
         ByteBuf buf = alloc.heapBuffer(256);
         boolean done = false;
         try (ByteBufOutputStream out = new ByteBufOutputStream(buf)) {
@@ -169,6 +216,8 @@ public final class DefaultCodec implements Codec {
                 in.skipBytes(n);
                 return s;
             }
+            case FORY:
+                return ForyValues.forLoader(loader).decode(in);
             case JAVA:
                 try (ByteBufInputStream stream = new ByteBufInputStream(in)) {
                     return JavaSerialization.readFrom(stream, loader, in.readableBytes());

@@ -6,8 +6,11 @@ import com.esotericsoftware.kryo.io.Output;
 import com.esotericsoftware.kryo.util.DefaultInstantiatorStrategy;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
+import io.netty.buffer.ByteBufInputStream;
+import io.netty.buffer.ByteBufOutputStream;
 import io.quiver.KV;
 import io.quiver.core.codec.DefaultCodec;
+import java.io.IOException;
 import java.io.Serializable;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -42,13 +45,15 @@ import org.openjdk.jmh.annotations.Warmup;
  * path saves.
  *
  * <p>(b) "Other objects" (a 10,000-entry {@code List<KV<String, Long>>}, a 10,000-entry
- * {@code HashMap<String, Integer>}, a small record graph) through Java serialization (DefaultCodec's
- * fallback, into a pooled ByteBuf), Kryo 5 and Apache Fory, each with class registration off and
- * reference tracking at its default (off for Kryo and Fory, always on for Java serialization).
- * Each codec writes to its idiomatic target: Kryo into a reused {@code Output}, Fory into a fresh
- * {@code byte[]}. Serialized sizes are printed once per trial ("# size ...").
+ * {@code HashMap<String, Integer>}, a small record graph) through Quiver's {@code DefaultCodec} (its
+ * FORY form: Fory with reference tracking, a class-version hash per object, Java serialization's
+ * checks and a CRC32C, into a pooled ByteBuf), plain Java serialization (DefaultCodec's JAVA form,
+ * into a pooled ByteBuf), Kryo 5 and Apache Fory, the last two with class registration off and
+ * reference tracking at their default (off). Each codec writes to its idiomatic target: Kryo into
+ * a reused {@code Output}, Fory into a fresh {@code byte[]}. Serialized sizes are printed once per
+ * trial ("# size ...").
  *
- * <p>Run: {@code java -jar jmh-benchmarks/target/benchmarks.jar CodecBenchmark} (about 3 minutes).
+ * <p>Run: {@code java -jar jmh-benchmarks/target/benchmarks.jar CodecBenchmark} (about 4 minutes).
  * No JVM flags are needed on Java 17 for these payloads; Kryo and Fory would need
  * {@code --add-opens} only to serialize JDK-internal classes such as {@code List.of(...)} by fields.
  */
@@ -101,16 +106,18 @@ public class CodecBenchmark {
             kryoOutput = new Output(64 * 1024, -1);
             fory = newFory();
             // Sizes and a correctness check, once per trial.
-            byte[] java = DefaultCodec.INSTANCE.toBytes(value);
+            byte[] quiver = DefaultCodec.INSTANCE.toBytes(value);
+            byte[] java = io.quiver.core.codec.JavaSerialization.serialize(value, "the value");
             kryoOutput.reset();
             kryo.writeClassAndObject(kryoOutput, value);
             byte[] kryoBytes = kryoOutput.toBytes();
             byte[] foryBytes = fory.serialize(value);
-            check("java", DefaultCodec.INSTANCE.fromBytes(java, CodecBenchmark.class.getClassLoader()));
+            check("default", DefaultCodec.INSTANCE.fromBytes(quiver, CodecBenchmark.class.getClassLoader()));
+            check("java", io.quiver.core.codec.JavaSerialization.deserialize(java, CodecBenchmark.class.getClassLoader()));
             check("kryo", kryo.readClassAndObject(new Input(kryoBytes)));
             check("fory", fory.deserialize(foryBytes));
-            System.out.printf("%n# size %s: java %,d B, kryo %,d B, fory %,d B%n",
-                    payload, java.length, kryoBytes.length, foryBytes.length);
+            System.out.printf("%n# size %s: DefaultCodec %,d B (tag %d), java %,d B, kryo %,d B, fory %,d B%n",
+                    payload, quiver.length, quiver[0], java.length, kryoBytes.length, foryBytes.length);
         }
 
         private void check(String codec, Object decoded) {
@@ -163,12 +170,31 @@ public class CodecBenchmark {
 
     // ---- (b) other objects ----
 
+    /** Quiver's default for these values: FORY. */
     @Benchmark
-    @Warmup(iterations = 8, time = 1) // ObjectInputStream takes about 7 s of C2 to settle
-    public Object objectsJavaSerialization(Objects s) {
+    @Warmup(iterations = 8, time = 1) // the same as Java serialization
+    public Object objectsDefaultCodec(Objects s) {
         ByteBuf buf = DefaultCodec.INSTANCE.encode(s.value, ByteBufAllocator.DEFAULT);
         try {
             return DefaultCodec.INSTANCE.decode(buf, CodecBenchmark.class.getClassLoader());
+        } finally {
+            buf.release();
+        }
+    }
+
+    /** DefaultCodec's JAVA form, its fallback, as it writes and reads it. */
+    @Benchmark
+    @Warmup(iterations = 8, time = 1) // ObjectInputStream takes about 7 s of C2 to settle
+    public Object objectsJavaSerialization(Objects s) throws IOException {
+        ByteBuf buf = ByteBufAllocator.DEFAULT.heapBuffer(256);
+        try {
+            try (ByteBufOutputStream out = new ByteBufOutputStream(buf)) {
+                io.quiver.core.codec.JavaSerialization.writeTo(s.value, out);
+            }
+            try (ByteBufInputStream in = new ByteBufInputStream(buf)) {
+                return io.quiver.core.codec.JavaSerialization.readFrom(
+                        in, CodecBenchmark.class.getClassLoader(), buf.readableBytes());
+            }
         } finally {
             buf.release();
         }
