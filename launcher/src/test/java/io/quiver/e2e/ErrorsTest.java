@@ -115,6 +115,27 @@ class ErrorsTest {
     }
 
     @Test
+    void aClassMissingOnTheExecutorsFailsTheTaskNamingTheClassAndTheFix(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+            throws Exception {
+        // A class only the client can load, as if it came from a jar the executors were not given.
+        java.nio.file.Path source = dir.resolve("OnlyOnTheClient.java");
+        java.nio.file.Files.writeString(source,
+                "public class OnlyOnTheClient implements java.io.Serializable { public int value = 41; }");
+        javax.tools.JavaCompiler javac = javax.tools.ToolProvider.getSystemJavaCompiler();
+        assertThat(javac.run(null, null, null, "-d", dir.toString(), source.toString())).isZero();
+        try (java.net.URLClassLoader clientOnly = new java.net.URLClassLoader(new java.net.URL[] {dir.toUri().toURL()},
+                getClass().getClassLoader())) {
+            Object value = clientOnly.loadClass("OnlyOnTheClient").getConstructor().newInstance();
+            Ref<Object> ref = q.scatter(value);
+            assertThatThrownBy(() -> q.submit(x -> x.hashCode(), ref).result(Duration.ofSeconds(30)))
+                    .isInstanceOf(TaskFailedException.class)
+                    .hasMessageContaining("OnlyOnTheClient")
+                    .hasMessageContaining("--classpath");
+        }
+        clusterStillWorks();
+    }
+
+    @Test
     void aResultTimeoutIsAQuiverExceptionCausedByTimeoutException() {
         Ref<Integer> slow = q.submit(() -> {
             Thread.sleep(3_000);
