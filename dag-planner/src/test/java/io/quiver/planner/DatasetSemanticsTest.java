@@ -360,24 +360,9 @@ class DatasetSemanticsTest {
     void aThousandNestedMapPartitionsRun() {
         Dataset<Integer> d = q.parallelize(ints(3000), 2);
         for (int i = 0; i < 1000; i++) {
-            d = d.mapPartitions(DatasetSemanticsTest::plusOne);
+            d = d.mapPartitions(PipelineProperties::incrementAll);
         }
         assertThat(d.collect()).isEqualTo(IntStream.range(1000, 4000).boxed().toList());
-    }
-
-    /** A lazy iterator wrapper, so a thousand of them nest. */
-    private static Iterator<Integer> plusOne(Iterator<Integer> it) {
-        return new Iterator<>() {
-            @Override
-            public boolean hasNext() {
-                return it.hasNext();
-            }
-
-            @Override
-            public Integer next() {
-                return it.next() + 1;
-            }
-        };
     }
 
     @Test

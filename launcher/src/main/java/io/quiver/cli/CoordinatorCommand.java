@@ -6,9 +6,9 @@ import io.quiver.core.net.Secret;
 import io.quiver.core.zk.ClusterUrl;
 import io.quiver.local.ClusterRoot;
 import java.io.PrintWriter;
-import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -22,9 +22,8 @@ final class CoordinatorCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--zk", required = true, paramLabel = "URL",
-            description = "The cluster: zk://host:port[,host:port...]/root, e.g. zk://127.0.0.1:2181/quiver.")
-    String zk;
+    @Mixin
+    ClusterOptions cluster;
 
     @Option(names = "--id", description = "Unique id in the cluster. Default: coord-<host>-<pid>.")
     String id;
@@ -36,17 +35,13 @@ final class CoordinatorCommand implements Callable<Integer> {
     @Option(names = "--port", defaultValue = "0", description = "Port (0: any free one). Default: ${DEFAULT-VALUE}.")
     int port;
 
-    @Option(names = "--secret-file", paramLabel = "FILE",
-            description = "File holding the cluster secret. Default: $QUIVER_SECRET, else none (loopback only).")
-    Path secretFile;
-
     @Override
     public Integer call() throws Exception {
-        ClusterUrl url = Options.clusterUrl(spec, zk);
+        ClusterUrl url = cluster.url(spec);
         String coordinatorId = id != null ? id : QuiverCli.defaultId("coord");
         Options.checkId(spec, coordinatorId);
         Options.checkPort(spec, port);
-        Secret secret = Options.secret(secretFile);
+        Secret secret = cluster.secret();
         Options.checkHost(spec, host, secret);
         try (Lifetime lifetime = Lifetime.begin("quiver-coordinator")) {
             ClusterRoot.ensureExists(url, 15_000);

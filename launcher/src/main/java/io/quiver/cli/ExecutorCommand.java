@@ -21,6 +21,7 @@ import java.util.concurrent.Callable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
@@ -36,9 +37,8 @@ final class ExecutorCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--zk", required = true, paramLabel = "URL",
-            description = "The cluster: zk://host:port[,host:port...]/root, e.g. zk://127.0.0.1:2181/quiver.")
-    String zk;
+    @Mixin
+    ClusterOptions cluster;
 
     @Option(names = "--id", description = "Unique id in the cluster. Default: exec-<host>-<pid>.")
     String id;
@@ -66,10 +66,6 @@ final class ExecutorCommand implements Callable<Integer> {
                     + "DIR/* takes every jar in DIR.")
     String classpath;
 
-    @Option(names = "--secret-file", paramLabel = "FILE",
-            description = "File holding the cluster secret. Default: $QUIVER_SECRET, else none (loopback only).")
-    Path secretFile;
-
     /** Set by LocalCluster for child executors: exit when that process is gone or closes our stdin. */
     @Option(names = "--parent-pid", hidden = true)
     Long parentPid;
@@ -79,7 +75,7 @@ final class ExecutorCommand implements Callable<Integer> {
         if (parentPid != null) {
             exitWithParent(parentPid);
         }
-        ClusterUrl url = Options.clusterUrl(spec, zk);
+        ClusterUrl url = cluster.url(spec);
         String executorId = id != null ? id : QuiverCli.defaultId("exec");
         Options.checkId(spec, executorId);
         Options.checkPort(spec, port);
@@ -91,7 +87,7 @@ final class ExecutorCommand implements Callable<Integer> {
                     + "; e.g. --memory 512m");
         }
         ClassLoader classLoader = userClassLoader();
-        Secret secret = Options.secret(secretFile);
+        Secret secret = cluster.secret();
         Options.checkHost(spec, host, secret);
         long heap = Runtime.getRuntime().maxMemory();
         if (heap != Long.MAX_VALUE && memory > heap) {
