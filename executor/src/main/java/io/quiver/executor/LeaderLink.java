@@ -186,7 +186,7 @@ final class LeaderLink implements Endpoint, Reports, AutoCloseable {
         reportedUnreachable = false;
         backoffMillis = 50;
         c.send(new Register(config.host(), dataPort.getAsInt(), config.slots(), config.memoryLimit(), store.memoryUsed(),
-                store.inventory()));
+                store.inventory(), List.of(), List.of()));
         leader = c;
         registrations.incrementAndGet();
         log.info("executor {} registered with leader {} (epoch {})", config.id(), rec.id(), c.peerEpoch());

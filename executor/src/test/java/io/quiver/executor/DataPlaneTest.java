@@ -209,7 +209,7 @@ class DataPlaneTest extends ClusterTestBase {
                 byte[] id = "raw".getBytes(StandardCharsets.UTF_8);
                 out.writeInt(1 + 1 + 4 + id.length + 8 + 4);
                 out.writeByte(2); // Hello
-                out.writeByte(Role.CLIENT.ordinal());
+                out.writeByte(Role.CLIENT.code);
                 out.writeInt(id.length);
                 out.write(id);
                 out.writeLong(0);

@@ -25,6 +25,7 @@ import io.quiver.core.protocol.Message.StoredBlocks;
 import io.quiver.core.protocol.Message.Submit;
 import io.quiver.core.protocol.Message.SubmitJob;
 import io.quiver.core.protocol.Message.JobReply;
+import io.quiver.core.protocol.JobRefs;
 import io.quiver.core.codec.DefaultCodec;
 import io.quiver.core.codec.JavaSerialization;
 import io.quiver.core.plan.LogicalNode;
@@ -81,7 +82,6 @@ public final class Scheduler {
     private final ArrayDeque<Task> ready = new ArrayDeque<>();
     /** Function ids carry the epoch: an executor's cache from an earlier leader can never match. */
     private long nextFnId;
-    private long nextJobRef = 1;
 
     public Scheduler(String leaderId, long epoch, LongSupplier nanoTime) {
         this.leaderId = leaderId;
@@ -578,6 +578,7 @@ public final class Scheduler {
         List<RefId> results = List.of();
         List<RefId> persisted = new ArrayList<>();
         List<Integer> persistedNodes = new ArrayList<>();
+        int nextJobRef = 0;
         for (Stage stage : plan.stages()) {
             Fn fn = new Fn(nextFnId++, JavaSerialization.serialize(stage.taskFunction(), "stage " + stage.id()));
             fns.put(fn.id, fn);
@@ -586,7 +587,7 @@ public final class Scheduler {
             for (io.quiver.planner.TaskSpec spec : stage.tasks()) {
                 List<RefId> outs = new ArrayList<>(stage.outputsPerTask());
                 for (int o = 0; o < stage.outputsPerTask(); o++) {
-                    outs.add(new RefId(-epoch, nextJobRef++));
+                    outs.add(JobRefs.ref(job.job(), nextJobRef++));
                 }
                 List<Arg> args = new ArrayList<>(spec.inputs().size());
                 for (TaskInput in : spec.inputs()) {

@@ -96,7 +96,7 @@ class SchedulerTest {
 
     RecordingLink register(String id, int slots, long memory) {
         RecordingLink link = new RecordingLink();
-        scheduler.onMessage(link, id, new Register("127.0.0.1", 1000 + id.hashCode() % 1000, slots, memory, 0, List.of()));
+        scheduler.onMessage(link, id, new Register("127.0.0.1", 1000 + id.hashCode() % 1000, slots, memory, 0, List.of(), List.of(), List.of()));
         return link;
     }
 
@@ -288,7 +288,7 @@ class SchedulerTest {
         Scheduler next = new Scheduler("leader-2", 8, () -> 0L);
         RecordingLink e1 = new RecordingLink();
         RefId stale = new RefId(1, 999);
-        next.onMessage(e1, "e1", new Register("127.0.0.1", 1, 1, 512 * MIB, 0, List.of(new BlockInfo(stale, 10))));
+        next.onMessage(e1, "e1", new Register("127.0.0.1", 1, 1, 512 * MIB, 0, List.of(new BlockInfo(stale, 10)), List.of(), List.of()));
         RecordingLink c = new RecordingLink();
         next.onMessage(c, "c", new Submit(List.of(new FnDef(1, new byte[] {1}, null)),
                 List.of(new TaskSpec(new RefId(2, 1), 1, List.of()))));

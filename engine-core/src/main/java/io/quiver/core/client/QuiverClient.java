@@ -809,7 +809,9 @@ public final class QuiverClient implements Quiver {
     }
 
     private JobReply jobRequest(byte[] plan, boolean explainOnly) {
-        Message reply = request(reqId -> new SubmitJob(reqId, plan, explainOnly), explainOnly ? "explain" : "dataset job");
+        RefId job = new RefId(leader().session(), seq.incrementAndGet());
+        Message reply = request(reqId -> new SubmitJob(reqId, job, plan, explainOnly),
+                explainOnly ? "explain" : "dataset job");
         if (reply instanceof RequestFailed f) {
             throw f.kind() == RequestFailed.INVALID ? new IllegalArgumentException(f.message())
                     : new QuiverException(f.message());

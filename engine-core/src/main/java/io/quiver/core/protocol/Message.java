@@ -13,7 +13,7 @@ import java.util.List;
  *
  * <pre>
  *  handshake      server -> peer  Challenge ; peer -> server Hello ; server -> peer Welcome | Refused
- *  client->leader Submit, Release, ScatterRequest, InfoRequest, SubmitJob
+ *  client->leader Submit, Release, ScatterRequest, InfoRequest, SubmitJob, Hold (on resume), Goodbye
  *  leader->client ScatterPlan, RequestFailed, RefsDone, InfoReply, JobReply
  *  exec->leader   Register, TaskResults, StoredBlocks, Status
  *  leader->exec   Launch, Drop            (both carry the leader's epoch)
@@ -21,9 +21,74 @@ import java.util.List;
  * </pre>
  */
 public sealed interface Message {
-    byte type();
+    Type type();
 
     void write(ByteBuf out);
+
+    /**
+     * Every message type with its wire code, written here and nowhere else: records name their
+     * constant, the decoder looks the code up.
+     */
+    enum Type {
+        CHALLENGE(1, Challenge::read),
+        HELLO(2, Hello::read),
+        WELCOME(3, Welcome::read),
+        REFUSED(4, Refused::read),
+        SUBMIT(10, Submit::read),
+        RELEASE(11, Release::read),
+        SCATTER_REQUEST(12, ScatterRequest::read),
+        INFO_REQUEST(13, InfoRequest::read),
+        SUBMIT_JOB(14, SubmitJob::read),
+        HOLD(15, Hold::read),
+        GOODBYE(16, Goodbye::read),
+        SCATTER_PLAN(20, ScatterPlan::read),
+        REQUEST_FAILED(21, RequestFailed::read),
+        REFS_DONE(22, RefsDone::read),
+        INFO_REPLY(23, InfoReply::read),
+        JOB_REPLY(24, JobReply::read),
+        REGISTER(30, Register::read),
+        TASK_RESULTS(31, TaskResults::read),
+        STORED_BLOCKS(32, StoredBlocks::read),
+        STATUS(33, Status::read),
+        LAUNCH(40, Launch::read),
+        DROP(41, Drop::read),
+        PUT_CHUNK(50, PutChunk::read),
+        FETCH(51, Fetch::read),
+        FETCH_CHUNK(52, FetchChunk::read),
+        FETCH_FAILED(53, FetchFailed::read);
+
+        private static final Type[] BY_CODE = new Type[128];
+
+        static {
+            for (Type t : values()) {
+                if (BY_CODE[t.code] != null) {
+                    throw new ExceptionInInitializerError("message code " + t.code + " used twice");
+                }
+                BY_CODE[t.code] = t;
+            }
+        }
+
+        public final byte code;
+        private final java.util.function.Function<ByteBuf, Message> reader;
+
+        Type(int code, java.util.function.Function<ByteBuf, Message> reader) {
+            this.code = (byte) code;
+            this.reader = reader;
+        }
+
+        /** The type with this wire code; {@link ProtocolException} for a code nobody sends. */
+        public static Type of(byte code) {
+            Type t = code >= 0 ? BY_CODE[code] : null;
+            if (t == null) {
+                throw new ProtocolException("unknown message type " + code);
+            }
+            return t;
+        }
+
+        Message read(ByteBuf in) {
+            return reader.apply(in);
+        }
+    }
 
     // ---------------------------------------------------------------- shared parts
 
@@ -162,7 +227,7 @@ public sealed interface Message {
     // ---------------------------------------------------------------- handshake
 
     record Challenge(byte[] nonce, String serverId, long epoch) implements Message {
-        public byte type() { return 1; }
+        public Type type() { return Type.CHALLENGE; }
 
         public void write(ByteBuf out) {
             writeBytes(out, nonce);
@@ -176,30 +241,44 @@ public sealed interface Message {
     }
 
     /** Roles a peer can claim in {@link Hello}. */
-    enum Role { CLIENT, EXECUTOR, COORDINATOR }
+    enum Role {
+        CLIENT(0), EXECUTOR(1), COORDINATOR(2);
+
+        /** The wire code: explicit, so reordering the constants can never change the protocol. */
+        public final byte code;
+
+        Role(int code) {
+            this.code = (byte) code;
+        }
+
+        static Role of(int code) {
+            for (Role r : values()) {
+                if (r.code == code) {
+                    return r;
+                }
+            }
+            throw new ProtocolException("unknown role " + code + " in handshake");
+        }
+    }
 
     record Hello(Role role, String id, long epoch, byte[] mac) implements Message {
-        public byte type() { return 2; }
+        public Type type() { return Type.HELLO; }
 
         public void write(ByteBuf out) {
-            out.writeByte(role.ordinal());
+            out.writeByte(role.code);
             writeString(out, id);
             out.writeLong(epoch);
             writeBytes(out, mac);
         }
 
         static Hello read(ByteBuf in) {
-            int r = readByte(in);
-            if (r < 0 || r >= Role.values().length) {
-                throw new ProtocolException("unknown role " + r + " in handshake");
-            }
-            return new Hello(Role.values()[r], readString(in), readLong(in), readBytes(in));
+            return new Hello(Role.of(readByte(in)), readString(in), readLong(in), readBytes(in));
         }
     }
 
     /** Handshake accepted; {@code session} is unique in the cluster (clients mint ref ids under it). */
     record Welcome(String serverId, long epoch, long session) implements Message {
-        public byte type() { return 3; }
+        public Type type() { return Type.WELCOME; }
 
         public void write(ByteBuf out) {
             writeString(out, serverId);
@@ -213,7 +292,7 @@ public sealed interface Message {
     }
 
     record Refused(String reason) implements Message {
-        public byte type() { return 4; }
+        public Type type() { return Type.REFUSED; }
 
         public void write(ByteBuf out) {
             writeString(out, reason);
@@ -228,7 +307,7 @@ public sealed interface Message {
 
     /** New functions and tasks, batched: a loop of submits becomes a few of these. */
     record Submit(List<FnDef> fns, List<TaskSpec> tasks) implements Message {
-        public byte type() { return 10; }
+        public Type type() { return Type.SUBMIT; }
 
         public void write(ByteBuf out) {
             writeList(out, fns, FnDef::put);
@@ -241,7 +320,7 @@ public sealed interface Message {
     }
 
     record Release(List<RefId> refs) implements Message {
-        public byte type() { return 11; }
+        public Type type() { return Type.RELEASE; }
 
         public void write(ByteBuf out) {
             writeList(out, refs, Wire::writeRef);
@@ -255,7 +334,7 @@ public sealed interface Message {
     /** Asks where to put a value of {@code size} bytes; the leader reserves memory or refuses. */
     record ScatterRequest(long reqId, RefId ref, long size, byte mode, int replicas, List<String> on)
             implements Message {
-        public byte type() { return 12; }
+        public Type type() { return Type.SCATTER_REQUEST; }
 
         public void write(ByteBuf out) {
             out.writeLong(reqId);
@@ -273,7 +352,7 @@ public sealed interface Message {
     }
 
     record InfoRequest(long reqId) implements Message {
-        public byte type() { return 13; }
+        public Type type() { return Type.INFO_REQUEST; }
 
         public void write(ByteBuf out) {
             out.writeLong(reqId);
@@ -284,25 +363,82 @@ public sealed interface Message {
         }
     }
 
-    /** A dataset job: the encoded logical plan (its action included); {@code explainOnly} plans without running. */
-    record SubmitJob(long reqId, byte[] plan, boolean explainOnly) implements Message {
-        public byte type() { return 14; }
+    /**
+     * A dataset job: the encoded logical plan (its action included); {@code explainOnly} plans without
+     * running. {@code job} is minted by the client: every ref of the job derives from it
+     * ({@link JobRefs}), so a job sent again to a new leader finds the outputs its stages already wrote.
+     */
+    record SubmitJob(long reqId, RefId job, byte[] plan, boolean explainOnly) implements Message {
+        public Type type() { return Type.SUBMIT_JOB; }
 
         public void write(ByteBuf out) {
             out.writeLong(reqId);
+            writeRef(out, job);
             writeBytes(out, plan);
             out.writeBoolean(explainOnly);
         }
 
         static SubmitJob read(ByteBuf in) {
-            return new SubmitJob(readLong(in), readBytes(in), readBoolean(in));
+            return new SubmitJob(readLong(in), readRef(in), readBytes(in), readBoolean(in));
+        }
+    }
+
+    /**
+     * A ref the client holds that no task produces: a scattered value or a persisted partition. A
+     * client sends these to a new leader (after a leader change or a reconnect) before re-sending its
+     * tasks, so the leader can adopt the copies executors still hold. {@code pendingTargets}: the
+     * executors a scatter still in flight streams to (empty once stored).
+     */
+    record HeldRef(RefId ref, byte kind, long size, List<String> pendingTargets) {
+        public static final byte SCATTERED = 1;
+        public static final byte BROADCAST = 2;
+        public static final byte PERSISTED = 3;
+
+        static void put(ByteBuf out, HeldRef h) {
+            writeRef(out, h.ref);
+            out.writeByte(h.kind);
+            out.writeLong(h.size);
+            writeList(out, h.pendingTargets, Wire::writeString);
+        }
+
+        static HeldRef get(ByteBuf in) {
+            RefId ref = readRef(in);
+            byte kind = readByte(in);
+            if (kind < SCATTERED || kind > PERSISTED) {
+                throw new ProtocolException("unknown held-ref kind " + kind);
+            }
+            return new HeldRef(ref, kind, readLong(in), readList(in, 4, Wire::readString));
+        }
+    }
+
+    /** Refs without lineage that a resuming client holds (see {@link HeldRef}). */
+    record Hold(List<HeldRef> refs) implements Message {
+        public Type type() { return Type.HOLD; }
+
+        public void write(ByteBuf out) {
+            writeList(out, refs, HeldRef::put);
+        }
+
+        static Hold read(ByteBuf in) {
+            return new Hold(readList(in, 29, HeldRef::get));
+        }
+    }
+
+    /** The client closes on purpose: release all it holds now, not after the reconnect grace. */
+    record Goodbye() implements Message {
+        public Type type() { return Type.GOODBYE; }
+
+        public void write(ByteBuf out) {}
+
+        static Goodbye read(ByteBuf in) {
+            return new Goodbye();
         }
     }
 
     // ---------------------------------------------------------------- leader -> client
 
     record ScatterPlan(long reqId, RefId ref, List<Peer> targets) implements Message {
-        public byte type() { return 20; }
+        public Type type() { return Type.SCATTER_PLAN; }
 
         public void write(ByteBuf out) {
             out.writeLong(reqId);
@@ -322,7 +458,7 @@ public sealed interface Message {
         public static final byte UNAVAILABLE = 2;
         public static final byte INVALID = 3;
 
-        public byte type() { return 21; }
+        public Type type() { return Type.REQUEST_FAILED; }
 
         public void write(ByteBuf out) {
             out.writeLong(reqId);
@@ -363,7 +499,7 @@ public sealed interface Message {
     }
 
     record RefsDone(List<RefDone> refs) implements Message {
-        public byte type() { return 22; }
+        public Type type() { return Type.REFS_DONE; }
 
         public void write(ByteBuf out) {
             writeList(out, refs, RefDone::put);
@@ -390,7 +526,7 @@ public sealed interface Message {
     }
 
     record InfoReply(long reqId, String leaderId, long epoch, List<ExecInfo> executors) implements Message {
-        public byte type() { return 23; }
+        public Type type() { return Type.INFO_REPLY; }
 
         public void write(ByteBuf out) {
             out.writeLong(reqId);
@@ -411,7 +547,7 @@ public sealed interface Message {
      */
     record JobReply(long reqId, List<RefId> results, List<RefId> persisted, List<Integer> persistedNodes,
                     String explain) implements Message {
-        public byte type() { return 24; }
+        public Type type() { return Type.JOB_REPLY; }
 
         public void write(ByteBuf out) {
             out.writeLong(reqId);
@@ -429,10 +565,17 @@ public sealed interface Message {
 
     // ---------------------------------------------------------------- executor -> leader
 
-    /** An executor announces itself, with its blocks (after a leader change) and its capacity. */
-    record Register(String host, int port, int slots, long memoryLimit, long memoryUsed, List<BlockInfo> inventory)
+    /**
+     * An executor announces itself with its capacity and what it has: every block in its store
+     * ({@code inventory}), the tasks it was given and has not finished ({@code active}, by task id;
+     * they keep running through a leader change), and the failures it still remembers
+     * ({@code failed}: tasks that failed here and whose outputs were not dropped). A new leader adopts
+     * all three, so nothing that finished runs again.
+     */
+    record Register(String host, int port, int slots, long memoryLimit, long memoryUsed, List<BlockInfo> inventory,
+                    List<RefId> active, List<TaskResult> failed)
             implements Message {
-        public byte type() { return 30; }
+        public Type type() { return Type.REGISTER; }
 
         public void write(ByteBuf out) {
             writeString(out, host);
@@ -441,11 +584,13 @@ public sealed interface Message {
             out.writeLong(memoryLimit);
             out.writeLong(memoryUsed);
             writeList(out, inventory, BlockInfo::put);
+            writeList(out, active, Wire::writeRef);
+            writeList(out, failed, TaskResult::put);
         }
 
         static Register read(ByteBuf in) {
             return new Register(readString(in), readInt(in), readInt(in), readLong(in), readLong(in),
-                    readList(in, 24, BlockInfo::get));
+                    readList(in, 24, BlockInfo::get), readList(in, 16, Wire::readRef), readList(in, 33, TaskResult::get));
         }
     }
 
@@ -473,7 +618,7 @@ public sealed interface Message {
     }
 
     record TaskResults(List<TaskResult> results, long memoryUsed) implements Message {
-        public byte type() { return 31; }
+        public Type type() { return Type.TASK_RESULTS; }
 
         public void write(ByteBuf out) {
             writeList(out, results, TaskResult::put);
@@ -498,7 +643,7 @@ public sealed interface Message {
 
     /** Blocks that arrived by scatter (verified) or failed to. */
     record StoredBlocks(List<BlockInfo> stored, List<BlockFailure> failed, long memoryUsed) implements Message {
-        public byte type() { return 32; }
+        public Type type() { return Type.STORED_BLOCKS; }
 
         public void write(ByteBuf out) {
             writeList(out, stored, BlockInfo::put);
@@ -513,7 +658,7 @@ public sealed interface Message {
     }
 
     record Status(long memoryUsed, int queued) implements Message {
-        public byte type() { return 33; }
+        public Type type() { return Type.STATUS; }
 
         public void write(ByteBuf out) {
             out.writeLong(memoryUsed);
@@ -529,7 +674,7 @@ public sealed interface Message {
 
     /** Tasks to run, with the functions they need that this executor has not seen yet. */
     record Launch(long epoch, List<FnDef> fns, List<TaskLaunch> tasks) implements Message {
-        public byte type() { return 40; }
+        public Type type() { return Type.LAUNCH; }
 
         public void write(ByteBuf out) {
             out.writeLong(epoch);
@@ -544,7 +689,7 @@ public sealed interface Message {
 
     /** Blocks (and functions, by the ids of their tasks) the executor may forget. */
     record Drop(long epoch, List<RefId> refs, List<Long> fnIds) implements Message {
-        public byte type() { return 41; }
+        public Type type() { return Type.DROP; }
 
         public void write(ByteBuf out) {
             out.writeLong(epoch);
@@ -570,7 +715,7 @@ public sealed interface Message {
      */
     record PutChunk(RefId ref, long total, long offset, long checksum, List<Peer> forward, ByteBuf data)
             implements DataMessage {
-        public byte type() { return 50; }
+        public Type type() { return Type.PUT_CHUNK; }
 
         public void write(ByteBuf out) {
             writeRef(out, ref);
@@ -595,7 +740,7 @@ public sealed interface Message {
     }
 
     record Fetch(long reqId, RefId ref) implements Message {
-        public byte type() { return 51; }
+        public Type type() { return Type.FETCH; }
 
         public void write(ByteBuf out) {
             out.writeLong(reqId);
@@ -608,7 +753,7 @@ public sealed interface Message {
     }
 
     record FetchChunk(long reqId, long total, long offset, ByteBuf data) implements DataMessage {
-        public byte type() { return 52; }
+        public Type type() { return Type.FETCH_CHUNK; }
 
         public void write(ByteBuf out) {
             out.writeLong(reqId);
@@ -629,7 +774,7 @@ public sealed interface Message {
     }
 
     record FetchFailed(long reqId, String reason) implements Message {
-        public byte type() { return 53; }
+        public Type type() { return Type.FETCH_FAILED; }
 
         public void write(ByteBuf out) {
             out.writeLong(reqId);

@@ -48,34 +48,7 @@ public final class MessageCodec {
         if (!frame.isReadable()) {
             throw new ProtocolException("empty frame");
         }
-        byte type = frame.readByte();
-        Message m = switch (type) {
-            case 1 -> Message.Challenge.read(frame);
-            case 2 -> Message.Hello.read(frame);
-            case 3 -> Message.Welcome.read(frame);
-            case 4 -> Message.Refused.read(frame);
-            case 10 -> Message.Submit.read(frame);
-            case 11 -> Message.Release.read(frame);
-            case 12 -> Message.ScatterRequest.read(frame);
-            case 13 -> Message.InfoRequest.read(frame);
-            case 14 -> Message.SubmitJob.read(frame);
-            case 20 -> Message.ScatterPlan.read(frame);
-            case 21 -> Message.RequestFailed.read(frame);
-            case 22 -> Message.RefsDone.read(frame);
-            case 23 -> Message.InfoReply.read(frame);
-            case 24 -> Message.JobReply.read(frame);
-            case 30 -> Message.Register.read(frame);
-            case 31 -> Message.TaskResults.read(frame);
-            case 32 -> Message.StoredBlocks.read(frame);
-            case 33 -> Message.Status.read(frame);
-            case 40 -> Message.Launch.read(frame);
-            case 41 -> Message.Drop.read(frame);
-            case 50 -> Message.PutChunk.read(frame);
-            case 51 -> Message.Fetch.read(frame);
-            case 52 -> Message.FetchChunk.read(frame);
-            case 53 -> Message.FetchFailed.read(frame);
-            default -> throw new ProtocolException("unknown message type " + type);
-        };
+        Message m = Message.Type.of(frame.readByte()).read(frame);
         if (frame.isReadable()) {
             if (m instanceof DataMessage d) {
                 d.data().release();
@@ -103,7 +76,7 @@ public final class MessageCodec {
             ByteBuf header = ctx.alloc().buffer(64);
             try {
                 header.writeInt(0);
-                header.writeByte(msg.type());
+                header.writeByte(msg.type().code);
                 msg.write(header);
             } catch (RuntimeException e) {
                 header.release();
