@@ -1,5 +1,6 @@
 package io.quiver.executor;
 
+import io.quiver.core.loop.EventLoop;
 import static com.google.common.base.Preconditions.checkNotNull;
 import static com.google.common.base.Preconditions.checkState;
 
@@ -64,7 +65,7 @@ public final class Executor implements AutoCloseable {
     private ExecutorService disk;
     private volatile BlockStore store;
     private Transport transport;
-    private ExecutorLoop loop;
+    private EventLoop loop;
     private TaskSlots slots;
     private TaskRunner runner;
     private LeaderLink leader;
@@ -113,7 +114,7 @@ public final class Executor implements AutoCloseable {
                     + Long.toHexString(System.nanoTime()));
             store = new BlockStore(spillDir, config.memoryLimit(), disk, ByteBufAllocator.DEFAULT);
             transport = new Transport(name, 2);
-            loop = new ExecutorLoop(name + "-loop");
+            loop = new EventLoop(name + "-loop");
             LinkedBlockingQueue<Task> handoff = new LinkedBlockingQueue<>();
             leader = new LeaderLink(config, () -> port, transport, fence, store, () -> slots.queued(),
                     launch -> loop.execute(() -> slots.launch(launch)), drop -> loop.execute(() -> slots.drop(drop)));

@@ -1,5 +1,6 @@
 package io.quiver.executor;
 
+import io.quiver.core.loop.EventLoop;
 import io.quiver.RefId;
 import io.quiver.core.protocol.Message.Arg;
 import io.quiver.core.protocol.Message.Drop;
@@ -21,7 +22,7 @@ import java.util.concurrent.BlockingQueue;
 import java.util.function.BiConsumer;
 
 /**
- * Confined to the executor loop ({@link ExecutorLoop}): Netty handlers, workers and fetches post
+ * Confined to the executor loop ({@link EventLoop}): Netty handlers, workers and fetches post
  * events to it, never call it from other threads. The executor's slot bookkeeping: known
  * functions, tasks waiting for inputs, the ready queue and how many tasks the workers hold.
  *
