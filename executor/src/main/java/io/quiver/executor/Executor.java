@@ -117,7 +117,8 @@ public final class Executor implements AutoCloseable {
             loop = new EventLoop(name + "-loop");
             LinkedBlockingQueue<Task> handoff = new LinkedBlockingQueue<>();
             leader = new LeaderLink(config, () -> port, transport, fence, store, () -> slots.queued(),
-                    launch -> loop.execute(() -> slots.launch(launch)), drop -> loop.execute(() -> slots.drop(drop)));
+                    launch -> loop.execute(() -> slots.launch(launch)), drop -> loop.execute(() -> slots.drop(drop)),
+                    this::activity);
             peers = new PeerLinks(config.id(), transport, config.secret(), fence::newest, io);
             fetcher = new Fetcher(config.id(), peers, store, bytesFetched, ref -> {
                 leader.stored(new io.quiver.core.protocol.Message.BlockInfo(ref, store.size(ref)));
@@ -158,6 +159,19 @@ public final class Executor implements AutoCloseable {
             state = State.CLOSED;
             shutdown(false);
             throw e;
+        }
+    }
+
+    /** The slots' snapshot, taken on their loop; called by the leader link before it registers. */
+    private TaskSlots.Snapshot activity() {
+        try {
+            return java.util.concurrent.CompletableFuture.supplyAsync(() -> slots.snapshot(), loop)
+                    .get(5, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new QuiverException("interrupted while registering executor " + config.id(), e);
+        } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+            throw new QuiverException("executor " + config.id() + " could not read its own task slots: " + e, e);
         }
     }
 

@@ -99,7 +99,7 @@ final class Fetcher implements AutoCloseable {
             synchronized (p) {
                 why = p.reasons.length() == 0 ? "no location other than this executor was given" : p.reasons.toString();
             }
-            onFailed.accept(p.ref, new Failure(Failure.LOST, "io.quiver.DataLostException", "executor " + selfId
+            onFailed.accept(p.ref, new Failure(Failure.FETCH, "io.quiver.DataLostException", "executor " + selfId
                     + " could not fetch block " + p.ref + " from any of its locations (" + why + ")", "", selfId, 1));
             return;
         }

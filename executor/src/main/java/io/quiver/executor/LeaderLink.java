@@ -61,6 +61,7 @@ final class LeaderLink implements Endpoint, Reports, AutoCloseable {
     private final IntSupplier queued;
     private final Consumer<Launch> onLaunch;
     private final Consumer<Drop> onDrop;
+    private final java.util.function.Supplier<TaskSlots.Snapshot> activity;
     private final ScheduledExecutorService thread;
     private final ConcurrentLinkedQueue<TaskResult> results = new ConcurrentLinkedQueue<>();
     private final AtomicBoolean drainScheduled = new AtomicBoolean();
@@ -77,7 +78,8 @@ final class LeaderLink implements Endpoint, Reports, AutoCloseable {
     private boolean reportedUnreachable;
 
     LeaderLink(ExecutorConfig config, IntSupplier dataPort, Transport transport, EpochFence fence, BlockStore store,
-               IntSupplier queued, Consumer<Launch> onLaunch, Consumer<Drop> onDrop) {
+               IntSupplier queued, Consumer<Launch> onLaunch, Consumer<Drop> onDrop,
+               java.util.function.Supplier<TaskSlots.Snapshot> activity) {
         this.config = config;
         this.dataPort = dataPort;
         this.transport = transport;
@@ -86,6 +88,7 @@ final class LeaderLink implements Endpoint, Reports, AutoCloseable {
         this.queued = queued;
         this.onLaunch = onLaunch;
         this.onDrop = onDrop;
+        this.activity = activity;
         this.thread = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "quiver-" + config.id() + "-leader");
             t.setDaemon(true);
@@ -185,8 +188,10 @@ final class LeaderLink implements Endpoint, Reports, AutoCloseable {
         connectedTo = rec;
         reportedUnreachable = false;
         backoffMillis = 50;
+        // What runs here goes on running; the new leader adopts it instead of starting it again.
+        TaskSlots.Snapshot doing = activity.get();
         c.send(new Register(config.host(), dataPort.getAsInt(), config.slots(), config.memoryLimit(), store.memoryUsed(),
-                store.inventory(), List.of(), List.of()));
+                store.inventory(), doing.active(), doing.failed()));
         leader = c;
         registrations.incrementAndGet();
         log.info("executor {} registered with leader {} (epoch {})", config.id(), rec.id(), c.peerEpoch());

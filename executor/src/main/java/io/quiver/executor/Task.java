@@ -15,6 +15,11 @@ final class Task {
     /** Finished or failed: ignore further events for it. */
     boolean done;
 
+    /** The task's id: its first output. */
+    io.quiver.RefId id() {
+        return launch.outs().get(0);
+    }
+
     Task(TaskLaunch launch, long seq, FunctionEntry function) {
         this.launch = launch;
         this.seq = seq;

@@ -15,9 +15,12 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.PriorityQueue;
+import java.util.Set;
 import java.util.concurrent.BlockingQueue;
 import java.util.function.BiConsumer;
 
@@ -34,6 +37,10 @@ import java.util.function.BiConsumer;
  * waiting for this loop.
  */
 final class TaskSlots {
+    static final int MAX_REMEMBERED_FAILURES = 10_000;
+
+    /** What this executor is doing, as a new leader needs to know it (see {@code Register}). */
+    record Snapshot(List<RefId> active, List<TaskResult> failed) {}
     private final String executorId;
     private final int slots;
     private final BlockStore store;
@@ -46,6 +53,18 @@ final class TaskSlots {
     private final Map<RefId, List<Task>> waiting = new HashMap<>();
     /** Outputs of tasks that failed here (and of their dependants), until dropped. */
     private final Map<RefId, Failure> failed = new HashMap<>();
+    /** Tasks given to this executor and not finished, by task id: reported to a new leader. */
+    private final Set<RefId> active = new LinkedHashSet<>();
+    /**
+     * The latest failures by task id, for a new leader that never heard of them (the old one may
+     * have died before reading them). Bounded: a leader that saw them drops nothing by them.
+     */
+    private final Map<RefId, Failure> failedTasks = new LinkedHashMap<>(16, 0.75f, false) {
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<RefId, Failure> eldest) {
+            return size() > MAX_REMEMBERED_FAILURES;
+        }
+    };
     private long nextSeq;
     private int waitingTasks;
     private int handedOut;
@@ -59,6 +78,13 @@ final class TaskSlots {
         this.handoff = handoff;
         this.reports = reports;
         this.fetcher = fetcher;
+    }
+
+    /** The tasks still to finish here and the failures remembered, for registering with a new leader. */
+    Snapshot snapshot() {
+        List<TaskResult> failures = new ArrayList<>(failedTasks.size());
+        failedTasks.forEach((task, f) -> failures.add(new TaskResult(task, 0, List.of(), null, f)));
+        return new Snapshot(List.copyOf(active), failures);
     }
 
     /** Tasks launched here and not yet handed to a worker. Readable from any thread. */
@@ -89,6 +115,10 @@ final class TaskSlots {
         }
         FunctionEntry fn = functions.get(launch.fnId());
         Task task = new Task(launch, nextSeq++, fn);
+        if (!active.add(task.id())) {
+            // The same task again: a new leader adopted it as running here and launched it anyway.
+            return;
+        }
         if (fn == null) {
             fail(task, new Failure(Failure.TASK, "io.quiver.QuiverException", "function " + launch.fnId()
                     + " is unknown on executor " + executorId + " (never sent, or dropped)", "", executorId, 1));
@@ -141,11 +171,13 @@ final class TaskSlots {
     void taskDone(Task task, Failure failure) {
         handedOut--;
         task.done = true;
+        active.remove(task.id());
         if (failure == null) {
             for (RefId out : task.launch.outs()) {
                 blockArrived(out, false);
             }
         } else {
+            failedTasks.put(task.id(), failure);
             failOutputs(task.launch.outs(), failure);
         }
         dispatch();
@@ -200,6 +232,7 @@ final class TaskSlots {
         for (RefId ref : drop.refs()) {
             store.drop(ref);
             failed.remove(ref);
+            failedTasks.remove(ref);
         }
         reports.status();
     }
@@ -228,6 +261,8 @@ final class TaskSlots {
             waitingTasks--;
         }
         task.done = true;
+        active.remove(task.id());
+        failedTasks.put(task.id(), failure);
         for (RefId out : task.launch.outs()) {
             failed.put(out, failure);
         }

@@ -4,6 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import io.quiver.RefId;
+import io.quiver.core.protocol.Message.BlockInfo;
+import io.quiver.core.protocol.Message.Register;
 import io.quiver.core.codec.JavaSerialization.MissingClassException;
 import io.quiver.core.protocol.Message.Arg;
 import io.quiver.core.protocol.Message.Drop;
@@ -201,13 +203,14 @@ class TaskExecutionTest extends ClusterTestBase {
         await().atMost(Duration.ofSeconds(10)).until(() -> leader.storedOn(input).contains("exec-dst"));
         assertThat(b.store().contains(input)).isTrue();
 
-        // No location can serve it: the task fails as lost data.
+        // No location can serve it: the task fails as a failed fetch (the leader then runs it again
+        // once the input is back, or fails it as lost).
         RefId missing = ref();
         RefId out2 = ref();
         leader.send("exec-dst", launch(EPOCH, List.of(), List.of(task(out2, 1,
                 Arg.ref(missing).withLocations(List.of(peer(a))), value(1)))));
         Failure f = leader.awaitResult(out2).failure();
-        assertThat(f.kind()).isEqualTo(Failure.LOST);
+        assertThat(f.kind()).isEqualTo(Failure.FETCH);
         assertThat(f.message()).contains(missing.toString()).contains("exec-src");
     }
 
@@ -312,5 +315,38 @@ class TaskExecutionTest extends ClusterTestBase {
         expected.add(blocker);
         expected.addAll(outs);
         assertThat(order).containsExactlyElementsOf(expected);
+    }
+
+    @Test
+    void aLeaderChangeFindsTheExecutorStillRunningItsTaskAndRemembersItsResultsAndFailures() throws Exception {
+        Executor e = executor("exec-reg", 2);
+        Fns.Blocking.started = new CountDownLatch(1);
+        Fns.Blocking.release = new CountDownLatch(1);
+        RefId running = ref();
+        RefId done = ref();
+        RefId failed = ref();
+        leader.send("exec-reg", launch(EPOCH, List.of(fn(1, new Fns.Blocking()), fn(2, new Fns.AddOne()),
+                fn(3, new Fns.Throws())), List.of(task(running, 1, value(0)), task(done, 2, value(1)),
+                task(failed, 3, value(2)))));
+        await().atMost(Duration.ofSeconds(10)).until(() -> Fns.Blocking.started.getCount() == 0);
+        leader.awaitResult(done);
+        leader.awaitResult(failed);
+
+        // A new leader (here: the same one under a newer epoch) gets everything it needs to adopt.
+        leader.setEpoch(EPOCH + 1);
+        await().atMost(Duration.ofSeconds(10)).until(() -> leader.registersBy.get("exec-reg").size() == 2);
+        Register again = leader.registersBy.get("exec-reg").get(1);
+        assertThat(again.active()).containsExactly(running);
+        assertThat(again.inventory()).extracting(BlockInfo::ref).contains(done).doesNotContain(running, failed);
+        assertThat(again.failed()).singleElement().satisfies(f -> {
+            assertThat(f.task()).isEqualTo(failed);
+            assertThat(f.failure().message()).contains("boom 2");
+        });
+
+        // The task was not stopped by the change: it finishes and reports to the new term.
+        leader.results.remove(running);
+        Fns.Blocking.release.countDown();
+        assertThat(leader.awaitResult(running).failure()).isNull();
+        assertThat(e.stats().tasksRun()).isEqualTo(3);
     }
 }

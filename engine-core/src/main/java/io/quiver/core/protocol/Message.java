@@ -195,6 +195,11 @@ public sealed interface Message {
         public static final String TASK = "task";
         /** Every copy of an input is gone. */
         public static final String LOST = "lost";
+        /**
+         * An input could not be fetched from any location the leader gave (its holder is probably
+         * dying): the leader runs the task again once the input is back, rather than fail it.
+         */
+        public static final String FETCH = "fetch";
         /** The cluster changed under the request (leader change). */
         public static final String UNAVAILABLE = "unavailable";
 
