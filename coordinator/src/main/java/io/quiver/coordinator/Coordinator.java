@@ -4,7 +4,17 @@ import io.netty.channel.Channel;
 import io.quiver.QuiverException;
 import io.quiver.coordinator.sched.Link;
 import io.quiver.coordinator.sched.Scheduler;
-import io.quiver.coordinator.sched.SchedulerLoop;
+import io.quiver.coordinator.sched.SchedulerEvent;
+import io.quiver.coordinator.sched.WireEvents;
+import io.quiver.core.codec.JavaSerialization;
+import io.quiver.core.loop.EventLoop;
+import io.quiver.core.plan.LogicalPlan;
+import io.quiver.planner.PhysicalPlan;
+import io.quiver.planner.Planner;
+import io.quiver.planner.Stage;
+import java.util.ArrayList;
+import java.util.List;
+import org.apache.curator.framework.api.transaction.CuratorOp;
 import io.quiver.core.net.Connection;
 import io.quiver.core.net.Endpoint;
 import io.quiver.core.net.Pipelines;
@@ -40,12 +50,16 @@ import org.slf4j.LoggerFactory;
  */
 public final class Coordinator implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(Coordinator.class);
-    /** How long an executor's connection may stay down before its work moves elsewhere. */
-    static final long EXECUTOR_GRACE_MILLIS = Long.getLong("quiver.executorGraceMs", 2_000);
 
     private enum State { NEW, STARTED, CLOSED }
 
     private final CoordinatorConfig config;
+    /** Abdicating closes the term (and its loop), so it never runs on the scheduler loop itself. */
+    private final java.util.concurrent.ExecutorService abdications = java.util.concurrent.Executors.newSingleThreadExecutor(r -> {
+        Thread t = new Thread(r, "quiver-coordinator-abdicate");
+        t.setDaemon(true);
+        return t;
+    });
     private State state = State.NEW;
     private CuratorFramework zk;
     private LeaderLatch latch;
@@ -63,13 +77,31 @@ public final class Coordinator implements AutoCloseable {
         Pipelines.checkBindAllowed(config.host(), config.secret());
         zk = Zk.start(config.cluster(), 15_000);
         zk.getConnectionStateListenable().addListener((client, newState) -> {
+            Term t = term;
             if (newState == ConnectionState.LOST) {
                 // The session is gone, so is our latch node: someone else may lead now.
                 endTerm("ZooKeeper session lost");
+            } else if (newState == ConnectionState.SUSPENDED && t != null) {
+                // We may be deposed already without knowing: start nothing new until we know.
+                log.info("coordinator {}: ZooKeeper connection suspended; epoch {} issues no new work", config.id(), t.epoch);
+                t.post(new SchedulerEvent.ZooKeeperSuspended());
+            } else if (newState == ConnectionState.RECONNECTED && t != null) {
+                log.info("coordinator {}: ZooKeeper reconnected within the session; epoch {} goes on", config.id(), t.epoch);
+                t.post(new SchedulerEvent.ZooKeeperReconnected());
             }
         });
-        latch = new LeaderLatch(zk, ZkPaths.LEADER_LATCH, config.id());
-        latch.addListener(new LeaderLatchListener() {
+        latch = newLatch();
+        try {
+            latch.start();
+        } catch (Exception e) {
+            throw new QuiverException("coordinator " + config.id() + " could not join the election: " + e, e);
+        }
+        state = State.STARTED;
+    }
+
+    private LeaderLatch newLatch() {
+        LeaderLatch l = new LeaderLatch(zk, ZkPaths.LEADER_LATCH, config.id());
+        l.addListener(new LeaderLatchListener() {
             @Override
             public void isLeader() {
                 try {
@@ -85,12 +117,7 @@ public final class Coordinator implements AutoCloseable {
                 endTerm("lost leadership");
             }
         });
-        try {
-            latch.start();
-        } catch (Exception e) {
-            throw new QuiverException("coordinator " + config.id() + " could not join the election: " + e, e);
-        }
-        state = State.STARTED;
+        return l;
     }
 
     public String id() {
@@ -119,6 +146,7 @@ public final class Coordinator implements AutoCloseable {
             return;
         }
         state = State.CLOSED;
+        abdications.shutdownNow();
         endTerm("killed");
         if (zk != null) {
             zk.close(); // the session ends: ephemeral /leader and the latch node vanish
@@ -131,6 +159,7 @@ public final class Coordinator implements AutoCloseable {
             return;
         }
         state = State.CLOSED;
+        abdications.shutdownNow();
         if (latch != null) {
             try {
                 latch.close(LeaderLatch.CloseMode.NOTIFY_LEADER);
@@ -148,49 +177,120 @@ public final class Coordinator implements AutoCloseable {
         if (state == State.CLOSED || term != null) {
             return;
         }
-        long epoch = bumpEpoch();
+        Stat epochStat = new Stat();
+        long epoch = bumpEpoch(epochStat);
         Term t = new Term(epoch);
         t.start();
         term = t;
         byte[] record = new LeaderRecord(config.id(), config.host(), t.port, 0, epoch).toBytes();
-        for (int attempt = 0; ; attempt++) {
-            try {
-                zk.create().withMode(CreateMode.EPHEMERAL).forPath(ZkPaths.LEADER, record);
-                break;
-            } catch (KeeperException.NodeExistsException e) {
-                // The previous leader's node outlives it until its session is gone; replace it.
-                try {
-                    zk.delete().forPath(ZkPaths.LEADER);
-                } catch (KeeperException.NoNodeException ignored) {
-                    // raced away
-                }
-                if (attempt > 20) {
-                    throw e;
-                }
-            }
+        try {
+            publish(record, epochStat.getVersion());
+        } catch (KeeperException.BadVersionException e) {
+            endTerm("a newer leader bumped " + ZkPaths.EPOCH + " before this one published itself");
+            return;
         }
+        t.started(expectedExecutors());
         log.info("coordinator {} leads with epoch {} on {}:{}", config.id(), epoch, config.host(), t.port);
     }
 
+    /**
+     * Writes {@code /leader} in one transaction with a check that {@code /epoch} is still the
+     * version this leader set (Kafka's fencing of controller writes): a leader that was deposed
+     * while it got here cannot publish itself over its successor. The previous leader's node may
+     * outlive it until its session ends; the transaction replaces it.
+     */
+    private void publish(byte[] record, int epochVersion) throws Exception {
+        for (int attempt = 0; ; attempt++) {
+            List<CuratorOp> ops = new ArrayList<>(3);
+            ops.add(zk.transactionOp().check().withVersion(epochVersion).forPath(ZkPaths.EPOCH));
+            Stat old = zk.checkExists().forPath(ZkPaths.LEADER);
+            if (old != null) {
+                ops.add(zk.transactionOp().delete().withVersion(old.getVersion()).forPath(ZkPaths.LEADER));
+            }
+            ops.add(zk.transactionOp().create().withMode(CreateMode.EPHEMERAL).forPath(ZkPaths.LEADER, record));
+            try {
+                zk.transaction().forOperations(ops);
+                return;
+            } catch (KeeperException.NodeExistsException | KeeperException.NoNodeException raced) {
+                if (attempt > 20) {
+                    throw raced;
+                }
+            } catch (KeeperException.BadVersionException e) {
+                Stat now = zk.checkExists().forPath(ZkPaths.EPOCH);
+                if (now == null || now.getVersion() != epochVersion) {
+                    throw e; // the epoch moved on: we are deposed
+                }
+                if (attempt > 20) {
+                    throw e; // the old /leader changed under us again and again
+                }
+            }
+        }
+    }
+
+    private List<String> expectedExecutors() {
+        try {
+            return zk.getChildren().forPath(ZkPaths.EXECUTORS);
+        } catch (KeeperException.NoNodeException e) {
+            return List.of();
+        } catch (Exception e) {
+            log.warn("coordinator {} could not list {}: {}; not waiting for executors to re-register", config.id(),
+                    ZkPaths.EXECUTORS, e.toString());
+            return List.of();
+        }
+    }
+
     /** Compare-and-set on {@code /epoch}: every new leader gets a strictly larger fencing token. */
-    private long bumpEpoch() throws Exception {
+    private long bumpEpoch(Stat stat) throws Exception {
         while (true) {
-            Stat stat = new Stat();
             try {
                 byte[] data = zk.getData().storingStatIn(stat).forPath(ZkPaths.EPOCH);
                 long next = Long.parseLong(new String(data, StandardCharsets.UTF_8).trim()) + 1;
-                zk.setData().withVersion(stat.getVersion()).forPath(ZkPaths.EPOCH,
+                Stat set = zk.setData().withVersion(stat.getVersion()).forPath(ZkPaths.EPOCH,
                         Long.toString(next).getBytes(StandardCharsets.UTF_8));
+                stat.setVersion(set.getVersion());
                 return next;
             } catch (KeeperException.NoNodeException e) {
                 try {
-                    zk.create().creatingParentsIfNeeded().forPath(ZkPaths.EPOCH, "1".getBytes(StandardCharsets.UTF_8));
+                    zk.create().creatingParentsIfNeeded().storingStatIn(stat).forPath(ZkPaths.EPOCH,
+                            "1".getBytes(StandardCharsets.UTF_8));
                     return 1;
                 } catch (KeeperException.NodeExistsException raced) {
                     // another leader created it first; read it again
                 }
             } catch (KeeperException.BadVersionException raced) {
                 // someone else bumped it; read it again
+            }
+        }
+    }
+
+    /**
+     * Gives leadership up and stands for election again: after an event that failed half-applied,
+     * or when a newer epoch shows this leader is stale. Runs off the scheduler loop.
+     */
+    private void abdicate(String why) {
+        try {
+            abdications.execute(() -> abdicateNow(why));
+        } catch (java.util.concurrent.RejectedExecutionException closing) {
+            // closed meanwhile: nothing to hand over
+        }
+    }
+
+    private void abdicateNow(String why) {
+        synchronized (this) {
+            if (state != State.STARTED) {
+                return;
+            }
+            endTerm(why);
+            try {
+                latch.close(LeaderLatch.CloseMode.SILENT);
+            } catch (Exception e) {
+                log.debug("closing leader latch", e);
+            }
+            latch = newLatch();
+            try {
+                latch.start();
+            } catch (Exception e) {
+                log.error("coordinator {} could not rejoin the election after abdicating", config.id(), e);
             }
         }
     }
@@ -206,9 +306,10 @@ public final class Coordinator implements AutoCloseable {
             t.close();
             if (zk != null && zk.getZookeeperClient().isConnected()) {
                 try {
-                    byte[] data = zk.getData().forPath(ZkPaths.LEADER);
+                    Stat stat = new Stat();
+                    byte[] data = zk.getData().storingStatIn(stat).forPath(ZkPaths.LEADER);
                     if (LeaderRecord.parse(data).epoch() == t.epoch) {
-                        zk.delete().forPath(ZkPaths.LEADER);
+                        zk.delete().withVersion(stat.getVersion()).forPath(ZkPaths.LEADER);
                     }
                 } catch (Exception e) {
                     log.debug("could not remove /leader", e);
@@ -217,24 +318,39 @@ public final class Coordinator implements AutoCloseable {
         }
     }
 
-    /** One leadership term: the server, the scheduler loop and the executor watch. */
+    /** One leadership term: the server, the scheduler loop and the ZooKeeper watches. */
     private final class Term implements Endpoint {
         final long epoch;
         final AtomicLong sessions = new AtomicLong();
-        final SchedulerLoop loop;
+        final EventLoop loop;
         final Scheduler scheduler;
         Transport transport;
         Channel server;
         CuratorCache executorsCache;
+        CuratorCache epochCache;
         int port;
 
         Term(long epoch) {
             this.epoch = epoch;
-            this.loop = new SchedulerLoop("quiver-scheduler-" + config.id());
-            this.scheduler = new Scheduler(config.id(), epoch, System::nanoTime);
+            this.loop = new EventLoop("quiver-scheduler-" + config.id());
+            this.scheduler = new Scheduler(config.id(), epoch, System::nanoTime,
+                    (delay, event) -> loop.schedule(() -> scheduler().handle(event), delay, TimeUnit.NANOSECONDS));
+        }
+
+        private Scheduler scheduler() {
+            return scheduler;
+        }
+
+        void post(SchedulerEvent event) {
+            loop.execute(() -> scheduler.handle(event));
         }
 
         void start() {
+            loop.onFailure(e -> {
+                log.error("coordinator {}: a scheduler event failed; handing leadership over rather than going on"
+                        + " with half-applied state", config.id(), e);
+                abdicate("a scheduler event failed: " + e);
+            });
             loop.start(scheduler::afterBatch);
             transport = new Transport("quiver-leader-" + config.id(), Math.max(2, Runtime.getRuntime().availableProcessors()));
             Pipelines.ServerSpec spec = new Pipelines.ServerSpec(config.id(), config.secret(), MessageCodec.DEFAULT_MAX_FRAME,
@@ -243,23 +359,51 @@ public final class Coordinator implements AutoCloseable {
             port = ((java.net.InetSocketAddress) server.localAddress()).getPort();
             executorsCache = CuratorCache.build(zk, ZkPaths.EXECUTORS);
             executorsCache.listenable().addListener(CuratorCacheListener.builder()
-                    .forDeletes(node -> {
-                        String path = node.getPath();
-                        if (path.startsWith(ZkPaths.EXECUTORS + "/")) {
-                            String id = path.substring(ZkPaths.EXECUTORS.length() + 1);
-                            loop.post(() -> scheduler.onExecutorLost(id, "its ZooKeeper node went away"));
+                    .forCreatesAndChanges((old, node) -> executorNode(node.getPath(), true))
+                    .forDeletes(node -> executorNode(node.getPath(), false))
+                    .build());
+            executorsCache.start();
+            epochCache = CuratorCache.build(zk, ZkPaths.EPOCH, CuratorCache.Options.SINGLE_NODE_CACHE);
+            epochCache.listenable().addListener(CuratorCacheListener.builder()
+                    .forCreatesAndChanges((old, node) -> {
+                        long seen = parseEpoch(node.getData());
+                        if (seen > epoch) {
+                            abdicate("epoch " + seen + " is newer than this leader's " + epoch);
                         }
                     })
                     .build());
-            executorsCache.start();
+            epochCache.start();
+        }
+
+        /** Published in ZooKeeper: from now on executors and clients come. */
+        void started(List<String> expected) {
+            post(new SchedulerEvent.TermStarted(expected));
+        }
+
+        private void executorNode(String path, boolean present) {
+            if (path.startsWith(ZkPaths.EXECUTORS + "/")) {
+                String id = path.substring(ZkPaths.EXECUTORS.length() + 1);
+                post(present ? new SchedulerEvent.ExecutorNodeSeen(id) : new SchedulerEvent.ExecutorNodeGone(id));
+            }
         }
 
         @Override
         public void onOpen(Connection c) {
             Link link = new ConnectionLink(c);
             c.attach(link);
+            if (c.peerRole() == Role.EXECUTOR && c.peerEpoch() > epoch) {
+                // The executor has seen a newer leader: this one is stale and must stand down.
+                log.warn("closing {}: it has seen epoch {}, newer than ours ({})", c, c.peerEpoch(), epoch);
+                c.close();
+                abdicate("executor " + c.peerId() + " has seen epoch " + c.peerEpoch());
+                return;
+            }
+            if (c.peerRole() == Role.CLIENT) {
+                post(new SchedulerEvent.ClientConnected(c.peerId(), link));
+            }
         }
 
+        /** On the connection's event loop: turns a wire message into a scheduler event (or answers it). */
         @Override
         public void onMessage(Connection c, Message m) {
             if (m instanceof Message.DataMessage d) {
@@ -268,14 +412,60 @@ public final class Coordinator implements AutoCloseable {
                 c.close();
                 return;
             }
-            if (c.peerRole() == Role.EXECUTOR && c.peerEpoch() > epoch) {
-                log.warn("closing {}: it has seen epoch {}, newer than ours ({})", c, c.peerEpoch(), epoch);
-                c.close();
-                return;
-            }
             Link link = c.attachment();
             String peer = c.peerId();
-            loop.post(() -> scheduler.onMessage(link, peer, m));
+            SchedulerEvent event = c.peerRole() == Role.EXECUTOR ? fromExecutor(peer, link, m) : fromClient(c, peer, m);
+            if (event != null) {
+                post(event);
+            }
+        }
+
+        private SchedulerEvent fromExecutor(String peer, Link link, Message m) {
+            SchedulerEvent e = WireEvents.fromExecutor(peer, link, m);
+            if (e == null) {
+                log.warn("closing executor {}: unexpected {}", peer, m.type());
+                link.close();
+            }
+            return e;
+        }
+
+        private SchedulerEvent fromClient(Connection c, String peer, Message m) {
+            if (m instanceof Message.SubmitJob j) {
+                return planJob(c, peer, j);
+            }
+            SchedulerEvent e = WireEvents.fromClient(peer, m);
+            if (e == null) {
+                log.warn("closing client {}: unexpected {}", peer, m.type());
+                c.close();
+            }
+            return e;
+        }
+
+        /**
+         * Plans a job off the scheduler loop, against the view it last published, and serializes its
+         * stage functions; explain-only jobs are answered here. On this connection's event loop, so
+         * the job keeps its place among the client's messages.
+         */
+        private SchedulerEvent planJob(Connection c, String peer, Message.SubmitJob job) {
+            PhysicalPlan plan;
+            List<byte[]> functions;
+            try {
+                LogicalPlan logical = LogicalPlan.fromBytes(job.plan());
+                plan = Planner.plan(logical, scheduler.view());
+                if (job.explainOnly()) {
+                    c.send(new Message.JobReply(job.reqId(), List.of(), List.of(), List.of(), plan.explain()));
+                    return null;
+                }
+                functions = new ArrayList<>(plan.stages().size());
+                for (Stage stage : plan.stages()) {
+                    functions.add(JavaSerialization.serialize(stage.taskFunction(), "stage " + stage.id()));
+                }
+            } catch (RuntimeException e) {
+                c.send(new Message.RequestFailed(job.reqId(), Message.RequestFailed.INVALID, "invalid dataset job: "
+                        + e.getMessage(), null, 0, 0));
+                return null;
+            }
+            return new SchedulerEvent.JobSubmitted(peer, job.reqId(), job.job(), plan, functions);
         }
 
         @Override
@@ -285,15 +475,14 @@ public final class Coordinator implements AutoCloseable {
                 return;
             }
             String peer = c.peerId();
-            if (c.peerRole() == Role.EXECUTOR) {
-                loop.post(() -> scheduler.onExecutorLinkClosed(peer, link));
-                loop.postLater(() -> scheduler.onExecutorGraceExpired(peer), EXECUTOR_GRACE_MILLIS, TimeUnit.MILLISECONDS);
-            } else {
-                loop.post(() -> scheduler.onClientGone(link));
-            }
+            post(c.peerRole() == Role.EXECUTOR ? new SchedulerEvent.ExecutorLinkClosed(peer, link)
+                    : new SchedulerEvent.ClientLinkClosed(peer, link));
         }
 
         void close() {
+            if (epochCache != null) {
+                epochCache.close();
+            }
             if (executorsCache != null) {
                 executorsCache.close();
             }
@@ -304,6 +493,14 @@ public final class Coordinator implements AutoCloseable {
             if (transport != null) {
                 transport.close();
             }
+        }
+    }
+
+    private static long parseEpoch(byte[] data) {
+        try {
+            return Long.parseLong(new String(data, StandardCharsets.UTF_8).trim());
+        } catch (RuntimeException e) {
+            return -1;
         }
     }
 

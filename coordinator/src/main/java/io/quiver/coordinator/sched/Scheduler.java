@@ -1,7 +1,15 @@
 package io.quiver.coordinator.sched;
 
 import io.quiver.RefId;
-import io.quiver.core.protocol.Message;
+import io.quiver.coordinator.sched.Model.Block;
+import io.quiver.coordinator.sched.Model.Client;
+import io.quiver.coordinator.sched.Model.Exec;
+import io.quiver.coordinator.sched.Model.Fn;
+import io.quiver.coordinator.sched.Model.Task;
+import io.quiver.coordinator.sched.Model.TaskState;
+import io.quiver.coordinator.sched.SchedulerEvent.*;
+import io.quiver.core.codec.DefaultCodec;
+import io.quiver.core.protocol.JobRefs;
 import io.quiver.core.protocol.Message.Arg;
 import io.quiver.core.protocol.Message.BlockFailure;
 import io.quiver.core.protocol.Message.BlockInfo;
@@ -9,242 +17,270 @@ import io.quiver.core.protocol.Message.Drop;
 import io.quiver.core.protocol.Message.ExecInfo;
 import io.quiver.core.protocol.Message.Failure;
 import io.quiver.core.protocol.Message.FnDef;
+import io.quiver.core.protocol.Message.HeldRef;
 import io.quiver.core.protocol.Message.InfoReply;
-import io.quiver.core.protocol.Message.InfoRequest;
+import io.quiver.core.protocol.Message.JobReply;
 import io.quiver.core.protocol.Message.Launch;
-import io.quiver.core.protocol.Message.Peer;
 import io.quiver.core.protocol.Message.RefDone;
 import io.quiver.core.protocol.Message.RefsDone;
 import io.quiver.core.protocol.Message.Register;
-import io.quiver.core.protocol.Message.Release;
 import io.quiver.core.protocol.Message.RequestFailed;
 import io.quiver.core.protocol.Message.ScatterPlan;
 import io.quiver.core.protocol.Message.ScatterRequest;
-import io.quiver.core.protocol.Message.Status;
 import io.quiver.core.protocol.Message.StoredBlocks;
-import io.quiver.core.protocol.Message.Submit;
-import io.quiver.core.protocol.Message.SubmitJob;
-import io.quiver.core.protocol.Message.JobReply;
-import io.quiver.core.protocol.JobRefs;
-import io.quiver.core.codec.DefaultCodec;
-import io.quiver.core.codec.JavaSerialization;
-import io.quiver.core.plan.LogicalNode;
-import io.quiver.core.plan.LogicalPlan;
-import io.quiver.planner.ClusterView;
-import io.quiver.planner.PersistedOutput;
-import io.quiver.planner.PhysicalPlan;
-import io.quiver.planner.Planner;
-import io.quiver.planner.Stage;
-import io.quiver.planner.TaskInput;
-import io.quiver.core.protocol.Message.TaskLaunch;
 import io.quiver.core.protocol.Message.TaskResult;
 import io.quiver.core.protocol.Message.TaskResults;
 import io.quiver.core.protocol.Message.TaskSpec;
+import io.quiver.planner.ClusterView;
+import io.quiver.planner.PersistedOutput;
+import io.quiver.planner.PhysicalPlan;
+import io.quiver.planner.Stage;
+import io.quiver.planner.TaskInput;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.HashSet;
-import java.util.Iterator;
 import java.util.LinkedHashMap;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.TimeUnit;
 import java.util.function.LongSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The leader's scheduling state and its transitions: tasks, blocks (who has what), executors,
- * placement, lookahead, failure handling. Confined to the {@link SchedulerLoop} thread; post
- * events, never call from other threads. Messages go out through {@link Link}s, collected per peer
- * and sent once per batch by {@link #afterBatch()}.
+ * The leader's scheduler: the task graph with its lineage, who holds which block, the executors
+ * and the clients, and how they change with each {@link SchedulerEvent}. Confined to the
+ * scheduler loop; post events, never call from other threads. {@link #handle} applies one event;
+ * {@link #afterBatch} then places and launches work ({@link Dispatch}) and sends every peer's
+ * batched messages once, stamped with this leader's epoch.
+ *
+ * <p>After a leader change it rebuilds from what survives: executors register with their blocks,
+ * running tasks and remembered failures ({@link Unclaimed}), clients resume with their live tasks,
+ * held refs and jobs, and each adopts what exists. Until every executor expected at
+ * {@link TermStarted} has registered (or {@link RecoveryDeadline} passes) nothing is placed, so a
+ * task still running on a late executor is not started twice.
  */
 public final class Scheduler {
     private static final Logger log = LoggerFactory.getLogger(Scheduler.class);
 
+    /** Delays, injected as events through {@link Timers} so a simulation can drive the clock. */
+    public interface Timers {
+        void after(long delayNanos, SchedulerEvent event);
+    }
+
     /** Results at most this large ride inline to the client. */
     static final int INLINE_LIMIT = 64 * 1024;
-    /** How much queued work, in time, each slot keeps on its executor (about one round trip and more). */
-    static final long LOOKAHEAD_NANOS = 2_000_000;
-    static final int MAX_LOOKAHEAD_PER_SLOT = 512;
+    static final long EXECUTOR_GRACE_NANOS = millis("quiver.executorGraceMs", 2_000);
+    static final long CLIENT_GRACE_NANOS = millis("quiver.clientGraceMs", 5_000);
+    static final long RECOVERY_NANOS = millis("quiver.recoveryMs", 3_000);
+    static final long ORPHAN_NANOS = millis("quiver.orphanMs", 60_000);
+    static final long FETCH_RETRY_NANOS = millis("quiver.fetchRetryMs", 300);
+    /** A task whose executor died under it this many times is not tried again (Dask's allowed-failures). */
+    static final int MAX_CRASHES = 3;
+    static final int MAX_FETCH_RETRIES = 8;
 
     private final String leaderId;
     private final long epoch;
     private final LongSupplier nanoTime;
+    private final Timers timers;
 
     private final Map<String, Exec> executors = new LinkedHashMap<>();
     private final Map<RefId, Block> blocks = new HashMap<>();
     private final Map<RefId, Task> tasks = new HashMap<>();
     private final Map<Long, Fn> fns = new HashMap<>();
-    private final Map<Link, Client> clients = new HashMap<>();
+    private final Map<String, Client> clients = new HashMap<>();
     private final ArrayDeque<Task> ready = new ArrayDeque<>();
+    private final Dispatch dispatch = new Dispatch(executors, ready);
+    private final Unclaimed unclaimed = new Unclaimed();
+    /** Executors expected to register before anything is placed; null once recovery is over. */
+    private Set<String> recovering;
+    /** ZooKeeper is suspended: this leader may be deposed already, so it starts nothing new. */
+    private boolean suspended;
+    private boolean orphanSweepArmed;
+    /** Jobs this leader has added, by job id: one sent again only re-sends the state of its refs. */
+    private final Set<RefId> jobs = new HashSet<>();
     /** Function ids carry the epoch: an executor's cache from an earlier leader can never match. */
     private long nextFnId;
+    private boolean viewDirty = true;
+    private volatile ClusterView view = ClusterView.of(List.of());
 
-    public Scheduler(String leaderId, long epoch, LongSupplier nanoTime) {
+    public Scheduler(String leaderId, long epoch, LongSupplier nanoTime, Timers timers) {
         this.leaderId = leaderId;
         this.epoch = epoch;
         this.nanoTime = nanoTime;
+        this.timers = timers;
         this.nextFnId = (epoch << 32) + 1;
     }
 
-    // ------------------------------------------------------------------ state
-
-    /** One executor as the leader tracks it. */
-    static final class Exec {
-        final String id;
-        Link link;
-        String host;
-        int port;
-        int slots;
-        long memoryLimit;
-        long memoryUsed;
-        long reserved;
-        boolean alive = true;
-        double avgTaskNanos = 200_000;
-        final ArrayDeque<Task> queue = new ArrayDeque<>();
-        final Set<Task> running = new LinkedHashSet<>();
-        final Set<Long> knownFns = new HashSet<>();
-        final List<FnDef> outFns = new ArrayList<>();
-        final List<TaskLaunch> outLaunches = new ArrayList<>();
-        final List<RefId> outDrops = new ArrayList<>();
-        final List<Long> outDropFns = new ArrayList<>();
-
-        Exec(String id) {
-            this.id = id;
-        }
-
-        Peer peer() {
-            return new Peer(id, host, port);
-        }
-
-        int load() {
-            return queue.size() + running.size();
-        }
-
-        int limit() {
-            long perSlot = Math.round(LOOKAHEAD_NANOS / Math.max(1.0, avgTaskNanos));
-            return slots * (int) Math.max(2, Math.min(MAX_LOOKAHEAD_PER_SLOT, perSlot));
-        }
-
-        long free() {
-            return memoryLimit - memoryUsed - reserved;
-        }
-    }
-
-    /** A value: a task's output or a scattered block. */
-    static final class Block {
-        final RefId ref;
-        final Task producer;
-        final Client owner;
-        boolean ownerHolds;
-        int consumers;
-        long size = -1;
-        boolean done;
-        Failure failure;
-        final LinkedHashSet<Exec> locations = new LinkedHashSet<>();
-        final List<Task> waiters = new ArrayList<>(1);
-        // scatter only
-        long scatterReqSize;
-        boolean broadcast;
-        final Set<Exec> expected = new HashSet<>();
-
-        Block(RefId ref, Task producer, Client owner) {
-            this.ref = ref;
-            this.producer = producer;
-            this.owner = owner;
-            this.ownerHolds = owner != null;
-        }
-    }
-
-    enum TaskState { WAITING, QUEUED, LAUNCHED, DONE, FAILED }
-
-    static final class Task {
-        final RefId id;
-        final List<RefId> outs;
-        final Fn fn;
-        final List<Arg> args;
-        final List<Block> inputs = new ArrayList<>(2);
-        final Client owner;
-        TaskState state = TaskState.WAITING;
-        Exec exec;
-        boolean onExecutor;
-        boolean ahead;
-        /** Where the planner pins this task (holders of its non-broadcast pinned inputs); empty: anywhere. */
-        List<String> pinnedTo = List.of();
-        int unresolved;
-        int attempts;
-        final List<Block> outputs = new ArrayList<>(1);
-
-        Task(RefId id, List<RefId> outs, Fn fn, List<Arg> args, Client owner) {
-            this.id = id;
-            this.outs = outs;
-            this.fn = fn;
-            this.args = args;
-            this.owner = owner;
-        }
-    }
-
-    static final class Fn {
-        final long id;
-        final byte[] bytes;
-        int tasks;
-
-        Fn(long id, byte[] bytes) {
-            this.id = id;
-            this.bytes = bytes;
-        }
-    }
-
-    static final class Client {
-        final Link link;
-        final Map<Long, Fn> fnsById = new HashMap<>();
-        final List<RefDone> outDone = new ArrayList<>();
-        final Set<Block> owned = new HashSet<>();
-
-        Client(Link link) {
-            this.link = link;
-        }
+    private static long millis(String property, long defaultMillis) {
+        return TimeUnit.MILLISECONDS.toNanos(Long.getLong(property, defaultMillis));
     }
 
     // ------------------------------------------------------------------ events
 
-    /** A message from a client or an executor. */
-    public void onMessage(Link from, String peerId, Message message) {
-        if (message instanceof Submit s) {
-            onSubmit(client(from), s);
-        } else if (message instanceof Release r) {
-            onRelease(client(from), r.refs());
-        } else if (message instanceof ScatterRequest s) {
-            onScatterRequest(client(from), s);
-        } else if (message instanceof InfoRequest i) {
-            from.send(info(i.reqId()));
-        } else if (message instanceof SubmitJob j) {
-            onSubmitJob(client(from), j);
-        } else if (message instanceof Register r) {
-            onRegister(from, peerId, r);
-        } else if (message instanceof TaskResults r) {
-            onTaskResults(peerId, r);
-        } else if (message instanceof StoredBlocks s) {
-            onStoredBlocks(peerId, s);
-        } else if (message instanceof Status s) {
-            Exec e = executors.get(peerId);
-            if (e != null && e.link == from) {
-                e.memoryUsed = s.memoryUsed();
+    /** Applies one event. */
+    public void handle(SchedulerEvent event) {
+        if (event instanceof TasksSubmitted e) {
+            onSubmit(client(e.client()), e.fns(), e.tasks());
+        } else if (event instanceof TasksFinished e) {
+            Exec x = executorOn(e.executor(), e.link());
+            if (x != null) {
+                onTaskResults(x, e.results());
             }
+        } else if (event instanceof RefsReleased e) {
+            onRelease(client(e.client()), e.refs());
+        } else if (event instanceof ClientConnected e) {
+            onClientConnected(e.client(), e.link());
+        } else if (event instanceof ExecutorRegistered e) {
+            onRegister(e.executor(), e.link(), e.register());
+        } else if (event instanceof BlocksStored e) {
+            Exec x = executorOn(e.executor(), e.link());
+            if (x != null) {
+                onStoredBlocks(x, e.stored());
+            }
+        } else if (event instanceof ExecutorStatus e) {
+            Exec x = executorOn(e.executor(), e.link());
+            if (x != null) {
+                x.memoryUsed = e.status().memoryUsed();
+            }
+        } else if (event instanceof ScatterRequested e) {
+            onScatterRequest(client(e.client()), e.request());
+        } else if (event instanceof InfoRequested e) {
+            reply(client(e.client()), info(e.reqId()));
+        } else if (event instanceof JobSubmitted e) {
+            onJob(client(e.client()), e);
+        } else if (event instanceof RefsHeld e) {
+            onHeld(client(e.client()), e.refs());
+        } else if (event instanceof ClientLinkClosed e) {
+            onClientLinkClosed(e.client(), e.link());
+        } else if (event instanceof ClientGraceExpired e) {
+            Client c = clients.get(e.client());
+            if (c != null && c.link == null && c.dropped == e.link()) {
+                clientGone(c, "its connection stayed down for the grace period");
+            }
+        } else if (event instanceof ClientLeft e) {
+            Client c = clients.get(e.client());
+            if (c != null) {
+                clientGone(c, "it closed");
+            }
+        } else if (event instanceof ExecutorLinkClosed e) {
+            Exec x = executors.get(e.executor());
+            if (x != null && x.link == e.link()) {
+                x.link = null;
+                viewDirty = true;
+                timers.after(EXECUTOR_GRACE_NANOS, new ExecutorGraceExpired(e.executor()));
+            }
+        } else if (event instanceof ExecutorGraceExpired e) {
+            Exec x = executors.get(e.executor());
+            if (x != null && (x.link == null || x.nodeGone)) {
+                lose(x, x.link == null ? "its connection stayed down for the grace period"
+                        : "its ZooKeeper node went away and did not come back");
+            }
+        } else if (event instanceof ExecutorNodeGone e) {
+            Exec x = executors.get(e.executor());
+            if (x != null) {
+                if (x.link == null) {
+                    lose(x, "its connection dropped and its ZooKeeper node went away");
+                } else {
+                    // Its session ended but its connection is up: a ZooKeeper outage, or a frozen process.
+                    x.nodeGone = true;
+                    timers.after(EXECUTOR_GRACE_NANOS, new ExecutorGraceExpired(e.executor()));
+                }
+            }
+        } else if (event instanceof ExecutorNodeSeen e) {
+            Exec x = executors.get(e.executor());
+            if (x != null) {
+                x.nodeGone = false;
+            }
+        } else if (event instanceof TaskRetry e) {
+            Task t = tasks.get(e.task());
+            if (t != null && t.state == TaskState.WAITING && t.unresolved == 0 && !ready.contains(t)) {
+                ready.add(t);
+            }
+        } else if (event instanceof TermStarted e) {
+            onTermStarted(e.expectedExecutors());
+        } else if (event instanceof RecoveryDeadline) {
+            if (recovering != null) {
+                log.info("leader {} (epoch {}) ends recovery without executors {}", leaderId, epoch, recovering);
+                endRecovery();
+            }
+        } else if (event instanceof OrphanDeadline) {
+            sweepOrphans();
+        } else if (event instanceof ZooKeeperSuspended) {
+            suspended = true;
+        } else if (event instanceof ZooKeeperReconnected) {
+            suspended = false;
         } else {
-            log.warn("closing {} {}: unexpected {}", peerId, from, message.getClass().getSimpleName());
-            from.close();
+            throw new IllegalArgumentException("unknown scheduler event " + event);
         }
     }
 
-    /** A client's connection closed: release its refs, cancel its work that has not started. */
-    public void onClientGone(Link link) {
-        Client c = clients.remove(link);
-        if (c == null) {
+    /** Places ready tasks, launches up to each executor's lookahead, and flushes every outbox. */
+    public void afterBatch() {
+        if (recovering == null && !suspended) {
+            dispatch.run();
+        }
+        if (viewDirty) {
+            // Before the flush: a client told its persist is done plans its next job against this view.
+            publishView();
+        }
+        flush();
+    }
+
+    /**
+     * The live executors and where every pinnable ref lives (scattered, broadcast, persisted), as of
+     * the last batch. Safe to read from any thread: jobs are planned against it off the loop.
+     */
+    public ClusterView view() {
+        return view;
+    }
+
+    private Exec executorOn(String id, Link link) {
+        Exec e = executors.get(id);
+        return e != null && e.link == link ? e : null;
+    }
+
+    // ------------------------------------------------------------------ clients
+
+    private Client client(String id) {
+        return clients.computeIfAbsent(id, Client::new);
+    }
+
+    private void onClientConnected(String id, Link link) {
+        Client c = client(id);
+        if (c.link != null && c.link != link) {
+            c.link.close(); // the old connection of a client that came back before we noticed it left
+        }
+        c.link = link;
+        c.dropped = null;
+    }
+
+    private void onClientLinkClosed(String id, Link link) {
+        Client c = clients.get(id);
+        if (c == null || c.link != link) {
             return;
+        }
+        c.link = null;
+        c.dropped = link;
+        c.outDone.clear(); // it hears again about all it resumes
+        timers.after(CLIENT_GRACE_NANOS, new ClientGraceExpired(id, link));
+    }
+
+    private void reply(Client c, io.quiver.core.protocol.Message m) {
+        if (c.link != null) {
+            c.link.send(m);
+        }
+    }
+
+    /** The client is gone for good: release its refs, cancel its work that has not started. */
+    private void clientGone(Client c, String why) {
+        clients.remove(c.id);
+        if (!c.owned.isEmpty()) {
+            log.info("client {} left ({}): releasing its {} refs", c.id, why, c.owned.size());
         }
         for (Block b : List.copyOf(c.owned)) {
             b.ownerHolds = false;
@@ -257,116 +293,22 @@ public final class Scheduler {
         c.owned.clear();
     }
 
-    /** An executor's link closed; it is lost unless it registers again within the grace period. */
-    public void onExecutorLinkClosed(String id, Link link) {
-        Exec e = executors.get(id);
-        if (e != null && e.link == link) {
-            e.link = null;
-        }
-    }
-
-    /** Called by the grace timer: still no link, so the executor is gone. */
-    public void onExecutorGraceExpired(String id) {
-        Exec e = executors.get(id);
-        if (e != null && e.link == null) {
-            onExecutorLost(id, "its connection stayed down for the grace period");
-        }
-    }
-
-    /** The executor is gone for good (its znode went, or the grace expired). */
-    public void onExecutorLost(String id, String why) {
-        Exec e = executors.remove(id);
-        if (e == null) {
-            return;
-        }
-        e.alive = false;
-        log.warn("executor {} lost ({}); {} running and {} queued tasks run again elsewhere", id, why,
-                e.running.size(), e.queue.size());
-        List<Task> reset = new ArrayList<>(e.queue);
-        reset.addAll(e.running);
-        e.queue.clear();
-        e.running.clear();
-        for (Task t : reset) {
-            t.exec = null;
-            t.onExecutor = false;
-            t.ahead = false;
-            t.state = TaskState.WAITING;
-            t.attempts++;
-        }
-        List<Block> failed = new ArrayList<>();
-        for (Block b : new ArrayList<>(blocks.values())) {
-            boolean had = b.locations.remove(e);
-            if (b.expected.remove(e)) {
-                scatterProgress(b);
+    private void onSubmit(Client c, List<FnDef> defs, List<TaskSpec> specs) {
+        for (FnDef f : defs) {
+            if (!c.fnsById.containsKey(f.fnId())) {
+                Fn fn = new Fn(nextFnId++, f.bytes());
+                fns.put(fn.id, fn);
+                c.fnsById.put(f.fnId(), fn);
             }
-            if (!had || !b.done || b.failure != null || !b.locations.isEmpty()) {
+        }
+        for (TaskSpec spec : specs) {
+            Block known = blocks.get(spec.out());
+            if (known != null && known.owner == c) {
+                resumeKnown(c, known); // sent again by a resuming client
                 continue;
             }
-            if (b.producer != null && b.producer.state == TaskState.DONE && (b.ownerHolds || b.consumers > 0)) {
-                // Recompute from lineage: the producer runs again (its inputs are still held by it).
-                Task p = b.producer;
-                p.state = TaskState.WAITING;
-                p.attempts++;
-                reset.add(p);
-                for (Block out : p.outputs) {
-                    if (out.locations.isEmpty()) {
-                        out.done = false;
-                        for (Task w : out.waiters) {
-                            if (w.state == TaskState.WAITING) {
-                                w.unresolved++;
-                            }
-                        }
-                    }
-                }
-                for (Block in : p.inputs) {
-                    in.consumers++;
-                }
-            } else {
-                failed.add(b);
-            }
-        }
-        for (Block b : failed) {
-            failBlock(b, new Failure(Failure.LOST, "io.quiver.DataLostException", "every copy of " + b.ref
-                    + " is gone: executor " + id + " held the only one (" + why + ") and it cannot be recomputed;"
-                    + " scatter with Scatter.replicas(n) or broadcast() to survive executor loss", null, id, 0));
-        }
-        for (Task t : reset) {
-            if (t.state != TaskState.WAITING) {
-                continue;
-            }
-            t.unresolved = 0;
-            boolean inputLost = false;
-            for (Block in : t.inputs) {
-                if (in.failure != null) {
-                    inputLost = true;
-                } else if (!in.done) {
-                    t.unresolved++;
-                }
-            }
-            if (inputLost) {
-                continue; // failBlock already failed it
-            }
-            if (t.unresolved == 0) {
-                ready.add(t);
-            }
-        }
-    }
-
-    // ------------------------------------------------------------------ clients
-
-    private Client client(Link link) {
-        return clients.computeIfAbsent(link, Client::new);
-    }
-
-    private void onSubmit(Client c, Submit s) {
-        for (FnDef f : s.fns()) {
-            Fn fn = new Fn(nextFnId++, f.bytes());
-            fns.put(fn.id, fn);
-            c.fnsById.put(f.fnId(), fn);
-        }
-        for (TaskSpec spec : s.tasks()) {
             Fn fn = c.fnsById.get(spec.fnId());
-            if (fn == null || blocks.containsKey(spec.out())) {
+            if (fn == null || known != null) {
                 String why = fn == null ? "names function " + spec.fnId() + " that was never defined"
                         : "reuses ref id " + spec.out();
                 c.outDone.add(new RefDone(spec.out(), -1, List.of(), null,
@@ -374,13 +316,22 @@ public final class Scheduler {
                 continue;
             }
             Task t = addTask(spec.out(), List.of(spec.out()), fn, spec.args(), c);
-            for (Block out : t.outputs) {
-                c.owned.add(out);
-            }
+            c.owned.addAll(t.outputs);
         }
     }
 
-    /** Adds a task whose outputs are new blocks owned by {@code owner} (may be null: a job's internal task). */
+    /** A client holds again a ref this leader knows: it hears its state again. */
+    private void resumeKnown(Client c, Block b) {
+        if (!b.ownerHolds) {
+            b.ownerHolds = true;
+            c.owned.add(b);
+        }
+        if (b.done) {
+            c.outDone.add(b.refDone(null));
+        }
+    }
+
+    /** Adds a task whose outputs are new blocks owned by {@code owner} (null: a job's internal task). */
     Task addTask(RefId id, List<RefId> outs, Fn fn, List<Arg> args, Client owner) {
         Task t = new Task(id, outs, fn, args, owner);
         fn.tasks++;
@@ -411,14 +362,69 @@ public final class Scheduler {
                 t.unresolved++;
             }
         }
+        if (inputFailure == null && adopt(t)) {
+            return t;
+        }
         if (inputFailure != null) {
             failTask(t, inputFailure);
         } else if (t.unresolved == 0) {
             ready.add(t);
         } else {
-            tryAhead(t);
+            dispatch.tryAhead(t);
         }
         return t;
+    }
+
+    /**
+     * Adopts what executors reported of a task this leader has just learnt: its outputs (it is
+     * done), its failure, or its run in progress. Returns false if there is nothing to adopt.
+     */
+    private boolean adopt(Task t) {
+        if (unclaimed.isEmpty()) {
+            return false;
+        }
+        boolean all = true;
+        for (RefId out : t.outs) {
+            all &= unclaimed.hasBlock(out);
+        }
+        if (all) {
+            List<List<Unclaimed.Copy>> copies = new ArrayList<>(t.outs.size());
+            for (RefId out : t.outs) {
+                copies.add(unclaimed.takeBlock(out));
+            }
+            if (!copies.contains(null)) {
+                unclaimed.takeActive(t.id);
+                for (int i = 0; i < t.outputs.size(); i++) {
+                    Block b = t.outputs.get(i);
+                    for (Unclaimed.Copy copy : copies.get(i)) {
+                        b.locations.add(copy.holder());
+                        b.size = copy.size();
+                    }
+                }
+                finish(t, null);
+                return true;
+            }
+        }
+        Failure f = unclaimed.takeFailure(t.id);
+        if (f != null) {
+            unclaimed.takeActive(t.id);
+            failTask(t, f);
+            return true;
+        }
+        Exec on = unclaimed.takeActive(t.id);
+        if (on != null) {
+            runsOn(t, on);
+            return true;
+        }
+        return false;
+    }
+
+    /** The task is already running on {@code e} (it said so when it registered). */
+    private static void runsOn(Task t, Exec e) {
+        t.state = TaskState.LAUNCHED;
+        t.exec = e;
+        t.onExecutor = true;
+        e.running.add(t);
     }
 
     private void onRelease(Client c, List<RefId> refs) {
@@ -437,7 +443,7 @@ public final class Scheduler {
         }
     }
 
-    private boolean stillWanted(Task t) {
+    private static boolean stillWanted(Task t) {
         for (Block out : t.outputs) {
             if (out.ownerHolds || out.consumers > 0) {
                 return true;
@@ -448,11 +454,8 @@ public final class Scheduler {
 
     /** Removes a task that has not been launched and that nobody needs. */
     private void cancel(Task t) {
-        if (t.state == TaskState.QUEUED) {
-            t.exec.queue.remove(t);
-        } else {
-            ready.remove(t);
-        }
+        Dispatch.unassign(t);
+        ready.remove(t);
         t.state = TaskState.FAILED;
         for (Block out : t.outputs) {
             out.done = true;
@@ -462,21 +465,93 @@ public final class Scheduler {
         releaseInputs(t);
     }
 
+    /** A resuming client's refs without lineage: adopt the copies executors hold. */
+    private void onHeld(Client c, List<HeldRef> held) {
+        for (HeldRef h : held) {
+            Block known = blocks.get(h.ref());
+            if (known != null) {
+                if (known.owner == c) {
+                    resumeKnown(c, known);
+                }
+                continue;
+            }
+            Block b = new Block(h.ref(), null, c);
+            b.pinnable = true;
+            b.broadcast = h.kind() == HeldRef.BROADCAST;
+            b.size = h.size();
+            blocks.put(h.ref(), b);
+            c.owned.add(b);
+            viewDirty = true;
+            List<Unclaimed.Copy> copies = unclaimed.takeBlock(h.ref());
+            if (copies != null) {
+                for (Unclaimed.Copy copy : copies) {
+                    b.locations.add(copy.holder());
+                }
+            }
+            for (String target : h.pendingTargets()) {
+                Exec e = executors.get(target);
+                if (e == null || !b.locations.contains(e)) {
+                    b.expected.add(target);
+                }
+            }
+            if (recovering != null) {
+                // Executors may still register with their copies: decide when recovery ends.
+                b.awaitingInventory = true;
+                // Unregistered targets are dropped from expected then too.
+                if (b.expected.isEmpty() && !b.locations.isEmpty()) {
+                    settleHeld(b);
+                }
+            } else {
+                b.expected.removeIf(id -> !executors.containsKey(id));
+                settleHeld(b);
+            }
+        }
+    }
+
+    /** A held ref is done once its copies are known and no pending target remains; lost if none is left. */
+    private void settleHeld(Block b) {
+        b.awaitingInventory = false;
+        if (b.done || !b.expected.isEmpty()) {
+            return;
+        }
+        if (b.locations.isEmpty()) {
+            failBlock(b, new Failure(Failure.LOST, "io.quiver.DataLostException", "no executor holds " + b.ref
+                    + " after the leader change to " + leaderId + " (epoch " + epoch + "): every executor that had"
+                    + " a copy is gone, and a scattered value has no lineage to recompute it; scatter it again,"
+                    + " with Scatter.replicas(n) or broadcast() to survive executor loss", null, leaderId, 0));
+            return;
+        }
+        scatterProgress(b);
+    }
+
     private void onScatterRequest(Client c, ScatterRequest req) {
+        Block known = blocks.get(req.ref());
+        if (known != null) {
+            if (known.owner == c && known.producer == null && !known.expected.isEmpty()) {
+                // The same request again (its plan was lost with a connection): the same targets.
+                List<io.quiver.core.protocol.Message.Peer> targets = new ArrayList<>();
+                for (String id : known.expected) {
+                    Exec e = executors.get(id);
+                    if (e != null && e.live()) {
+                        targets.add(e.peer());
+                    }
+                }
+                reply(c, new ScatterPlan(req.reqId(), req.ref(), targets));
+                return;
+            }
+            reply(c, new RequestFailed(req.reqId(), RequestFailed.INVALID, "ref " + req.ref() + " already exists",
+                    null, 0, 0));
+            return;
+        }
         List<Exec> live = new ArrayList<>();
         for (Exec e : executors.values()) {
-            if (e.link != null) {
+            if (e.live()) {
                 live.add(e);
             }
         }
         if (live.isEmpty()) {
-            c.link.send(new RequestFailed(req.reqId(), RequestFailed.UNAVAILABLE,
+            reply(c, new RequestFailed(req.reqId(), RequestFailed.UNAVAILABLE,
                     "no executors are registered with leader " + leaderId + "; start executors first", null, 0, 0));
-            return;
-        }
-        if (blocks.containsKey(req.ref())) {
-            c.link.send(new RequestFailed(req.reqId(), RequestFailed.INVALID, "ref " + req.ref() + " already exists",
-                    null, 0, 0));
             return;
         }
         List<Exec> targets = new ArrayList<>();
@@ -487,8 +562,8 @@ public final class Scheduler {
             case 3 /* ON */ -> {
                 for (String id : req.on()) {
                     Exec e = executors.get(id);
-                    if (e == null || e.link == null) {
-                        c.link.send(new RequestFailed(req.reqId(), RequestFailed.INVALID, "Scatter.on names executor '"
+                    if (e == null || !e.live()) {
+                        reply(c, new RequestFailed(req.reqId(), RequestFailed.INVALID, "Scatter.on names executor '"
                                 + id + "' which is not live; live executors: " + live.stream().map(x -> x.id).toList(),
                                 id, 0, 0));
                         return;
@@ -501,7 +576,7 @@ public final class Scheduler {
             default -> {
                 int n = Math.max(1, req.replicas());
                 if (n > live.size()) {
-                    c.link.send(new RequestFailed(req.reqId(), RequestFailed.INVALID, "Scatter.replicas(" + n
+                    reply(c, new RequestFailed(req.reqId(), RequestFailed.INVALID, "Scatter.replicas(" + n
                             + ") needs " + n + " executors but only " + live.size() + " are live", null, 0, 0));
                     return;
                 }
@@ -511,7 +586,7 @@ public final class Scheduler {
         }
         for (Exec e : targets) {
             if (e.free() < req.size()) {
-                c.link.send(new RequestFailed(req.reqId(), RequestFailed.INSUFFICIENT_MEMORY, String.format(
+                reply(c, new RequestFailed(req.reqId(), RequestFailed.INSUFFICIENT_MEMORY, String.format(
                         "scatter of %s does not fit on executor %s (%s limit, %s used, %s reserved, %s free);"
                                 + " start executors with --memory of at least %s more, release refs you no longer"
                                 + " need, or scatter %s",
@@ -526,13 +601,15 @@ public final class Scheduler {
         b.scatterReqSize = req.size();
         b.size = req.size();
         b.broadcast = req.mode() == 2;
-        b.expected.addAll(targets);
+        b.pinnable = true;
         for (Exec e : targets) {
+            b.expected.add(e.id);
             e.reserved += req.size();
         }
         blocks.put(req.ref(), b);
         c.owned.add(b);
-        c.link.send(new ScatterPlan(req.reqId(), req.ref(), targets.stream().map(Exec::peer).toList()));
+        viewDirty = true;
+        reply(c, new ScatterPlan(req.reqId(), req.ref(), targets.stream().map(Exec::peer).toList()));
     }
 
     private static String mib(long bytes) {
@@ -542,7 +619,7 @@ public final class Scheduler {
     private InfoReply info(long reqId) {
         List<ExecInfo> list = new ArrayList<>();
         for (Exec e : executors.values()) {
-            if (e.link != null) {
+            if (e.live()) {
                 list.add(new ExecInfo(e.id, e.host, e.port, e.slots, e.memoryUsed, e.memoryLimit));
             }
         }
@@ -552,24 +629,14 @@ public final class Scheduler {
     // ------------------------------------------------------------------ dataset jobs
 
     /**
-     * Plans a dataset job against what the leader knows now and adds its tasks: every stage at
-     * once, dependencies by ref, so independent stages run concurrently and each stage starts as
-     * its inputs complete. Shuffle outputs belong to no client and are dropped once consumed.
+     * Adds a planned job's tasks: every stage at once, dependencies by ref, so independent stages
+     * run concurrently and each stage starts as its inputs complete. Every ref is derived from the
+     * job's id, so a job sent again (after a leader change) adopts the outputs that exist and
+     * re-sends the state of the ones this leader already knows. Shuffle outputs belong to no client
+     * and are dropped once consumed.
      */
-    private void onSubmitJob(Client c, SubmitJob job) {
-        PhysicalPlan plan;
-        try {
-            LogicalPlan logical = LogicalPlan.fromBytes(job.plan());
-            plan = Planner.plan(logical, view(logical));
-        } catch (RuntimeException e) {
-            c.link.send(new RequestFailed(job.reqId(), RequestFailed.INVALID, "invalid dataset job: " + e.getMessage(),
-                    null, 0, 0));
-            return;
-        }
-        if (job.explainOnly()) {
-            c.link.send(new JobReply(job.reqId(), List.of(), List.of(), List.of(), plan.explain()));
-            return;
-        }
+    private void onJob(Client c, JobSubmitted job) {
+        PhysicalPlan plan = job.plan();
         Map<Integer, PersistedOutput> persistedByStage = new HashMap<>();
         for (PersistedOutput p : plan.persistedOutputs()) {
             persistedByStage.put(p.stageId(), p);
@@ -578,16 +645,29 @@ public final class Scheduler {
         List<RefId> results = List.of();
         List<RefId> persisted = new ArrayList<>();
         List<Integer> persistedNodes = new ArrayList<>();
-        int nextJobRef = 0;
+        int nextRef = 0;
+        boolean known = !jobs.add(job.job());
         for (Stage stage : plan.stages()) {
-            Fn fn = new Fn(nextFnId++, JavaSerialization.serialize(stage.taskFunction(), "stage " + stage.id()));
-            fns.put(fn.id, fn);
+            Fn fn = null;
             boolean owned = stage.kind() != Stage.Kind.SHUFFLE_MAP;
+            PersistedOutput p = persistedByStage.get(stage.id());
             List<List<RefId>> stageOuts = new ArrayList<>(stage.tasks().size());
             for (io.quiver.planner.TaskSpec spec : stage.tasks()) {
                 List<RefId> outs = new ArrayList<>(stage.outputsPerTask());
                 for (int o = 0; o < stage.outputsPerTask(); o++) {
-                    outs.add(JobRefs.ref(job.job(), nextJobRef++));
+                    outs.add(JobRefs.ref(job.job(), nextRef++));
+                }
+                stageOuts.add(outs);
+                if (known) {
+                    Block b = blocks.get(outs.get(0));
+                    if (b != null && b.owner == c) {
+                        resumeKnown(c, b);
+                    }
+                    continue;
+                }
+                if (fn == null) {
+                    fn = new Fn(nextFnId++, job.stageFunctions().get(stage.id()));
+                    fns.put(fn.id, fn);
                 }
                 List<Arg> args = new ArrayList<>(spec.inputs().size());
                 for (TaskInput in : spec.inputs()) {
@@ -605,10 +685,14 @@ public final class Scheduler {
                 if (owned) {
                     c.owned.addAll(t.outputs);
                 }
-                stageOuts.add(outs);
+                if (p != null) {
+                    for (Block b : t.outputs) {
+                        b.pinnable = true;
+                    }
+                    viewDirty = true;
+                }
             }
             outputs.add(stageOuts);
-            PersistedOutput p = persistedByStage.get(stage.id());
             if (p != null) {
                 for (int i = 0; i < p.partitions(); i++) {
                     persisted.add(stageOuts.get(i).get(0));
@@ -619,121 +703,216 @@ public final class Scheduler {
                 results = stageOuts.stream().map(o -> o.get(0)).toList();
             }
         }
-        c.link.send(new JobReply(job.reqId(), results, persisted, persistedNodes, ""));
-    }
-
-    /** The live executors and, for each ref the plan pins, who holds it. */
-    private ClusterView view(LogicalPlan plan) {
-        List<String> live = new ArrayList<>();
-        for (Exec e : executors.values()) {
-            if (e.link != null) {
-                live.add(e.id);
-            }
-        }
-        ClusterView view = ClusterView.of(live);
-        for (LogicalNode node : plan.nodes()) {
-            List<RefId> pinned = new ArrayList<>();
-            if (node.pinned() != null) {
-                pinned.add(node.pinned());
-            }
-            if (node.kind() == LogicalNode.Kind.PERSISTED) {
-                pinned.addAll(node.refs());
-            }
-            for (RefId ref : pinned) {
-                Block b = blocks.get(ref);
-                if (b != null && b.failure == null) {
-                    view = view.withRef(ref, b.broadcast, new HashSet<>(locationIds(b)));
-                }
-            }
-        }
-        return view;
+        reply(c, new JobReply(job.reqId(), results, persisted, persistedNodes, ""));
     }
 
     // ------------------------------------------------------------------ executors
 
-    private void onRegister(Link link, String id, Register r) {
+    private void onRegister(String id, Link link, Register r) {
+        long now = nanoTime.getAsLong();
         Exec e = executors.get(id);
         if (e == null) {
             e = new Exec(id);
             executors.put(id, e);
-            log.info("executor {} registered ({}:{}, {} slots, {} MiB)", id, r.host(), r.port(), r.slots(),
-                    r.memoryLimit() >> 20);
+            log.info("executor {} registered with leader {} (epoch {}): {}:{}, {} slots, {} MiB, {} blocks, {} tasks"
+                    + " running", id, leaderId, epoch, r.host(), r.port(), r.slots(), r.memoryLimit() >> 20,
+                    r.inventory().size(), r.active().size());
         } else if (e.link != null && e.link != link) {
             e.link.close();
         }
         e.link = link;
+        e.nodeGone = false;
         e.host = r.host();
         e.port = r.port();
         e.slots = r.slots();
         e.memoryLimit = r.memoryLimit();
         e.memoryUsed = r.memoryUsed();
+        viewDirty = true;
+
+        Set<RefId> stored = new HashSet<>();
         for (BlockInfo bi : r.inventory()) {
+            stored.add(bi.ref());
             Block b = blocks.get(bi.ref());
-            if (b != null && b.failure == null) {
-                b.locations.add(e);
-            } else {
-                // Left from an earlier leader's term: nothing here refers to it any more.
+            if (b == null) {
+                unclaimed.block(bi.ref(), e, bi.size(), now);
+            } else if (b.failure != null) {
                 e.outDrops.add(bi.ref());
+            } else {
+                b.locations.add(e);
+                if (b.size < 0) {
+                    b.size = bi.size();
+                }
+                if (b.expected.remove(e.id)) {
+                    e.reserved -= b.scatterReqSize;
+                }
+                if (b.producer == null && !b.awaitingInventory) {
+                    scatterProgress(b);
+                } else if (b.producer != null) {
+                    adoptOutputs(b.producer);
+                }
             }
+        }
+        Set<RefId> active = new HashSet<>(r.active());
+        for (RefId taskId : r.active()) {
+            Task t = tasks.get(taskId);
+            if (t == null) {
+                unclaimed.active(taskId, e, now);
+            } else if (t.state == TaskState.WAITING || t.state == TaskState.QUEUED) {
+                Dispatch.unassign(t);
+                ready.remove(t);
+                runsOn(t, e);
+            }
+        }
+        for (TaskResult f : r.failed()) {
+            Task t = tasks.get(f.task());
+            if (t == null) {
+                unclaimed.failure(f.task(), f.failure(), now);
+            } else if (!t.finished() && (t.exec == null || t.exec == e)) {
+                failTask(t, withExecutor(f.failure(), e, t));
+            }
+        }
+        // Tasks this leader had running there that the executor no longer has: they ended unseen.
+        for (Task t : List.copyOf(e.running)) {
+            if (!active.contains(t.id) && !t.outs.stream().allMatch(stored::contains) && t.state == TaskState.LAUNCHED) {
+                requeue(t);
+            }
+        }
+        if (!unclaimed.isEmpty()) {
+            armOrphanSweep();
+        }
+        if (recovering != null && recovering.remove(id) && recovering.isEmpty()) {
+            endRecovery();
         }
     }
 
-    private void onTaskResults(String execId, TaskResults results) {
-        Exec e = executors.get(execId);
-        if (e == null) {
+    /** A known task whose every output an executor reported: it is done (found, not recomputed). */
+    private void adoptOutputs(Task t) {
+        if (t.finished()) {
             return;
         }
+        for (Block b : t.outputs) {
+            if (b.locations.isEmpty()) {
+                return;
+            }
+        }
+        Dispatch.unassign(t);
+        ready.remove(t);
+        finish(t, null);
+    }
+
+    private void onTaskResults(Exec e, TaskResults results) {
+        long now = nanoTime.getAsLong();
         e.memoryUsed = results.memoryUsed();
         for (TaskResult r : results.results()) {
             Task t = tasks.get(r.task());
-            if (t == null || t.exec != e || !t.onExecutor) {
-                continue; // stale: re-placed after a loss, or cancelled
-            }
-            t.onExecutor = false;
-            e.running.remove(t);
-            // Recent task time; one outlier may at most double it, so a single slow task does not
-            // make a loaded executor look idle-worthy for everything queued behind it.
-            double sample = Math.min(Math.max(1_000, r.nanos()), 5 * e.avgTaskNanos + 1_000_000);
-            e.avgTaskNanos = 0.8 * e.avgTaskNanos + 0.2 * sample;
-            if (t.state != TaskState.LAUNCHED) {
-                continue; // already failed through an input
-            }
-            if (r.failure() != null) {
-                Failure f = r.failure();
-                failTask(t, new Failure(f.kind(), f.type(), f.message(), f.stack(), e.id, t.attempts + 1));
+            if (t == null) {
+                // From before this term, for a task no client has resumed yet.
+                if (r.failure() != null) {
+                    unclaimed.failure(r.task(), r.failure(), now);
+                } else {
+                    for (BlockInfo out : r.outputs()) {
+                        unclaimed.block(out.ref(), e, out.size(), now);
+                    }
+                }
+                armOrphanSweep();
                 continue;
             }
-            t.state = TaskState.DONE;
+            boolean ranHere = t.exec == e && t.onExecutor;
+            if (ranHere) {
+                t.onExecutor = false;
+                e.running.remove(t);
+                // Recent task time; one outlier may at most double it, so a single slow task does not
+                // make a loaded executor look idle-worthy for everything queued behind it.
+                double sample = Math.min(Math.max(1_000, r.nanos()), 5 * e.avgTaskNanos + 1_000_000);
+                e.avgTaskNanos = 0.8 * e.avgTaskNanos + 0.2 * sample;
+            }
+            if (r.failure() != null) {
+                if (!ranHere || t.state != TaskState.LAUNCHED) {
+                    continue; // stale: re-placed after a loss, cancelled, or already failed through an input
+                }
+                if (Failure.FETCH.equals(r.failure().kind()) && t.fetchRetries < MAX_FETCH_RETRIES) {
+                    // An input's holder is going away: run again once the input is back (Spark's FetchFailed).
+                    t.fetchRetries++;
+                    requeue(t);
+                    continue;
+                }
+                failTask(t, withExecutor(r.failure(), e, t));
+                continue;
+            }
+            if (t.state == TaskState.DONE) {
+                // A second copy (the task ran twice: before and after a leader change); keep it as a replica.
+                for (int i = 0; i < t.outputs.size() && i < r.outputs().size(); i++) {
+                    t.outputs.get(i).locations.add(e);
+                }
+                continue;
+            }
+            if (t.state == TaskState.FAILED) {
+                for (BlockInfo out : r.outputs()) {
+                    e.outDrops.add(out.ref());
+                }
+                continue;
+            }
+            // Done here: also when the leader had it elsewhere (adopted twice, or re-placed meanwhile).
+            Dispatch.unassign(t);
+            ready.remove(t);
             for (int i = 0; i < t.outputs.size(); i++) {
                 Block b = t.outputs.get(i);
                 BlockInfo info = i < r.outputs().size() ? r.outputs().get(i) : null;
                 b.size = info == null ? -1 : info.size();
                 b.locations.add(e);
-                b.done = true;
-                if (b.ownerHolds) {
-                    byte[] inline = t.outputs.size() == 1 ? r.inline() : null;
-                    b.owner.outDone.add(new RefDone(b.ref, b.size, locationIds(b), inline, null));
-                }
-                for (Task w : b.waiters) {
-                    if (w.state == TaskState.WAITING && --w.unresolved == 0) {
-                        ready.add(w);
-                    } else if (w.state != TaskState.WAITING && w.state != TaskState.DONE && w.state != TaskState.FAILED) {
-                        w.unresolved--;
-                    }
-                }
             }
-            releaseInputs(t);
-            for (Block b : t.outputs) {
-                maybeDrop(b);
-            }
+            finish(t, t.outputs.size() == 1 ? r.inline() : null);
         }
     }
 
-    private void onStoredBlocks(String execId, StoredBlocks s) {
-        Exec e = executors.get(execId);
-        if (e == null) {
-            return;
+    private static Failure withExecutor(Failure f, Exec e, Task t) {
+        String kind = Failure.FETCH.equals(f.kind()) ? Failure.LOST : f.kind();
+        return new Failure(kind, f.type(), f.message(), f.stack(), e.id, t.attempts + 1);
+    }
+
+    /** Marks a task done with the locations its outputs have; wakes its waiters and tells its owner. */
+    private void finish(Task t, byte[] inline) {
+        t.state = TaskState.DONE;
+        for (Block b : t.outputs) {
+            b.done = true;
+            viewDirty |= b.pinnable;
+            if (b.ownerHolds) {
+                b.owner.outDone.add(b.refDone(inline));
+            }
+            for (Task w : b.waiters) {
+                if (w.state == TaskState.WAITING) {
+                    if (--w.unresolved == 0) {
+                        ready.add(w);
+                    }
+                } else if (!w.finished()) {
+                    w.unresolved--;
+                }
+            }
         }
+        releaseInputs(t);
+        for (Block b : t.outputs) {
+            maybeDrop(b);
+        }
+    }
+
+    /** Puts a task back to waiting (it will be placed again), counting its inputs that are not there. */
+    private void requeue(Task t) {
+        Dispatch.unassign(t);
+        t.state = TaskState.WAITING;
+        t.attempts++;
+        t.unresolved = 0;
+        for (Block in : t.inputs) {
+            if (!in.done) {
+                t.unresolved++;
+            }
+        }
+        if (t.unresolved == 0) {
+            // Give the leader time to notice the loss behind a failed fetch before placing it again.
+            timers.after(FETCH_RETRY_NANOS * Math.max(1, t.fetchRetries), new TaskRetry(t.id));
+        }
+    }
+
+    private void onStoredBlocks(Exec e, StoredBlocks s) {
         e.memoryUsed = s.memoryUsed();
         for (BlockInfo info : s.stored()) {
             Block b = blocks.get(info.ref());
@@ -742,18 +921,21 @@ public final class Scheduler {
                 e.outDrops.add(info.ref());
                 continue;
             }
-            if (b.expected.remove(e)) {
+            if (b.expected.remove(e.id)) {
                 e.reserved -= b.scatterReqSize;
             }
             b.locations.add(e);
             if (b.size < 0) {
                 b.size = info.size();
             }
-            scatterProgress(b);
+            viewDirty |= b.pinnable;
+            if (!b.awaitingInventory) {
+                scatterProgress(b);
+            }
         }
         for (BlockFailure f : s.failed()) {
             Block b = blocks.get(f.ref());
-            if (b != null && b.expected.remove(e)) {
+            if (b != null && b.expected.remove(e.id)) {
                 e.reserved -= b.scatterReqSize;
                 failBlock(b, new Failure(Failure.LOST, "io.quiver.QuiverException", "storing " + f.ref() + " on "
                         + e.id + " failed: " + f.reason(), null, e.id, 1));
@@ -773,7 +955,7 @@ public final class Scheduler {
         }
         b.done = true;
         if (b.ownerHolds) {
-            b.owner.outDone.add(new RefDone(b.ref, b.size, locationIds(b), null, null));
+            b.owner.outDone.add(b.refDone(null));
         }
         for (Task w : b.waiters) {
             if (w.state == TaskState.WAITING && --w.unresolved == 0) {
@@ -783,6 +965,196 @@ public final class Scheduler {
         maybeDrop(b);
     }
 
+    // ------------------------------------------------------------------ recovery after a leader change
+
+    private void onTermStarted(List<String> expected) {
+        Set<String> missing = new TreeSet<>(expected);
+        missing.removeAll(executors.keySet());
+        if (missing.isEmpty()) {
+            endRecovery();
+            return;
+        }
+        recovering = missing;
+        timers.after(RECOVERY_NANOS, new RecoveryDeadline());
+    }
+
+    private void endRecovery() {
+        recovering = null;
+        for (Block b : List.copyOf(blocks.values())) {
+            if (b.producer == null && !b.done && b.failure == null) {
+                b.expected.removeIf(id -> !executors.containsKey(id));
+                settleHeld(b);
+            }
+        }
+    }
+
+    private void armOrphanSweep() {
+        if (!orphanSweepArmed) {
+            orphanSweepArmed = true;
+            timers.after(ORPHAN_NANOS, new OrphanDeadline());
+        }
+    }
+
+    private void sweepOrphans() {
+        orphanSweepArmed = false;
+        Map<Exec, List<RefId>> drops = unclaimed.expire(nanoTime.getAsLong(), ORPHAN_NANOS);
+        drops.forEach((e, refs) -> {
+            if (e.alive) {
+                e.outDrops.addAll(refs);
+            }
+        });
+        if (!unclaimed.isEmpty()) {
+            armOrphanSweep();
+        }
+    }
+
+    // ------------------------------------------------------------------ executor loss
+
+    /** The executor is gone for good (its znode went, or the grace expired). */
+    private void lose(Exec e, String why) {
+        executors.remove(e.id);
+        e.alive = false;
+        viewDirty = true;
+        if (e.link != null) {
+            e.link.close(); // if it is alive after all, it registers again, as a new incarnation
+        }
+        if (recovering != null && recovering.remove(e.id) && recovering.isEmpty()) {
+            endRecovery();
+        }
+        unclaimed.lost(e);
+        log.warn("executor {} lost ({}); {} running and {} queued tasks run again elsewhere", e.id, why,
+                e.running.size(), e.queue.size());
+        List<Task> reset = new ArrayList<>(e.queue);
+        reset.addAll(e.running);
+        List<Task> bad = new ArrayList<>();
+        for (Task t : e.running) {
+            t.crashedOn.add(e.id);
+            if (t.crashedOn.size() >= MAX_CRASHES) {
+                bad.add(t);
+            }
+        }
+        e.queue.clear();
+        e.running.clear();
+        for (Task t : reset) {
+            t.exec = null;
+            t.onExecutor = false;
+            t.ahead = false;
+            t.state = TaskState.WAITING;
+            t.attempts++;
+        }
+        List<Block> failed = new ArrayList<>();
+        for (Block b : new ArrayList<>(blocks.values())) {
+            boolean had = b.locations.remove(e);
+            if (b.expected.remove(e.id)) {
+                scatterProgress(b);
+            }
+            if (!had || !b.done || b.failure != null || !b.locations.isEmpty()) {
+                continue;
+            }
+            if (b.producer != null && b.producer.state == TaskState.DONE && (b.ownerHolds || b.consumers > 0)) {
+                recompute(b.producer, reset);
+            } else {
+                failed.add(b);
+            }
+        }
+        for (Block b : failed) {
+            failBlock(b, new Failure(Failure.LOST, "io.quiver.DataLostException", "every copy of " + b.ref
+                    + " is gone: executor " + e.id + " held the only one (" + why + ") and it cannot be recomputed"
+                    + (b.producer == null ? " (scattered values have no lineage); scatter with Scatter.replicas(n) or"
+                    + " broadcast() to survive executor loss" : ": its inputs were released"), null, e.id, 0));
+        }
+        for (Task t : bad) {
+            failTask(t, new Failure(Failure.TASK, "io.quiver.QuiverException", "task " + t.id + " was running on "
+                    + "executors " + t.crashedOn + " when each of them died; it is marked bad and not tried again"
+                    + " (it may be what kills them: check its memory use, native code and System.exit calls)",
+                    null, e.id, t.attempts));
+        }
+        for (Task t : reset) {
+            if (t.state != TaskState.WAITING) {
+                continue;
+            }
+            t.unresolved = 0;
+            boolean inputLost = false;
+            for (Block in : t.inputs) {
+                if (in.failure != null) {
+                    inputLost = true;
+                } else if (!in.done) {
+                    t.unresolved++;
+                }
+            }
+            if (!inputLost && t.unresolved == 0) {
+                ready.add(t);
+            }
+        }
+    }
+
+    /**
+     * Runs a finished task again because an output still needed was lost, and, where their
+     * outputs are gone too (lost, or dropped once consumed), the producers of its own inputs:
+     * lineage, as far as it is known. An input that was dropped and has no producer cannot be
+     * rebuilt; the task then fails as lost.
+     */
+    private void recompute(Task p, List<Task> reset) {
+        ArrayDeque<Task> work = new ArrayDeque<>();
+        work.add(p);
+        while (!work.isEmpty()) {
+            Task t = work.poll();
+            if (t.state != TaskState.DONE) {
+                continue;
+            }
+            Block gone = null;
+            for (Block in : t.inputs) {
+                if (blocks.get(in.ref) != in && (in.producer == null || in.failure != null)) {
+                    gone = in;
+                }
+            }
+            if (gone != null) {
+                failTask(t, new Failure(Failure.LOST, "io.quiver.DataLostException", "cannot recompute " + t.id
+                        + ": its input " + gone.ref + " was released and has no lineage (a scattered value)", null,
+                        leaderId, t.attempts));
+                continue;
+            }
+            t.state = TaskState.WAITING;
+            t.attempts++;
+            reset.add(t);
+            revive(t);
+            for (Block out : t.outputs) {
+                if (out.locations.isEmpty()) {
+                    out.done = false;
+                    for (Task w : out.waiters) {
+                        if (!w.finished()) {
+                            w.unresolved++;
+                        }
+                    }
+                }
+            }
+            for (Block in : t.inputs) {
+                if (blocks.get(in.ref) != in) {
+                    // Dropped once consumed: its executors freed it, so it must be produced again.
+                    revive(in.producer);
+                }
+                in.consumers++;
+                in.waiters.add(t);
+                if (in.producer != null && in.done && in.locations.isEmpty()) {
+                    work.add(in.producer);
+                }
+            }
+        }
+    }
+
+    /** Puts a task's dropped outputs back, and the task and its function if it was forgotten, so it can run again. */
+    private void revive(Task t) {
+        for (Block out : t.outputs) {
+            if (blocks.putIfAbsent(out.ref, out) == null) {
+                out.locations.clear(); // its executors were told to drop it
+            }
+        }
+        if (tasks.putIfAbsent(t.id, t) == null) {
+            fns.putIfAbsent(t.fn.id, t.fn);
+            t.fn.tasks++;
+        }
+    }
+
     // ------------------------------------------------------------------ failure and release
 
     private void failTask(Task t, Failure f) {
@@ -790,7 +1162,7 @@ public final class Scheduler {
         work.add(t);
         while (!work.isEmpty()) {
             Task x = work.poll();
-            if (x.state == TaskState.DONE || x.state == TaskState.FAILED) {
+            if (x.finished()) {
                 continue;
             }
             if (x.state == TaskState.QUEUED) {
@@ -804,7 +1176,7 @@ public final class Scheduler {
                 out.done = true;
                 out.failure = f;
                 if (out.ownerHolds) {
-                    out.owner.outDone.add(new RefDone(out.ref, -1, List.of(), null, f));
+                    out.owner.outDone.add(out.refDone(null));
                 }
                 work.addAll(out.waiters);
             }
@@ -815,14 +1187,18 @@ public final class Scheduler {
         if (b.failure != null) {
             return;
         }
-        for (Exec e : b.expected) {
-            e.reserved -= b.scatterReqSize;
+        for (String id : b.expected) {
+            Exec e = executors.get(id);
+            if (e != null) {
+                e.reserved -= b.scatterReqSize;
+            }
         }
         b.expected.clear();
         b.done = true;
         b.failure = f;
+        b.awaitingInventory = false;
         if (b.ownerHolds) {
-            b.owner.outDone.add(new RefDone(b.ref, -1, List.of(), null, f));
+            b.owner.outDone.add(b.refDone(null));
         }
         for (Task w : List.copyOf(b.waiters)) {
             failTask(w, f);
@@ -831,8 +1207,9 @@ public final class Scheduler {
 
     private void releaseInputs(Task t) {
         for (Block in : t.inputs) {
-            in.consumers--;
-            in.waiters.remove(t);
+            while (in.waiters.remove(t)) {
+                in.consumers--;
+            }
             maybeDrop(in);
         }
     }
@@ -845,14 +1222,18 @@ public final class Scheduler {
         if (blocks.remove(b.ref) == null) {
             return;
         }
+        viewDirty |= b.pinnable;
         if (b.owner != null) {
             b.owner.owned.remove(b);
         }
         for (Exec e : b.locations) {
             e.outDrops.add(b.ref);
         }
-        for (Exec e : b.expected) {
-            e.reserved -= b.scatterReqSize;
+        for (String id : b.expected) {
+            Exec e = executors.get(id);
+            if (e != null) {
+                e.reserved -= b.scatterReqSize;
+            }
         }
         Task t = b.producer;
         if (t != null && t.outputs.stream().noneMatch(o -> blocks.get(o.ref) == o)) {
@@ -871,221 +1252,7 @@ public final class Scheduler {
         }
     }
 
-    // ------------------------------------------------------------------ placement and launch
-
-    /**
-     * Sends a waiting task ahead to the executor that produces all its missing inputs, so a chain
-     * runs there without a leader round trip per link.
-     */
-    private void tryAhead(Task first) {
-        ArrayDeque<Task> work = new ArrayDeque<>();
-        work.add(first);
-        while (!work.isEmpty()) {
-            Task t = work.poll();
-            if (t.state != TaskState.WAITING || t.unresolved == 0) {
-                continue;
-            }
-            Exec target = null;
-            boolean ok = true;
-            for (Block in : t.inputs) {
-                if (in.done) {
-                    continue;
-                }
-                Task p = in.producer;
-                if (p == null || (p.state != TaskState.QUEUED && p.state != TaskState.LAUNCHED)
-                        || (target != null && target != p.exec)) {
-                    ok = false;
-                    break;
-                }
-                target = p.exec;
-            }
-            if (!ok || target == null || !target.alive) {
-                continue;
-            }
-            t.ahead = true;
-            assign(t, target);
-            for (Block out : t.outputs) {
-                work.addAll(out.waiters);
-            }
-        }
-    }
-
-    private void assign(Task t, Exec e) {
-        t.state = TaskState.QUEUED;
-        t.exec = e;
-        e.queue.add(t);
-    }
-
-    /** Places ready tasks, launches up to each executor's lookahead, and flushes every outbox. */
-    public void afterBatch() {
-        if (!ready.isEmpty()) {
-            placeReady();
-        }
-        for (Exec e : executors.values()) {
-            if (e.link != null) {
-                launch(e);
-            }
-        }
-        stealForIdle();
-        flush();
-    }
-
-    private void placeReady() {
-        List<Exec> live = new ArrayList<>();
-        for (Exec e : executors.values()) {
-            if (e.link != null) {
-                live.add(e);
-            }
-        }
-        if (live.isEmpty()) {
-            return; // they wait for an executor
-        }
-        List<Placement.Candidate> candidates = new ArrayList<>(live.size());
-        int[] load = new int[live.size()];
-        for (int i = 0; i < live.size(); i++) {
-            load[i] = live.get(i).load();
-        }
-        Task t;
-        while ((t = ready.poll()) != null) {
-            if (t.state != TaskState.WAITING) {
-                continue;
-            }
-            candidates.clear();
-            boolean pinned = anyLive(t.pinnedTo);
-            for (int i = 0; i < live.size(); i++) {
-                Exec e = live.get(i);
-                if (!pinned || t.pinnedTo.contains(e.id)) {
-                    candidates.add(new Placement.Candidate(i, e.host, load[i], e.slots, e.avgTaskNanos));
-                }
-            }
-            int chosen = candidates.get(Placement.choose(candidates, inputsOf(t, live))).index();
-            load[chosen]++;
-            Exec target = live.get(chosen);
-            assign(t, target);
-            for (Block out : t.outputs) {
-                for (Task w : out.waiters) {
-                    tryAhead(w);
-                }
-            }
-        }
-    }
-
-    /** Whether any of these executors is live (pinned tasks then run only there). */
-    private boolean anyLive(List<String> ids) {
-        for (String id : ids) {
-            Exec e = executors.get(id);
-            if (e != null && e.link != null) {
-                return true;
-            }
-        }
-        return false;
-    }
-
-    private static List<Placement.Input> inputsOf(Task t, List<Exec> live) {
-        if (t.inputs.isEmpty()) {
-            return List.of();
-        }
-        List<Placement.Input> inputs = new ArrayList<>(t.inputs.size());
-        for (Block b : t.inputs) {
-            List<Integer> holders = new ArrayList<>(b.locations.size());
-            List<String> hosts = new ArrayList<>(b.locations.size());
-            for (Exec holder : b.locations) {
-                int idx = live.indexOf(holder);
-                if (idx >= 0) {
-                    holders.add(idx);
-                }
-                hosts.add(holder.host);
-            }
-            inputs.add(new Placement.Input(Math.max(0, b.size), holders, hosts));
-        }
-        return inputs;
-    }
-
-    private void launch(Exec e) {
-        int limit = e.limit();
-        while (e.running.size() < limit && !e.queue.isEmpty()) {
-            Task t = e.queue.poll();
-            t.state = TaskState.LAUNCHED;
-            t.onExecutor = true;
-            e.running.add(t);
-            if (e.knownFns.add(t.fn.id)) {
-                e.outFns.add(new FnDef(t.fn.id, t.fn.bytes, null));
-            }
-            List<Arg> args = t.args;
-            if (!t.inputs.isEmpty()) {
-                args = new ArrayList<>(t.args.size());
-                for (Arg a : t.args) {
-                    if (a.isRef()) {
-                        Block b = blocks.get(a.ref());
-                        List<Peer> where = new ArrayList<>();
-                        if (b != null && b.done) {
-                            for (Exec holder : b.locations) {
-                                where.add(holder.peer());
-                            }
-                        }
-                        args.add(a.withLocations(where));
-                    } else {
-                        args.add(a);
-                    }
-                }
-            }
-            e.outLaunches.add(new TaskLaunch(t.outs, t.fn.id, args));
-        }
-    }
-
-    /**
-     * An executor with room and nothing queued takes queued (not yet launched) work from others
-     * when running it here, inputs moved, beats waiting there.
-     */
-    private void stealForIdle() {
-        for (Exec idle : executors.values()) {
-            if (idle.link == null || !idle.queue.isEmpty() || idle.running.size() >= idle.slots) {
-                continue;
-            }
-            for (Exec busy : executors.values()) {
-                if (busy == idle || busy.queue.isEmpty()) {
-                    continue;
-                }
-                Iterator<Task> it = busy.queue.descendingIterator();
-                while (it.hasNext() && idle.running.size() < idle.limit()) {
-                    Task t = it.next();
-                    if (t.ahead || t.unresolved > 0 || feedsAheadTasks(t)
-                            || (!t.pinnedTo.contains(idle.id) && anyLive(t.pinnedTo))) {
-                        continue;
-                    }
-                    double waitThere = (double) busy.load() * busy.avgTaskNanos / busy.slots;
-                    double moveHere = 0;
-                    for (Block b : t.inputs) {
-                        if (!b.locations.contains(idle) && b.size > 0) {
-                            moveHere += b.size / Placement.REMOTE_BYTES_PER_NANO;
-                        }
-                    }
-                    if (moveHere >= waitThere) {
-                        continue;
-                    }
-                    it.remove();
-                    assign(t, idle);
-                    launch(idle);
-                }
-            }
-        }
-    }
-
-    /**
-     * Whether a task sent ahead to this task's executor waits there for one of its outputs. Such
-     * a task may already be launched with no location for that input (it awaits local production),
-     * so moving this task elsewhere would leave it waiting forever.
-     */
-    private static boolean feedsAheadTasks(Task t) {
-        for (Block out : t.outputs) {
-            for (Task w : out.waiters) {
-                if (w.ahead && w.exec == t.exec && (w.state == TaskState.QUEUED || w.state == TaskState.LAUNCHED)) {
-                    return true;
-                }
-            }
-        }
-        return false;
-    }
+    // ------------------------------------------------------------------ the outbox
 
     private void flush() {
         for (Exec e : executors.values()) {
@@ -1107,18 +1274,33 @@ public final class Scheduler {
         }
         for (Client c : clients.values()) {
             if (!c.outDone.isEmpty()) {
-                c.link.send(new RefsDone(List.copyOf(c.outDone)));
+                if (c.link != null) {
+                    c.link.send(new RefsDone(List.copyOf(c.outDone)));
+                }
                 c.outDone.clear();
             }
         }
     }
 
-    private static List<String> locationIds(Block b) {
-        List<String> ids = new ArrayList<>(b.locations.size());
-        for (Exec e : b.locations) {
-            ids.add(e.id);
+    private void publishView() {
+        viewDirty = false;
+        List<String> live = new ArrayList<>();
+        for (Exec e : executors.values()) {
+            if (e.live()) {
+                live.add(e.id);
+            }
         }
-        return ids;
+        Map<RefId, ClusterView.RefLocation> refs = new HashMap<>();
+        for (Block b : blocks.values()) {
+            if (b.pinnable && b.failure == null && !b.locations.isEmpty()) {
+                Set<String> holders = new HashSet<>();
+                for (Exec e : b.locations) {
+                    holders.add(e.id);
+                }
+                refs.put(b.ref, new ClusterView.RefLocation(new TreeSet<>(holders), b.broadcast));
+            }
+        }
+        view = new ClusterView(live, refs);
     }
 
     // ------------------------------------------------------------------ views for tests and status
@@ -1126,7 +1308,7 @@ public final class Scheduler {
     public int liveExecutors() {
         int n = 0;
         for (Exec e : executors.values()) {
-            n += e.link != null ? 1 : 0;
+            n += e.live() ? 1 : 0;
         }
         return n;
     }
@@ -1137,5 +1319,10 @@ public final class Scheduler {
 
     public int taskCount() {
         return tasks.size();
+    }
+
+    /** Whether the leader is still waiting for executors to re-register after a leader change. */
+    public boolean recovering() {
+        return recovering != null;
     }
 }

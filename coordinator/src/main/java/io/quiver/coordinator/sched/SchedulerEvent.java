@@ -79,6 +79,9 @@ public sealed interface SchedulerEvent {
     /** The executor's ZooKeeper node is there (again): after an outage, a lost executor may come back. */
     record ExecutorNodeSeen(String executor) implements SchedulerEvent {}
 
+    /** Timer: a task put back after a failed fetch may be placed again. */
+    record TaskRetry(RefId task) implements SchedulerEvent {}
+
     // ------------------------------------------------------------------ leadership
 
     /**

@@ -80,6 +80,9 @@ class SchedulerTest {
         }
     }
 
+    /** Timers the test fires by hand. */
+    final List<SchedulerEvent> timers = new ArrayList<>();
+    long now;
     Scheduler scheduler;
     RecordingLink client;
     RecordingLink exec1;
@@ -88,16 +91,31 @@ class SchedulerTest {
 
     @BeforeEach
     void setUp() {
-        scheduler = new Scheduler("leader-1", 7, () -> 0L);
+        scheduler = new Scheduler("leader-1", 7, () -> now, (delay, e) -> timers.add(e));
         client = new RecordingLink();
+        scheduler.handle(new SchedulerEvent.ClientConnected("c", client));
         exec1 = register("e1", 1, 512 * MIB);
         exec2 = register("e2", 1, 512 * MIB);
     }
 
     RecordingLink register(String id, int slots, long memory) {
         RecordingLink link = new RecordingLink();
-        scheduler.onMessage(link, id, new Register("127.0.0.1", 1000 + id.hashCode() % 1000, slots, memory, 0, List.of(), List.of(), List.of()));
+        scheduler.handle(new SchedulerEvent.ExecutorRegistered(id, link, new Register("127.0.0.1", 1000 + id.hashCode() % 1000, slots, memory, 0, List.of(), List.of(), List.of())));
         return link;
+    }
+
+    /** What the coordinator does with a message from a peer. */
+    void deliver(RecordingLink from, String peer, Message m) {
+        if (from == client || peer.equals("c")) {
+            scheduler.handle(WireEvents.fromClient(peer, m));
+        } else {
+            scheduler.handle(WireEvents.fromExecutor(peer, from, m));
+        }
+    }
+
+    void lose(String id, RecordingLink link) {
+        scheduler.handle(new SchedulerEvent.ExecutorLinkClosed(id, link));
+        scheduler.handle(new SchedulerEvent.ExecutorGraceExpired(id));
     }
 
     RefId ref() {
@@ -110,22 +128,22 @@ class SchedulerTest {
         for (RefId in : inputs) {
             args.add(Arg.ref(in));
         }
-        scheduler.onMessage(client, "c", new Submit(List.of(new FnDef(fnId, new byte[] {1}, null)),
+        deliver(client, "c", new Submit(List.of(new FnDef(fnId, new byte[] {1}, null)),
                 List.of(new TaskSpec(out, fnId, args))));
         return out;
     }
 
     void finish(RecordingLink exec, String execId, RefId task, long size) {
-        scheduler.onMessage(exec, execId, new TaskResults(List.of(new TaskResult(task, 10_000,
+        deliver(exec, execId, new TaskResults(List.of(new TaskResult(task, 10_000,
                 List.of(new BlockInfo(task, size)), new byte[] {9}, null)), 0));
     }
 
     RefId scatterOn(String execId, RecordingLink execLink, long size) {
         RefId r = ref();
-        scheduler.onMessage(client, "c", new ScatterRequest(1, r, size, (byte) 3, 1, List.of(execId)));
+        deliver(client, "c", new ScatterRequest(1, r, size, (byte) 3, 1, List.of(execId)));
         scheduler.afterBatch();
         assertThat(client.last(ScatterPlan.class).targets()).extracting(Message.Peer::id).containsExactly(execId);
-        scheduler.onMessage(execLink, execId, new StoredBlocks(List.of(new BlockInfo(r, size)), List.of(), size));
+        deliver(execLink, execId, new StoredBlocks(List.of(new BlockInfo(r, size)), List.of(), size));
         scheduler.afterBatch();
         return r;
     }
@@ -201,7 +219,7 @@ class SchedulerTest {
         RecordingLink on = exec1.launches().isEmpty() ? exec2 : exec1;
         String onId = on == exec1 ? "e1" : "e2";
         Failure boom = new Failure(Failure.TASK, "java.lang.IllegalStateException", "boom", "at x", onId, 1);
-        scheduler.onMessage(on, onId, new TaskResults(List.of(new TaskResult(a, 5, List.of(), null, boom)), 0));
+        deliver(on, onId, new TaskResults(List.of(new TaskResult(a, 5, List.of(), null, boom)), 0));
         scheduler.afterBatch();
         assertThat(client.done()).extracting(RefDone::ref).containsExactlyInAnyOrder(a, b, c);
         assertThat(client.done()).allSatisfy(d -> assertThat(d.failure().message()).isEqualTo("boom"));
@@ -210,7 +228,7 @@ class SchedulerTest {
     @Test
     void scatterThatDoesNotFitIsRefusedNamingTheExecutor() {
         RefId r = ref();
-        scheduler.onMessage(client, "c", new ScatterRequest(5, r, 600 * MIB, (byte) 2, 0, List.of()));
+        deliver(client, "c", new ScatterRequest(5, r, 600 * MIB, (byte) 2, 0, List.of()));
         RequestFailed f = client.last(RequestFailed.class);
         assertThat(f.kind()).isEqualTo(RequestFailed.INSUFFICIENT_MEMORY);
         assertThat(f.message()).contains("600 MiB").contains("512 MiB limit").contains("--memory");
@@ -225,8 +243,7 @@ class SchedulerTest {
         scheduler.afterBatch();
         List<RefId> onE1 = exec1.launches().stream().map(t -> t.outs().get(0)).toList();
         assertThat(onE1).isNotEmpty();
-        scheduler.onExecutorLinkClosed("e1", exec1);
-        scheduler.onExecutorGraceExpired("e1");
+        lose("e1", exec1);
         scheduler.afterBatch();
         assertThat(exec2.launches().stream().map(t -> t.outs().get(0)).collect(Collectors.toSet())).containsAll(onE1);
     }
@@ -234,7 +251,7 @@ class SchedulerTest {
     @Test
     void singleCopyScatteredDataOfALostExecutorFailsItsRefsAsLost() {
         RefId data = scatterOn("e1", exec1, 10 * MIB);
-        scheduler.onExecutorLost("e1", "test");
+        lose("e1", exec1);
         scheduler.afterBatch();
         RefDone lost = client.done().stream().filter(d -> d.ref().equals(data) && d.failure() != null).findFirst().orElseThrow();
         assertThat(lost.failure().kind()).isEqualTo(Failure.LOST);
@@ -250,7 +267,7 @@ class SchedulerTest {
         RecordingLink other = on == exec1 ? exec2 : exec1;
         finish(on, onId, a, 8);
         scheduler.afterBatch();
-        scheduler.onExecutorLost(onId, "test");
+        lose(onId, on);
         scheduler.afterBatch();
         assertThat(other.launches()).extracting(t -> t.outs().get(0)).contains(a);
     }
@@ -261,7 +278,7 @@ class SchedulerTest {
         scheduler.afterBatch();
         RecordingLink on = exec1.launches().isEmpty() ? exec2 : exec1;
         finish(on, on == exec1 ? "e1" : "e2", a, 8);
-        scheduler.onMessage(client, "c", new Release(List.of(a)));
+        deliver(client, "c", new Release(List.of(a)));
         scheduler.afterBatch();
         assertThat(on.last(Message.Drop.class).refs()).containsExactly(a);
         assertThat(on.last(Message.Drop.class).epoch()).isEqualTo(7);
@@ -280,20 +297,30 @@ class SchedulerTest {
     }
 
     @Test
-    void aNewLeaderNeverReusesFunctionIdsAndDropsBlocksItDoesNotKnow() {
+    void aNewLeaderNeverReusesFunctionIdsAndDropsBlocksNobodyClaims() {
         submit(0);
         scheduler.afterBatch();
         long oldFn = (exec1.launches().isEmpty() ? exec2 : exec1).last(Launch.class).fns().get(0).fnId();
 
-        Scheduler next = new Scheduler("leader-2", 8, () -> 0L);
+        List<SchedulerEvent> nextTimers = new ArrayList<>();
+        Scheduler next = new Scheduler("leader-2", 8, () -> now, (delay, e) -> nextTimers.add(e));
         RecordingLink e1 = new RecordingLink();
         RefId stale = new RefId(1, 999);
-        next.onMessage(e1, "e1", new Register("127.0.0.1", 1, 1, 512 * MIB, 0, List.of(new BlockInfo(stale, 10)), List.of(), List.of()));
+        next.handle(new SchedulerEvent.ExecutorRegistered("e1", e1, new Register("127.0.0.1", 1, 1, 512 * MIB, 0,
+                List.of(new BlockInfo(stale, 10)), List.of(), List.of())));
         RecordingLink c = new RecordingLink();
-        next.onMessage(c, "c", new Submit(List.of(new FnDef(1, new byte[] {1}, null)),
+        next.handle(new SchedulerEvent.ClientConnected("c2", c));
+        next.handle(new SchedulerEvent.TasksSubmitted("c2", List.of(new FnDef(1, new byte[] {1}, null)),
                 List.of(new TaskSpec(new RefId(2, 1), 1, List.of()))));
         next.afterBatch();
         assertThat(e1.last(Launch.class).fns().get(0).fnId()).isNotEqualTo(oldFn);
+        assertThat(e1.sent).as("kept until the orphan time: a resuming client may still claim it")
+                .noneMatch(m -> m instanceof Message.Drop);
+
+        now += Scheduler.ORPHAN_NANOS;
+        assertThat(nextTimers).contains(new SchedulerEvent.OrphanDeadline());
+        next.handle(new SchedulerEvent.OrphanDeadline());
+        next.afterBatch();
         assertThat(e1.last(Message.Drop.class).refs()).containsExactly(stale);
         assertThat(e1.last(Message.Drop.class).epoch()).isEqualTo(8);
     }

@@ -1,0 +1,258 @@
+package io.quiver.coordinator.sched;
+
+import io.quiver.coordinator.sched.Model.Block;
+import io.quiver.coordinator.sched.Model.Exec;
+import io.quiver.coordinator.sched.Model.Task;
+import io.quiver.coordinator.sched.Model.TaskState;
+import io.quiver.core.protocol.Message.Arg;
+import io.quiver.core.protocol.Message.FnDef;
+import io.quiver.core.protocol.Message.Peer;
+import io.quiver.core.protocol.Message.TaskLaunch;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Where tasks run: places ready tasks by {@link Placement}'s score, sends chains ahead to the
+ * executor producing their inputs, keeps each executor's lookahead filled, and lets an idle
+ * executor take queued work when moving it beats waiting. It decides with {@link Placement}'s
+ * pure functions and applies the result to the executors' queues and outboxes.
+ *
+ * <p>Confined to the scheduler loop, like the {@link Scheduler} that owns it.
+ */
+final class Dispatch {
+    private final Map<String, Exec> executors;
+    private final ArrayDeque<Task> ready;
+
+    Dispatch(Map<String, Exec> executors, ArrayDeque<Task> ready) {
+        this.executors = executors;
+        this.ready = ready;
+    }
+
+    /** Places what is ready, launches up to each executor's lookahead, then balances idle executors. */
+    void run() {
+        if (!ready.isEmpty()) {
+            placeReady();
+        }
+        for (Exec e : executors.values()) {
+            if (e.live()) {
+                launch(e);
+            }
+        }
+        stealForIdle();
+    }
+
+    static void assign(Task t, Exec e) {
+        t.state = TaskState.QUEUED;
+        t.exec = e;
+        e.queue.add(t);
+    }
+
+    /** Takes a task back from wherever it waits or runs, as the leader sees it. */
+    static void unassign(Task t) {
+        if (t.exec != null) {
+            t.exec.queue.remove(t);
+            t.exec.running.remove(t);
+        }
+        t.exec = null;
+        t.onExecutor = false;
+        t.ahead = false;
+    }
+
+    /**
+     * Sends a waiting task ahead to the executor that produces all its missing inputs, so a chain
+     * runs there without a leader round trip per link.
+     */
+    void tryAhead(Task first) {
+        ArrayDeque<Task> work = new ArrayDeque<>();
+        work.add(first);
+        while (!work.isEmpty()) {
+            Task t = work.poll();
+            if (t.state != TaskState.WAITING || t.unresolved == 0) {
+                continue;
+            }
+            Exec target = null;
+            boolean ok = true;
+            for (Block in : t.inputs) {
+                if (in.done) {
+                    continue;
+                }
+                Task p = in.producer;
+                if (p == null || (p.state != TaskState.QUEUED && p.state != TaskState.LAUNCHED)
+                        || (target != null && target != p.exec)) {
+                    ok = false;
+                    break;
+                }
+                target = p.exec;
+            }
+            if (!ok || target == null || !target.live()) {
+                continue;
+            }
+            t.ahead = true;
+            assign(t, target);
+            for (Block out : t.outputs) {
+                work.addAll(out.waiters);
+            }
+        }
+    }
+
+    private void placeReady() {
+        List<Exec> live = new ArrayList<>();
+        for (Exec e : executors.values()) {
+            if (e.live()) {
+                live.add(e);
+            }
+        }
+        if (live.isEmpty()) {
+            return; // they wait for an executor
+        }
+        List<Placement.Candidate> candidates = new ArrayList<>(live.size());
+        int[] load = new int[live.size()];
+        for (int i = 0; i < live.size(); i++) {
+            load[i] = live.get(i).load();
+        }
+        Task t;
+        while ((t = ready.poll()) != null) {
+            if (t.state != TaskState.WAITING) {
+                continue;
+            }
+            candidates.clear();
+            boolean pinned = anyLive(t.pinnedTo);
+            for (int i = 0; i < live.size(); i++) {
+                Exec e = live.get(i);
+                if (!pinned || t.pinnedTo.contains(e.id)) {
+                    candidates.add(new Placement.Candidate(i, e.host, load[i], e.slots, e.avgTaskNanos));
+                }
+            }
+            int chosen = candidates.get(Placement.choose(candidates, inputsOf(t, live))).index();
+            load[chosen]++;
+            assign(t, live.get(chosen));
+            for (Block out : t.outputs) {
+                for (Task w : out.waiters) {
+                    tryAhead(w);
+                }
+            }
+        }
+    }
+
+    /** Whether any of these executors is live (pinned tasks then run only there). */
+    private boolean anyLive(List<String> ids) {
+        for (String id : ids) {
+            Exec e = executors.get(id);
+            if (e != null && e.live()) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static List<Placement.Input> inputsOf(Task t, List<Exec> live) {
+        if (t.inputs.isEmpty()) {
+            return List.of();
+        }
+        List<Placement.Input> inputs = new ArrayList<>(t.inputs.size());
+        for (Block b : t.inputs) {
+            List<Integer> holders = new ArrayList<>(b.locations.size());
+            List<String> hosts = new ArrayList<>(b.locations.size());
+            for (Exec holder : b.locations) {
+                int idx = live.indexOf(holder);
+                if (idx >= 0) {
+                    holders.add(idx);
+                }
+                hosts.add(holder.host);
+            }
+            inputs.add(new Placement.Input(Math.max(0, b.size), holders, hosts));
+        }
+        return inputs;
+    }
+
+    private static void launch(Exec e) {
+        int limit = e.limit();
+        while (e.running.size() < limit && !e.queue.isEmpty()) {
+            Task t = e.queue.poll();
+            t.state = TaskState.LAUNCHED;
+            t.onExecutor = true;
+            e.running.add(t);
+            if (e.knownFns.add(t.fn.id)) {
+                e.outFns.add(new FnDef(t.fn.id, t.fn.bytes, null));
+            }
+            List<Arg> args = t.args;
+            if (!t.inputs.isEmpty()) {
+                // Ref arguments and t.inputs are in the same order: every ref argument became an input.
+                args = new ArrayList<>(t.args.size());
+                int input = 0;
+                for (Arg a : t.args) {
+                    if (!a.isRef()) {
+                        args.add(a);
+                        continue;
+                    }
+                    Block b = t.inputs.get(input++);
+                    List<Peer> where = new ArrayList<>(b.locations.size());
+                    if (b.done) {
+                        for (Exec holder : b.locations) {
+                            where.add(holder.peer());
+                        }
+                    }
+                    args.add(a.withLocations(where));
+                }
+            }
+            e.outLaunches.add(new TaskLaunch(t.outs, t.fn.id, args));
+        }
+    }
+
+    /**
+     * An executor with room and nothing queued takes queued (not yet launched) work from others
+     * when running it here, inputs moved, beats waiting there.
+     */
+    private void stealForIdle() {
+        for (Exec idle : executors.values()) {
+            if (!idle.live() || !idle.queue.isEmpty() || idle.running.size() >= idle.slots) {
+                continue;
+            }
+            for (Exec busy : executors.values()) {
+                if (busy == idle || busy.queue.isEmpty()) {
+                    continue;
+                }
+                Iterator<Task> it = busy.queue.descendingIterator();
+                while (it.hasNext() && idle.running.size() < idle.limit()) {
+                    Task t = it.next();
+                    if (t.ahead || t.unresolved > 0 || feedsAheadTasks(t)
+                            || (!t.pinnedTo.contains(idle.id) && anyLive(t.pinnedTo))) {
+                        continue;
+                    }
+                    double waitThere = (double) busy.load() * busy.avgTaskNanos / busy.slots;
+                    double moveHere = 0;
+                    for (Block b : t.inputs) {
+                        if (!b.locations.contains(idle) && b.size > 0) {
+                            moveHere += b.size / Placement.REMOTE_BYTES_PER_NANO;
+                        }
+                    }
+                    if (moveHere >= waitThere) {
+                        continue;
+                    }
+                    it.remove();
+                    assign(t, idle);
+                    launch(idle);
+                }
+            }
+        }
+    }
+
+    /**
+     * Whether a task sent ahead to this task's executor waits there for one of its outputs. Such
+     * a task may already be launched with no location for that input (it awaits local production),
+     * so moving this task elsewhere would leave it waiting forever.
+     */
+    private static boolean feedsAheadTasks(Task t) {
+        for (Block out : t.outputs) {
+            for (Task w : out.waiters) {
+                if (w.ahead && w.exec == t.exec && (w.state == TaskState.QUEUED || w.state == TaskState.LAUNCHED)) {
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+}

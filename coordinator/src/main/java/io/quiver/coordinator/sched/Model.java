@@ -1,0 +1,179 @@
+package io.quiver.coordinator.sched;
+
+import io.quiver.RefId;
+import io.quiver.core.protocol.Message.Arg;
+import io.quiver.core.protocol.Message.Failure;
+import io.quiver.core.protocol.Message.FnDef;
+import io.quiver.core.protocol.Message.Peer;
+import io.quiver.core.protocol.Message.RefDone;
+import io.quiver.core.protocol.Message.TaskLaunch;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * The scheduler's state records. Confined to the scheduler loop, like the {@link Scheduler} that
+ * owns them; mutable by design (the loop applies every change in place) and never shared.
+ */
+final class Model {
+    private Model() {}
+
+    /** How much queued work, in time, each slot keeps on its executor (about one round trip and more). */
+    static final long LOOKAHEAD_NANOS = 2_000_000;
+    static final int MAX_LOOKAHEAD_PER_SLOT = 512;
+
+    /** One executor as the leader tracks it. */
+    static final class Exec {
+        final String id;
+        Link link;
+        String host;
+        int port;
+        int slots;
+        long memoryLimit;
+        long memoryUsed;
+        long reserved;
+        boolean alive = true;
+        /** Its ZooKeeper node went away while its connection stayed up: lost unless the node returns. */
+        boolean nodeGone;
+        double avgTaskNanos = 200_000;
+        final ArrayDeque<Task> queue = new ArrayDeque<>();
+        final Set<Task> running = new LinkedHashSet<>();
+        final Set<Long> knownFns = new HashSet<>();
+        // the outbox: sent once per batch, stamped with the leader's epoch
+        final List<FnDef> outFns = new ArrayList<>();
+        final List<TaskLaunch> outLaunches = new ArrayList<>();
+        final List<RefId> outDrops = new ArrayList<>();
+        final List<Long> outDropFns = new ArrayList<>();
+
+        Exec(String id) {
+            this.id = id;
+        }
+
+        Peer peer() {
+            return new Peer(id, host, port);
+        }
+
+        boolean live() {
+            return alive && link != null;
+        }
+
+        int load() {
+            return queue.size() + running.size();
+        }
+
+        int limit() {
+            long perSlot = Math.round(LOOKAHEAD_NANOS / Math.max(1.0, avgTaskNanos));
+            return slots * (int) Math.max(2, Math.min(MAX_LOOKAHEAD_PER_SLOT, perSlot));
+        }
+
+        long free() {
+            return memoryLimit - memoryUsed - reserved;
+        }
+    }
+
+    /** A value: a task's output, a scattered block, or a persisted partition. */
+    static final class Block {
+        final RefId ref;
+        final Task producer;
+        final Client owner;
+        boolean ownerHolds;
+        int consumers;
+        long size = -1;
+        boolean done;
+        Failure failure;
+        final LinkedHashSet<Exec> locations = new LinkedHashSet<>();
+        final List<Task> waiters = new ArrayList<>(1);
+        /** Lineage-free or persisted: the planner may pin work to it, so it is in the published view. */
+        boolean pinnable;
+        boolean broadcast;
+        /** Scatter only: the bytes reserved on each target, and the targets (by id) still to store it. */
+        long scatterReqSize;
+        final Set<String> expected = new HashSet<>();
+        /** Adopted from a resuming client: waits for executors' inventories until recovery ends. */
+        boolean awaitingInventory;
+
+        Block(RefId ref, Task producer, Client owner) {
+            this.ref = ref;
+            this.producer = producer;
+            this.owner = owner;
+            this.ownerHolds = owner != null;
+        }
+
+        RefDone refDone(byte[] inline) {
+            if (failure != null) {
+                return new RefDone(ref, -1, List.of(), null, failure);
+            }
+            List<String> ids = new ArrayList<>(locations.size());
+            for (Exec e : locations) {
+                ids.add(e.id);
+            }
+            return new RefDone(ref, size, ids, inline, null);
+        }
+    }
+
+    enum TaskState { WAITING, QUEUED, LAUNCHED, DONE, FAILED }
+
+    static final class Task {
+        final RefId id;
+        final List<RefId> outs;
+        final Fn fn;
+        final List<Arg> args;
+        final List<Block> inputs = new ArrayList<>(2);
+        final Client owner;
+        TaskState state = TaskState.WAITING;
+        Exec exec;
+        boolean onExecutor;
+        boolean ahead;
+        /** Where the planner pins this task (holders of its non-broadcast pinned inputs); empty: anywhere. */
+        List<String> pinnedTo = List.of();
+        int unresolved;
+        int attempts;
+        /** Executors that died while running this task: at {@link Scheduler#MAX_CRASHES} it is marked bad. */
+        final List<String> crashedOn = new ArrayList<>(0);
+        int fetchRetries;
+        final List<Block> outputs = new ArrayList<>(1);
+
+        Task(RefId id, List<RefId> outs, Fn fn, List<Arg> args, Client owner) {
+            this.id = id;
+            this.outs = outs;
+            this.fn = fn;
+            this.args = args;
+            this.owner = owner;
+        }
+
+        boolean finished() {
+            return state == TaskState.DONE || state == TaskState.FAILED;
+        }
+    }
+
+    static final class Fn {
+        final long id;
+        final byte[] bytes;
+        int tasks;
+
+        Fn(long id, byte[] bytes) {
+            this.id = id;
+            this.bytes = bytes;
+        }
+    }
+
+    /** A client, by the id of its handshake: it survives reconnects; its link is the current connection. */
+    static final class Client {
+        final String id;
+        Link link;
+        /** The link whose drop started the current grace; a newer drop restarts it. */
+        Link dropped;
+        final Map<Long, Fn> fnsById = new HashMap<>();
+        final List<RefDone> outDone = new ArrayList<>();
+        final Set<Block> owned = new HashSet<>();
+
+        Client(String id) {
+            this.id = id;
+        }
+    }
+}

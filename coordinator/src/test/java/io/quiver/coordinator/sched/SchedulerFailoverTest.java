@@ -1,0 +1,289 @@
+package io.quiver.coordinator.sched;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.quiver.RefId;
+import io.quiver.coordinator.sched.SchedulerEvent.ClientConnected;
+import io.quiver.coordinator.sched.SchedulerEvent.ClientGraceExpired;
+import io.quiver.coordinator.sched.SchedulerEvent.ClientLinkClosed;
+import io.quiver.coordinator.sched.SchedulerEvent.ExecutorGraceExpired;
+import io.quiver.coordinator.sched.SchedulerEvent.ExecutorLinkClosed;
+import io.quiver.coordinator.sched.SchedulerEvent.ExecutorRegistered;
+import io.quiver.coordinator.sched.SchedulerEvent.RecoveryDeadline;
+import io.quiver.coordinator.sched.SchedulerEvent.RefsHeld;
+import io.quiver.coordinator.sched.SchedulerEvent.TaskRetry;
+import io.quiver.coordinator.sched.SchedulerEvent.TasksFinished;
+import io.quiver.coordinator.sched.SchedulerEvent.TasksSubmitted;
+import io.quiver.coordinator.sched.SchedulerEvent.TermStarted;
+import io.quiver.coordinator.sched.SchedulerTest.RecordingLink;
+import io.quiver.core.protocol.Message.Arg;
+import io.quiver.core.protocol.Message.BlockInfo;
+import io.quiver.core.protocol.Message.Failure;
+import io.quiver.core.protocol.Message.FnDef;
+import io.quiver.core.protocol.Message.HeldRef;
+import io.quiver.core.protocol.Message.RefDone;
+import io.quiver.core.protocol.Message.Register;
+import io.quiver.core.protocol.Message.TaskLaunch;
+import io.quiver.core.protocol.Message.TaskResult;
+import io.quiver.core.protocol.Message.TaskResults;
+import io.quiver.core.protocol.Message.TaskSpec;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * A new leader rebuilds from what executors and clients report and adopts it: nothing that
+ * finished runs again, nothing running starts twice, held data stays where it is. Deterministic:
+ * the test plays the coordinator (events in, links out) and fires timers by hand.
+ */
+class SchedulerFailoverTest {
+    private static final long MIB = 1 << 20;
+    private static final FnDef FN = new FnDef(1, new byte[] {1}, null);
+
+    final List<SchedulerEvent> timers = new ArrayList<>();
+    long now;
+    Scheduler next;
+    RecordingLink client;
+    RecordingLink exec1;
+    RecordingLink exec2;
+
+    @BeforeEach
+    void newLeader() {
+        next = new Scheduler("leader-2", 9, () -> now, (delay, e) -> timers.add(e));
+        client = new RecordingLink();
+        exec1 = new RecordingLink();
+        exec2 = new RecordingLink();
+    }
+
+    static RefId ref(long seq) {
+        return new RefId(1, seq);
+    }
+
+    static TaskSpec spec(RefId out, RefId... inputs) {
+        List<Arg> args = new ArrayList<>();
+        for (RefId in : inputs) {
+            args.add(Arg.ref(in));
+        }
+        return new TaskSpec(out, FN.fnId(), args);
+    }
+
+    void register(String id, RecordingLink link, List<BlockInfo> inventory, List<RefId> active, List<TaskResult> failed) {
+        next.handle(new ExecutorRegistered(id, link, new Register("127.0.0.1", 1000, 1, 512 * MIB, 0, inventory, active,
+                failed)));
+    }
+
+    void resume(TaskSpec... specs) {
+        next.handle(new ClientConnected("c", client));
+        next.handle(new TasksSubmitted("c", List.of(FN), List.of(specs)));
+    }
+
+    static List<RefId> launched(RecordingLink link) {
+        return link.launches().stream().map(t -> t.outs().get(0)).toList();
+    }
+
+    @Test
+    void aResultAnExecutorHoldsIsAdoptedNotRecomputed() {
+        RefId a = ref(1);
+        register("e1", exec1, List.of(new BlockInfo(a, 8)), List.of(), List.of());
+        resume(spec(a));
+        next.afterBatch();
+        assertThat(launched(exec1)).isEmpty();
+        assertThat(client.done()).singleElement().satisfies(d -> {
+            assertThat(d.ref()).isEqualTo(a);
+            assertThat(d.failure()).isNull();
+            assertThat(d.locations()).containsExactly("e1");
+        });
+    }
+
+    @Test
+    void aTaskStillRunningIsAdoptedAndItsResultCompletesTheRef() {
+        RefId a = ref(1);
+        RefId b = ref(2);
+        register("e1", exec1, List.of(), List.of(a), List.of());
+        register("e2", exec2, List.of(), List.of(), List.of());
+        resume(spec(a), spec(b, a));
+        next.afterBatch();
+        assertThat(launched(exec1)).doesNotContain(a);
+        assertThat(launched(exec2)).doesNotContain(a);
+
+        next.handle(new TasksFinished("e1", exec1, new TaskResults(List.of(new TaskResult(a, 1000,
+                List.of(new BlockInfo(a, 8)), new byte[] {7}, null)), 0)));
+        next.afterBatch();
+        assertThat(client.done()).extracting(RefDone::ref).containsExactly(a);
+        // Its dependent runs now, where its input is.
+        assertThat(launched(exec1)).containsExactly(b);
+    }
+
+    @Test
+    void duringRecoveryNothingIsPlacedSoALateExecutorsTaskIsNotStartedTwice() {
+        RefId a = ref(1);
+        next.handle(new TermStarted(List.of("e1", "e2")));
+        register("e2", exec2, List.of(), List.of(), List.of());
+        resume(spec(a)); // the client is faster than e1
+        next.afterBatch();
+        assertThat(launched(exec2)).as("e1 may still be running it").isEmpty();
+
+        register("e1", exec1, List.of(), List.of(a), List.of());
+        next.afterBatch();
+        assertThat(next.recovering()).isFalse();
+        assertThat(launched(exec1)).isEmpty();
+        assertThat(launched(exec2)).isEmpty();
+    }
+
+    @Test
+    void recoveryEndsAtTheDeadlineWithoutAnExecutorThatNeverCame() {
+        RefId a = ref(1);
+        next.handle(new TermStarted(List.of("e1", "gone")));
+        register("e1", exec1, List.of(), List.of(), List.of());
+        resume(spec(a));
+        next.afterBatch();
+        assertThat(launched(exec1)).isEmpty();
+        assertThat(timers).contains(new RecoveryDeadline());
+
+        next.handle(new RecoveryDeadline());
+        next.afterBatch();
+        assertThat(launched(exec1)).containsExactly(a);
+    }
+
+    @Test
+    void aFailureAnExecutorRememberedFailsTheResumedRef() {
+        RefId a = ref(1);
+        Failure boom = new Failure(Failure.TASK, "java.lang.IllegalStateException", "boom", "at x", "e1", 1);
+        register("e1", exec1, List.of(), List.of(), List.of(new TaskResult(a, 0, List.of(), null, boom)));
+        resume(spec(a));
+        next.afterBatch();
+        assertThat(launched(exec1)).isEmpty();
+        assertThat(client.done()).singleElement().satisfies(d -> assertThat(d.failure().message()).isEqualTo("boom"));
+    }
+
+    @Test
+    void aHeldBroadcastKeepsEveryCopyAndTasksOverItRunWithoutMovingIt() {
+        RefId data = new RefId(5, 1);
+        next.handle(new TermStarted(List.of("e1", "e2")));
+        next.handle(new ClientConnected("c", client));
+        next.handle(new RefsHeld("c", List.of(new HeldRef(data, HeldRef.BROADCAST, 64 * MIB, List.of()))));
+        register("e1", exec1, List.of(new BlockInfo(data, 64 * MIB)), List.of(), List.of());
+        register("e2", exec2, List.of(new BlockInfo(data, 64 * MIB)), List.of(), List.of());
+        next.afterBatch();
+        assertThat(client.done()).singleElement().satisfies(d -> {
+            assertThat(d.failure()).isNull();
+            assertThat(d.locations()).containsExactlyInAnyOrder("e1", "e2");
+        });
+        assertThat(exec1.sent).as("the new leader drops nothing it holds").noneMatch(m -> m instanceof io.quiver.core.protocol.Message.Drop);
+        assertThat(next.view().location(data).holders()).containsExactly("e1", "e2");
+
+        next.handle(new TasksSubmitted("c", List.of(FN), List.of(spec(ref(10), data), spec(ref(11), data))));
+        next.afterBatch();
+        List<TaskLaunch> all = new ArrayList<>(exec1.launches());
+        all.addAll(exec2.launches());
+        assertThat(all).hasSize(2).allSatisfy(t -> assertThat(t.args().get(0).locations()).hasSize(2));
+    }
+
+    @Test
+    void aHeldValueNoExecutorHasAnyMoreFailsAsLostWhenRecoveryEnds() {
+        RefId data = new RefId(5, 1);
+        next.handle(new TermStarted(List.of("e1")));
+        next.handle(new ClientConnected("c", client));
+        next.handle(new RefsHeld("c", List.of(new HeldRef(data, HeldRef.SCATTERED, MIB, List.of()))));
+        next.afterBatch();
+        assertThat(client.done()).as("e1 may still bring it").isEmpty();
+        register("e1", exec1, List.of(), List.of(), List.of());
+        next.afterBatch();
+        assertThat(client.done()).singleElement().satisfies(d -> {
+            assertThat(d.failure().kind()).isEqualTo(Failure.LOST);
+            assertThat(d.failure().message()).contains(data.toString()).contains("no executor holds");
+        });
+    }
+
+    @Test
+    void aClientThatReconnectsWithinItsGraceKeepsItsRefsAndHearsTheirStateAgain() {
+        RefId a = ref(1);
+        register("e1", exec1, List.of(), List.of(), List.of());
+        resume(spec(a));
+        next.afterBatch();
+        next.handle(new TasksFinished("e1", exec1, new TaskResults(List.of(new TaskResult(a, 1000,
+                List.of(new BlockInfo(a, 8)), null, null)), 0)));
+        next.afterBatch();
+
+        next.handle(new ClientLinkClosed("c", client));
+        RecordingLink again = new RecordingLink();
+        next.handle(new ClientConnected("c", again));
+        next.handle(new TasksSubmitted("c", List.of(FN), List.of(spec(a))));
+        next.afterBatch();
+        assertThat(again.done()).singleElement().satisfies(d -> {
+            assertThat(d.failure()).as("not 'reuses ref id'").isNull();
+            assertThat(d.locations()).containsExactly("e1");
+        });
+        // The grace timer of the old link finds the client back and does nothing.
+        next.handle(new ClientGraceExpired("c", client));
+        next.afterBatch();
+        assertThat(next.blockCount()).isEqualTo(1);
+    }
+
+    @Test
+    void aClientGoneForGoodReleasesItsRefsAfterItsGrace() {
+        RefId a = ref(1);
+        register("e1", exec1, List.of(), List.of(), List.of());
+        resume(spec(a));
+        next.afterBatch();
+        next.handle(new TasksFinished("e1", exec1, new TaskResults(List.of(new TaskResult(a, 1000,
+                List.of(new BlockInfo(a, 8)), null, null)), 0)));
+        next.handle(new ClientLinkClosed("c", client));
+        next.afterBatch();
+        assertThat(next.blockCount()).as("kept during the grace").isEqualTo(1);
+        next.handle(new ClientGraceExpired("c", client));
+        next.afterBatch();
+        assertThat(next.blockCount()).isZero();
+        assertThat(exec1.last(io.quiver.core.protocol.Message.Drop.class).refs()).containsExactly(a);
+    }
+
+    @Test
+    void aFailedFetchRunsTheTaskAgainAfterItsLostInputIsRecomputed() {
+        RefId a = ref(1);
+        RefId b = ref(2);
+        RefId busy = ref(3);
+        // e1 holds a and is busy, so b goes to e2 and must fetch a from e1.
+        register("e1", exec1, List.of(new BlockInfo(a, 8)), List.of(busy), List.of());
+        register("e2", exec2, List.of(), List.of(), List.of());
+        resume(spec(busy), spec(a), spec(b, a));
+        next.afterBatch();
+        assertThat(launched(exec2)).containsExactly(b);
+
+        // e1 is dying: e2 cannot fetch a. b is not failed, it waits to run again.
+        Failure fetch = new Failure(Failure.FETCH, "io.quiver.DataLostException", "could not fetch " + a, "", "e2", 1);
+        next.handle(new TasksFinished("e2", exec2, new TaskResults(List.of(new TaskResult(b, 0, List.of(), null, fetch)), 0)));
+        next.afterBatch();
+        assertThat(client.done()).extracting(RefDone::ref).doesNotContain(b);
+        assertThat(timers).contains(new TaskRetry(b));
+
+        next.handle(new ExecutorLinkClosed("e1", exec1));
+        next.handle(new ExecutorGraceExpired("e1"));
+        next.handle(new TaskRetry(b));
+        next.afterBatch();
+        // a is recomputed from lineage on the survivor (busy runs again too), and b is sent ahead to
+        // run after it there: no location, it waits for a to be produced locally.
+        assertThat(launched(exec2)).containsExactly(b, busy, a, b);
+        assertThat(exec2.launches().get(3).args().get(0).locations()).isEmpty();
+    }
+
+    @Test
+    void aTaskThatKillsThreeExecutorsIsMarkedBad() {
+        RefId a = ref(1);
+        next.handle(new ClientConnected("c", client));
+        next.handle(new TasksSubmitted("c", List.of(FN), List.of(spec(a))));
+        for (int i = 1; i <= 3; i++) {
+            RecordingLink link = new RecordingLink();
+            register("e" + i, link, List.of(), List.of(), List.of());
+            next.afterBatch();
+            assertThat(launched(link)).containsExactly(a);
+            next.handle(new ExecutorLinkClosed("e" + i, link));
+            next.handle(new ExecutorGraceExpired("e" + i));
+            next.afterBatch();
+        }
+        assertThat(client.done()).singleElement().satisfies(d -> {
+            assertThat(d.failure()).isNotNull();
+            assertThat(d.failure().message()).contains("marked bad").contains("e1").contains("e3");
+        });
+    }
+}
