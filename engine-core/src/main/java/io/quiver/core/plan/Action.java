@@ -15,9 +15,25 @@ import java.util.Objects;
  */
 public record Action(Kind kind, byte[] function) {
     public enum Kind {
-        COLLECT,
-        COUNT,
-        REDUCE
+        COLLECT(0),
+        COUNT(1),
+        REDUCE(2);
+
+        /** The code in an encoded plan. */
+        public final int code;
+
+        Kind(int code) {
+            this.code = code;
+        }
+
+        public static Kind of(int code) {
+            for (Kind k : values()) {
+                if (k.code == code) {
+                    return k;
+                }
+            }
+            throw new IllegalArgumentException("unknown action code " + code + " in an encoded plan");
+        }
     }
 
     public Action {

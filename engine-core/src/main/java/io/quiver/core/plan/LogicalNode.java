@@ -15,30 +15,50 @@ public final class LogicalNode {
     /** The operator kinds. {@link #displayName()} is the API's method name, used in plans and errors. */
     public enum Kind {
         // sources
-        PARALLELIZE("parallelize"),
-        RANGE("range"),
-        TEXT_FILE("textFile"),
-        PERSISTED("persisted"),
+        PARALLELIZE(0, "parallelize"),
+        RANGE(1, "range"),
+        TEXT_FILE(2, "textFile"),
+        PERSISTED(3, "persisted"),
         // narrow
-        MAP("map"),
-        MAP_PINNED("map(pinned)"),
-        FLAT_MAP("flatMap"),
-        FILTER("filter"),
-        FILTER_PINNED("filter(pinned)"),
-        MAP_PARTITIONS("mapPartitions"),
-        KEY_BY("keyBy"),
-        MAP_TO_PAIR("mapToPair"),
-        MAP_VALUES("mapValues"),
-        UNION("union"),
+        MAP(4, "map"),
+        MAP_PINNED(5, "map(pinned)"),
+        FLAT_MAP(6, "flatMap"),
+        FILTER(7, "filter"),
+        FILTER_PINNED(8, "filter(pinned)"),
+        MAP_PARTITIONS(9, "mapPartitions"),
+        KEY_BY(10, "keyBy"),
+        MAP_TO_PAIR(11, "mapToPair"),
+        MAP_VALUES(12, "mapValues"),
+        UNION(13, "union"),
         // wide
-        REDUCE_BY_KEY("reduceByKey"),
-        GROUP_BY_KEY("groupByKey"),
-        JOIN("join"),
-        REPARTITION("repartition");
+        REDUCE_BY_KEY(14, "reduceByKey"),
+        GROUP_BY_KEY(15, "groupByKey"),
+        JOIN(16, "join"),
+        REPARTITION(17, "repartition");
 
+        private static final Kind[] BY_CODE = new Kind[32];
+
+        static {
+            for (Kind k : values()) {
+                BY_CODE[k.code] = k;
+            }
+        }
+
+        /** The kind with this code; IllegalArgumentException naming it if no kind has it. */
+        public static Kind of(int code) {
+            Kind k = code >= 0 && code < BY_CODE.length ? BY_CODE[code] : null;
+            if (k == null) {
+                throw new IllegalArgumentException("unknown operator code " + code + " in an encoded plan");
+            }
+            return k;
+        }
+
+        /** The code in an encoded plan: explicit, so reordering the constants never changes the format. */
+        public final int code;
         private final String displayName;
 
-        Kind(String displayName) {
+        Kind(int code, String displayName) {
+            this.code = code;
             this.displayName = displayName;
         }
 

@@ -172,12 +172,12 @@ public final class LogicalPlan {
         ByteArrayOutputStream bytes = new ByteArrayOutputStream(256 + nodes.length * 64);
         try (DataOutputStream out = new DataOutputStream(bytes)) {
             out.writeInt(MAGIC);
-            out.writeByte(action.kind().ordinal());
+            out.writeByte(action.kind().code);
             writeBytes(out, action.function());
             out.writeInt(root);
             out.writeInt(nodes.length);
             for (LogicalNode n : nodes) {
-                out.writeByte(n.kind().ordinal());
+                out.writeByte(n.kind().code);
                 out.writeBoolean(n.persist());
                 out.writeInt(n.partitions());
                 out.writeByte(n.inputCount());
@@ -231,14 +231,13 @@ public final class LogicalPlan {
             if (in.readInt() != MAGIC) {
                 throw new QuiverException("not an encoded logical plan (bad magic)");
             }
-            Action.Kind actionKind = Action.Kind.values()[in.readUnsignedByte()];
+            Action.Kind actionKind = Action.Kind.of(in.readUnsignedByte());
             Action action = new Action(actionKind, readBytes(in, bytes.length));
             int root = in.readInt();
             int count = checkCount(in.readInt(), bytes.length);
             LogicalNode[] nodes = new LogicalNode[count];
-            Kind[] kinds = Kind.values();
             for (int i = 0; i < count; i++) {
-                Kind kind = kinds[in.readUnsignedByte()];
+                Kind kind = Kind.of(in.readUnsignedByte());
                 boolean persist = in.readBoolean();
                 int partitions = in.readInt();
                 int[] inputs = new int[in.readUnsignedByte()];
