@@ -167,4 +167,41 @@ class FailuresTest {
                     .isInstanceOf(ClusterUnavailableException.class);
         }
     }
+
+    /** Holds the reduce stage of a job until the test has killed an executor under it. */
+    static final class ReduceGate {
+        static volatile java.util.concurrent.CountDownLatch reached = new java.util.concurrent.CountDownLatch(1);
+        static volatile java.util.concurrent.CountDownLatch proceed = new java.util.concurrent.CountDownLatch(1);
+
+        static long pass(long v) throws InterruptedException {
+            reached.countDown();
+            proceed.await(20, java.util.concurrent.TimeUnit.SECONDS);
+            return v;
+        }
+    }
+
+    @Test
+    void anExecutorKilledInTheReduceStageIsRecomputedFromLineageAndTheNextJobRuns() throws Exception {
+        ReduceGate.reached = new java.util.concurrent.CountDownLatch(1);
+        ReduceGate.proceed = new java.util.concurrent.CountDownLatch(1);
+        try (LocalCluster cluster = LocalCluster.start(LocalCluster.options().executors(3));
+             Quiver q = cluster.connect()) {
+            java.util.concurrent.CompletableFuture<java.util.Map<Integer, Long>> job =
+                    java.util.concurrent.CompletableFuture.supplyAsync(() -> q.range(0, 300_000, 12)
+                            .mapToPair(i -> io.quiver.KV.of((int) (i % 100), 1L))
+                            .reduceByKey(Long::sum)
+                            .mapValues(ReduceGate::pass)
+                            .collectAsMap());
+            assertThat(ReduceGate.reached.await(30, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+            // Map outputs live on every executor; reduce tasks are running. Kill one under them.
+            cluster.killExecutor(cluster.executorIds().get(0));
+            ReduceGate.proceed.countDown();
+
+            java.util.Map<Integer, Long> counts = job.get(60, java.util.concurrent.TimeUnit.SECONDS);
+            assertThat(counts).hasSize(100).allSatisfy((k, v) -> assertThat(v).isEqualTo(3_000L));
+            // The next job runs (after the loss it used to hang).
+            assertThat(q.range(0, 1_000, 4).mapToPair(i -> io.quiver.KV.of((int) (i % 10), i))
+                    .reduceByKey(Long::sum).collectAsMap()).hasSize(10);
+        }
+    }
 }

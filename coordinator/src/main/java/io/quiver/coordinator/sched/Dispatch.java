@@ -170,7 +170,18 @@ final class Dispatch {
 
     private static void launch(Exec e) {
         int limit = e.limit();
-        while (e.running.size() < limit && !e.queue.isEmpty()) {
+        int stalled = -1;
+        while (!e.queue.isEmpty()) {
+            if (e.running.size() >= limit) {
+                // Launched tasks whose inputs were lost after launch wait there for a recompute; they
+                // hold no slot, and the recompute may be queued right here behind them.
+                if (stalled < 0) {
+                    stalled = stalled(e);
+                }
+                if (e.running.size() - stalled >= limit) {
+                    break;
+                }
+            }
             Task t = e.queue.poll();
             t.state = TaskState.LAUNCHED;
             t.onExecutor = true;
@@ -200,6 +211,16 @@ final class Dispatch {
             }
             e.outLaunches.add(new TaskLaunch(t.outs, t.fn.id, args));
         }
+    }
+
+    private static int stalled(Exec e) {
+        int n = 0;
+        for (Task t : e.running) {
+            if (t.unresolved > 0 && !t.ahead) {
+                n++;
+            }
+        }
+        return n;
     }
 
     /**

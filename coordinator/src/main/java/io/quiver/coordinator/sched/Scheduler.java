@@ -1042,26 +1042,33 @@ public final class Scheduler {
             t.state = TaskState.WAITING;
             t.attempts++;
         }
-        List<Block> failed = new ArrayList<>();
-        for (Block b : new ArrayList<>(blocks.values())) {
-            boolean had = b.locations.remove(e);
+        // First take the executor out of every location, then decide: a task's outputs are then all
+        // seen as lost together, and it is recomputed once, not failed for its second output.
+        List<Block> orphaned = new ArrayList<>();
+        List<Block> scatters = new ArrayList<>();
+        for (Block b : blocks.values()) {
+            if (b.locations.remove(e) && b.done && b.failure == null && b.locations.isEmpty()) {
+                orphaned.add(b);
+            }
             if (b.expected.remove(e.id)) {
-                scatterProgress(b);
+                scatters.add(b);
             }
-            if (!had || !b.done || b.failure != null || !b.locations.isEmpty()) {
-                continue;
-            }
-            if (b.producer != null && b.producer.state == TaskState.DONE && (b.ownerHolds || b.consumers > 0)) {
-                recompute(b.producer, reset);
-            } else {
+        }
+        scatters.forEach(this::scatterProgress);
+        List<Block> failed = new ArrayList<>();
+        for (Block b : orphaned) {
+            Task p = b.producer;
+            if (p == null) {
                 failed.add(b);
+            } else if ((b.ownerHolds || b.consumers > 0) && p.state == TaskState.DONE) {
+                recompute(p, reset);
             }
         }
         for (Block b : failed) {
             failBlock(b, new Failure(Failure.LOST, "io.quiver.DataLostException", "every copy of " + b.ref
-                    + " is gone: executor " + e.id + " held the only one (" + why + ") and it cannot be recomputed"
-                    + (b.producer == null ? " (scattered values have no lineage); scatter with Scatter.replicas(n) or"
-                    + " broadcast() to survive executor loss" : ": its inputs were released"), null, e.id, 0));
+                    + " is gone: executor " + e.id + " held the only one (" + why + ") and a scattered value has no"
+                    + " lineage to recompute it; scatter with Scatter.replicas(n) or broadcast() to survive executor"
+                    + " loss", null, e.id, 0));
         }
         for (Task t : bad) {
             failTask(t, new Failure(Failure.TASK, "io.quiver.QuiverException", "task " + t.id + " was running on "
@@ -1122,8 +1129,17 @@ public final class Scheduler {
                 if (out.locations.isEmpty()) {
                     out.done = false;
                     for (Task w : out.waiters) {
-                        if (!w.finished()) {
-                            w.unresolved++;
+                        if (w.finished()) {
+                            continue;
+                        }
+                        w.unresolved++;
+                        if (w.state == TaskState.QUEUED && !w.ahead) {
+                            // Not launched yet: it must not be, before its input is back (no location to give).
+                            Dispatch.unassign(w);
+                            w.state = TaskState.WAITING;
+                        } else if (w.ahead && w.state == TaskState.LAUNCHED && w.exec != null && w.exec.alive) {
+                            // It waits there for local production: produce it there again.
+                            t.pinnedTo = List.of(w.exec.id);
                         }
                     }
                 }

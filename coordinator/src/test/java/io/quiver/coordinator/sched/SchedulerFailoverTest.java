@@ -286,4 +286,53 @@ class SchedulerFailoverTest {
             assertThat(d.failure().message()).contains("marked bad").contains("e1").contains("e3");
         });
     }
+
+    @Test
+    void aTaskQueuedBehindALostInputIsNotLaunchedWhereTheInputWillNeverBe() {
+        RefId x = ref(1);
+        RefId reader = ref(2);
+        List<RefId> busy1 = new ArrayList<>();
+        List<RefId> busy2 = new ArrayList<>();
+        for (int i = 0; i < 20; i++) {
+            busy1.add(ref(100 + i));
+        }
+        for (int i = 0; i < 10; i++) {
+            busy2.add(ref(200 + i));
+        }
+        // e1 holds x and is very busy; e2 is busy up to its lookahead, so the reader queues on e2.
+        register("e1", exec1, List.of(new BlockInfo(x, 8)), busy1, List.of());
+        register("e2", exec2, List.of(), busy2, List.of());
+        List<TaskSpec> specs = new ArrayList<>();
+        busy1.forEach(r -> specs.add(spec(r)));
+        busy2.forEach(r -> specs.add(spec(r)));
+        specs.add(spec(x));
+        specs.add(spec(reader, x));
+        resume(specs.toArray(TaskSpec[]::new));
+        next.afterBatch();
+        assertThat(launched(exec2)).as("queued behind e2's lookahead").isEmpty();
+
+        // e3 joins, e1 dies: x is recomputed, on e3. The reader must not be launched on e2 with no
+        // location for x: e2 would wait forever for an x that is produced elsewhere.
+        RecordingLink exec3 = new RecordingLink();
+        next.handle(new ExecutorRegistered("e3", exec3, new Register("127.0.0.1", 1003, 8, 512 * MIB, 0, List.of(),
+                List.of(), List.of()))); // many slots: the recompute goes there
+        next.handle(new ExecutorLinkClosed("e1", exec1));
+        next.handle(new ExecutorGraceExpired("e1"));
+        next.afterBatch();
+        assertThat(launched(exec3)).contains(x);
+        String xOn = "e3";
+        for (int round = 0; round < 5; round++) {
+            next.handle(new TasksFinished("e2", exec2, new TaskResults(List.of(new TaskResult(busy2.get(round), 1000,
+                    List.of(new BlockInfo(busy2.get(round), 8)), null, null)), 0)));
+            next.afterBatch();
+        }
+        for (RecordingLink link : List.of(exec2, exec3)) {
+            String on = link == exec2 ? "e2" : "e3";
+            for (TaskLaunch t : link.launches()) {
+                if (t.outs().get(0).equals(reader) && t.args().get(0).locations().isEmpty()) {
+                    assertThat(on).as("the reader waits for x where x is produced").isEqualTo(xOn);
+                }
+            }
+        }
+    }
 }
