@@ -13,6 +13,7 @@ import java.util.ArrayDeque;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.function.BiConsumer;
@@ -26,6 +27,7 @@ import java.util.function.Consumer;
  * arrive on its connection's event loop.
  */
 final class Fetcher implements AutoCloseable {
+    static final long STALL_MILLIS = Long.getLong("quiver.fetchStallMs", 20_000);
     private final String selfId;
     private final PeerLinks links;
     private final BlockStore store;
@@ -110,16 +112,35 @@ final class Fetcher implements AutoCloseable {
                 return;
             }
             long id = requestIds.incrementAndGet();
+            p.received = 0;
             p.peer = peer;
             p.connection = c;
             p.requestId = id;
             byRequest.put(id, p);
             c.send(new Fetch(id, p.ref));
+            watch(c, p, id, 0);
             if (!c.isOpen() && byRequest.remove(id, p)) { // closed before onClosed could see the request
                 p.reason(peer, "connection closed");
                 next(p);
             }
         });
+    }
+
+    /**
+     * A peer that stops sending (frozen, or its process half dead) must not hold a task forever:
+     * a fetch that receives nothing for {@link #STALL_MILLIS} moves on to its next location.
+     */
+    private void watch(Connection c, Pending p, long requestId, long receivedBefore) {
+        c.channel().eventLoop().schedule(() -> {
+            if (byRequest.get(requestId) != p) {
+                return; // done, failed or moved on
+            }
+            if (p.received == receivedBefore) {
+                abort(p, "no data for " + STALL_MILLIS + " ms");
+            } else {
+                watch(c, p, requestId, p.received);
+            }
+        }, STALL_MILLIS, TimeUnit.MILLISECONDS);
     }
 
     /** On the connection's event loop. Takes ownership of the chunk's data. */
