@@ -246,6 +246,11 @@ final class LeaderSession implements AutoCloseable {
      */
     @Override
     public void close() {
+        if (leaderCache == null) { // never started
+            connector.shutdownNow();
+            loop.close();
+            return;
+        }
         CompletableFuture<Connection> last = new CompletableFuture<>();
         loop.execute(() -> last.complete(shutdown()));
         try {
