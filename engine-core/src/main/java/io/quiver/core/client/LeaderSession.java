@@ -316,18 +316,18 @@ final class LeaderSession implements AutoCloseable {
             return;
         }
         connecting = null;
-        String problem = describe(rec) + " did not answer: " + e.getMessage();
-        if (refused(e)) {
-            problem = describe(rec) + " refused this client: " + e.getMessage();
+        boolean refused = refused(e);
+        String problem = describe(rec) + (refused ? " refused this client: " : " did not answer: ") + e.getMessage();
+        lastProblem = problem;
+        note(problem);
+        log.info("{}", problem);
+        if (refused) {
             dead.add(rec);
             firstSession.completeExceptionally(new ClusterUnavailableException(problem
                     + "; pass the cluster secret (ConnectOptions.secret, QUIVER_SECRET_FILE or QUIVER_SECRET)", e));
         } else {
             giveOneRetry(rec, false);
         }
-        lastProblem = problem;
-        note(problem);
-        log.info("{}", problem);
         reconcile();
     }
 
@@ -340,6 +340,7 @@ final class LeaderSession implements AutoCloseable {
     private void giveOneRetry(LeaderRecord rec, boolean wasStable) {
         if (rec.equals(retried) && !wasStable) {
             dead.add(rec);
+            note(describe(rec) + " failed again after its one retry and is not tried any more");
             log.warn("leader {} is unreachable; waiting for {} to name another", describe(rec), ZkPaths.LEADER);
             return;
         }
