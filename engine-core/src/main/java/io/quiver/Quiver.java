@@ -15,7 +15,15 @@ public interface Quiver extends AutoCloseable {
      * module {@code launcher} on the class path) that closing the returned Quiver stops.
      */
     static Quiver connect(String url) {
-        return Connector.connect(url);
+        return Connector.connect(url, ConnectOptions.defaults());
+    }
+
+    /**
+     * Connects as {@link #connect(String)} does, with these options. For {@code local[N]} only the
+     * secret applies: the embedded cluster and this connection use it.
+     */
+    static Quiver connect(String url, ConnectOptions options) {
+        return Connector.connect(url, options);
     }
 
     <T> Ref<T> scatter(T value);

@@ -3,10 +3,10 @@ package io.quiver.local;
 import static com.google.common.base.Preconditions.checkArgument;
 import static com.google.common.base.Preconditions.checkState;
 
+import io.quiver.ConnectOptions;
 import io.quiver.ExecutorInfo;
 import io.quiver.Quiver;
 import io.quiver.QuiverException;
-import io.quiver.core.client.ClientOptions;
 import io.quiver.core.client.QuiverClient;
 import io.quiver.core.net.Secret;
 import io.quiver.core.zk.ClusterUrl;
@@ -155,7 +155,7 @@ public final class LocalCluster implements AutoCloseable {
         await(deadline, () -> registeredInZooKeeper().containsAll(ids),
                 () -> "executors " + missing(ids, registeredInZooKeeper()) + " did not register in ZooKeeper ("
                         + ZkPaths.EXECUTORS + ")");
-        try (Quiver probe = QuiverClient.connect(url, clientOptions().withConnectTimeout(
+        try (Quiver probe = QuiverClient.connect(url, clientOptions().connectTimeout(
                 Duration.ofMillis(remainingMillis(deadline))))) {
             Set<String> seen = new LinkedHashSet<>();
             await(deadline, () -> {
@@ -382,8 +382,8 @@ public final class LocalCluster implements AutoCloseable {
                         + "executors are " + children.stream().map(ChildExecutor::id).toList()));
     }
 
-    private ClientOptions clientOptions() {
-        return ClientOptions.defaults().withSecret(secret);
+    private ConnectOptions clientOptions() {
+        return ConnectOptions.defaults().secret(settings.secret());
     }
 
     private static ClassLoader userClassLoader() {

@@ -13,8 +13,9 @@ public final class LocalClusterService implements LocalClusterProvider {
     public LocalClusterService() {}
 
     @Override
-    public Quiver startLocal(int executors) {
-        LocalCluster cluster = LocalCluster.start(LocalCluster.options().executors(executors).slotsPerExecutor(1));
+    public Quiver startLocal(int executors, String secret) {
+        LocalCluster.Options options = LocalCluster.options().executors(executors).slotsPerExecutor(1);
+        LocalCluster cluster = LocalCluster.start(secret.isEmpty() ? options : options.secret(secret));
         try {
             return new OwningQuiver(cluster.connect(), cluster);
         } catch (RuntimeException | Error e) {

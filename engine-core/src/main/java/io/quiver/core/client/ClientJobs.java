@@ -7,7 +7,7 @@ import io.quiver.core.plan.LogicalPlan;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Function;
 
-/** The client's side of dataset jobs: what {@link io.quiver.core.client.dataset.DatasetImpl} runs on. */
+/** Stateless, any thread: the client's side of dataset jobs, what {@link io.quiver.core.client.dataset.DatasetImpl} runs on. */
 final class ClientJobs implements JobService {
     private static final AtomicLong OWNERS = new AtomicLong();
 

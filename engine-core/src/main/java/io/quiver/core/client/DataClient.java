@@ -30,8 +30,9 @@ import java.util.function.Function;
 import java.util.zip.CRC32C;
 
 /**
- * The client's data plane: streams scattered blocks to executors and fetches results from them,
- * one connection per executor. Thread-safe.
+ * Thread-safe; called on user threads, which it blocks while streaming or fetching. The client's
+ * data plane: streams scattered blocks to executors and fetches results from them, one connection
+ * per executor.
  */
 final class DataClient implements AutoCloseable {
     private static final long FETCH_TIMEOUT_MILLIS = 120_000;

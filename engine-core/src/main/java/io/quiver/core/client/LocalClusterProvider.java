@@ -7,6 +7,9 @@ import io.quiver.Quiver;
  * service that starts an embedded cluster and returns a connection that owns it.
  */
 public interface LocalClusterProvider {
-    /** Starts N executors with one slot each; closing the returned Quiver stops the cluster. */
-    Quiver startLocal(int executors);
+    /**
+     * Starts N executors with one slot each, secured by {@code secret} ({@code ""}: none); closing
+     * the returned Quiver stops the cluster.
+     */
+    Quiver startLocal(int executors, String secret);
 }

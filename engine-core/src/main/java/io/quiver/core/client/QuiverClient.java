@@ -4,135 +4,101 @@ import static com.google.common.base.Preconditions.checkArgument;
 import static com.google.common.base.Preconditions.checkNotNull;
 
 import io.netty.buffer.ByteBuf;
-import io.netty.buffer.PooledByteBufAllocator;
 import io.quiver.ClusterInfo;
 import io.quiver.ClusterUnavailableException;
+import io.quiver.ConnectOptions;
 import io.quiver.Dataset;
 import io.quiver.ExecutorInfo;
 import io.quiver.Fn0;
 import io.quiver.Fn1;
 import io.quiver.Fn2;
 import io.quiver.Fn3;
-import io.quiver.InsufficientMemoryException;
 import io.quiver.Quiver;
 import io.quiver.QuiverException;
 import io.quiver.Ref;
 import io.quiver.RefId;
 import io.quiver.Scatter;
+import io.quiver.core.client.dataset.DatasetImpl;
+import io.quiver.core.client.dataset.JobResult;
 import io.quiver.core.codec.ArrayChunker;
 import io.quiver.core.codec.Codec;
 import io.quiver.core.codec.DefaultCodec;
 import io.quiver.core.codec.JavaSerialization;
-import io.quiver.core.net.Connection;
-import io.quiver.core.net.Endpoint;
-import io.quiver.core.net.Pipelines;
+import io.quiver.core.net.Secret;
 import io.quiver.core.net.Transport;
+import io.quiver.core.plan.LogicalPlan;
 import io.quiver.core.protocol.Message;
 import io.quiver.core.protocol.Message.Arg;
 import io.quiver.core.protocol.Message.FnDef;
 import io.quiver.core.protocol.Message.InfoReply;
 import io.quiver.core.protocol.Message.InfoRequest;
-import io.quiver.core.protocol.Message.Peer;
-import io.quiver.core.protocol.Message.PutChunk;
-import io.quiver.core.protocol.Message.RefDone;
-import io.quiver.core.protocol.Message.RefsDone;
-import io.quiver.core.protocol.Message.Release;
-import io.quiver.core.protocol.Message.RequestFailed;
-import io.quiver.core.protocol.Message.Role;
-import io.quiver.core.protocol.Message.ScatterPlan;
-import io.quiver.core.protocol.Message.ScatterRequest;
-import io.quiver.core.protocol.Message.Submit;
-import io.quiver.core.protocol.Message.SubmitJob;
 import io.quiver.core.protocol.Message.JobReply;
-import io.quiver.core.client.dataset.DatasetImpl;
-import io.quiver.core.client.dataset.JobResult;
-import io.quiver.core.plan.LogicalPlan;
-import java.util.HashMap;
-import java.util.function.Function;
+import io.quiver.core.protocol.Message.Peer;
+import io.quiver.core.protocol.Message.RequestFailed;
+import io.quiver.core.protocol.Message.SubmitJob;
 import io.quiver.core.protocol.Message.TaskSpec;
-import io.quiver.core.protocol.MessageCodec;
 import io.quiver.core.task.TaskFunction;
 import io.quiver.core.task.UserFunctions;
 import io.quiver.core.zk.ClusterUrl;
 import io.quiver.core.zk.Records.ExecutorRecord;
-import io.quiver.core.zk.Records.LeaderRecord;
 import io.quiver.core.zk.Zk;
 import io.quiver.core.zk.ZkPaths;
 import java.lang.ref.Cleaner;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.NoSuchElementException;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.LinkedBlockingQueue;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Function;
 import org.apache.curator.framework.CuratorFramework;
 import org.apache.curator.framework.recipes.cache.ChildData;
 import org.apache.curator.framework.recipes.cache.CuratorCache;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
- * The {@link Quiver} behind {@code Quiver.connect("zk://...")}. Thread-safe: user threads call the
- * API; the leader connection's event loop completes refs. Submits are asynchronous: ref ids are
- * minted here, and tasks queued by any thread are sent as one {@link Submit} per event-loop turn.
+ * Thread-safe; user threads call it, and it never blocks the session loop. The {@link Quiver} behind
+ * {@code Quiver.connect("zk://...")}: a facade over the {@link LeaderSession} (the leader
+ * connection, batching, failover and resume, on one loop), the {@link RefTable}, the
+ * {@link Scatterer} and the {@link DataClient} (fetches). Submits are asynchronous: ref ids are minted
+ * here, and tasks queued by any thread go out as one Submit per loop turn, or to the next leader.
  */
 public final class QuiverClient implements Quiver {
-    private static final Logger log = LoggerFactory.getLogger(QuiverClient.class);
     private static final Cleaner CLEANER = Cleaner.create();
     /** A function larger than this travels as a block on the data plane, not in a control message. */
     static final int LARGE_FUNCTION_BYTES = 1 << 20;
 
-    private final ClusterUrl url;
-    private final ClientOptions options;
     private final Codec codec = DefaultCodec.INSTANCE;
-    private final String clientId;
     private final CuratorFramework zk;
     private final CuratorCache executorsCache;
     private final Transport transport;
     private final DataClient data;
     private final ExecutorService userExecutor;
-    private final Map<RefId, RefState> refs = new ConcurrentHashMap<>();
-    private final Map<Long, CompletableFuture<Message>> requests = new ConcurrentHashMap<>();
-    private final AtomicLong requestIds = new AtomicLong();
-    private final AtomicLong seq = new AtomicLong();
-    private final AtomicLong fnIds = new AtomicLong();
-    private final Object leaderLock = new Object();
-    private final AtomicBoolean closed = new AtomicBoolean();
-    private volatile LeaderSession leader;
-    private Runnable onClose = () -> {};
+    private final RefTable refs = new RefTable();
+    private final LeaderSession session;
+    private final Scatterer scatterer;
     private final ClientJobs jobs = new ClientJobs(this);
-    private final java.util.Set<RefId> broadcasts = ConcurrentHashMap.newKeySet();
+    private final AtomicLong fnIds = new AtomicLong();
+    private final AtomicBoolean closed = new AtomicBoolean();
+    private Runnable onClose = () -> {};
 
-    // Submit batching: filled by any thread, drained on the leader channel's event loop.
-    private final Object batchLock = new Object();
-    private List<FnDef> batchFns = new ArrayList<>();
-    private List<TaskSpec> batchTasks = new ArrayList<>();
-    private List<RefId> batchReleases = new ArrayList<>();
-    private boolean batchScheduled;
-
-    /** One connection to one leader term. */
-    private record LeaderSession(Connection connection, long session, long epoch, String leaderId) {}
-
-    private QuiverClient(ClusterUrl url, ClientOptions options) {
-        this.url = url;
-        this.options = options;
-        this.clientId = "client-" + ProcessHandle.current().pid() + "-" + Long.toHexString(System.nanoTime() & 0xffffff);
-        this.zk = Zk.start(url, options.connectTimeout().toMillis());
+    private QuiverClient(ClusterUrl url, ConnectOptions options, CuratorFramework zk) {
+        String clientId = "client-" + ProcessHandle.current().pid() + "-" + Long.toHexString(System.nanoTime() & 0xffffff);
+        Secret secret = Secret.of(options.secret().orElse(null));
+        this.zk = zk;
         this.executorsCache = CuratorCache.build(zk, ZkPaths.EXECUTORS);
-        this.executorsCache.start();
         this.transport = new Transport("quiver-client", 2);
-        this.data = new DataClient(transport, options.secret(), clientId);
+        this.data = new DataClient(transport, secret, clientId);
+        this.session = new LeaderSession(url, secret, clientId, options.failoverTimeout(), transport, refs);
+        this.scatterer = new Scatterer(codec, refs, session, data);
         this.userExecutor = Executors.newCachedThreadPool(r -> {
             Thread t = new Thread(r, "quiver-client-callbacks");
             t.setDaemon(true);
@@ -145,16 +111,19 @@ public final class QuiverClient implements Quiver {
      *
      * @throws ClusterUnavailableException naming what was tried, if either is missing past the timeout
      */
-    public static QuiverClient connect(ClusterUrl url, ClientOptions options) {
-        QuiverClient client = new QuiverClient(url, options);
+    public static QuiverClient connect(ClusterUrl url, ConnectOptions options) {
+        checkArgument(options != null, "options are null; pass ConnectOptions.defaults()");
+        QuiverClient client = new QuiverClient(url, options, Zk.start(url, options.connectTimeout().toMillis()));
         try {
-            client.leader();
+            client.executorsCache.start();
+            client.session.start(client.zk);
+            client.session.awaitFirstSession(options.connectTimeout());
             long deadline = System.nanoTime() + options.connectTimeout().toNanos();
             while (client.cluster().executors().isEmpty()) {
                 if (System.nanoTime() > deadline) {
-                    throw new ClusterUnavailableException("leader " + client.leader().leaderId() + " at " + url
-                            + " has no executors registered after " + options.connectTimeout().toMillis()
-                            + " ms; start executors with `quiver executor --zk " + url + "`");
+                    throw new ClusterUnavailableException("the leader at " + url + " has no executors registered after "
+                            + options.connectTimeout().toMillis() + " ms; start executors with `quiver executor --zk "
+                            + url + "`");
                 }
                 Thread.sleep(50);
             }
@@ -178,159 +147,7 @@ public final class QuiverClient implements Quiver {
         return userExecutor;
     }
 
-    // ------------------------------------------------------------------ leader connection
-
-    /** The live leader session, connecting (or reconnecting after a leader change) if needed. */
-    private LeaderSession leader() {
-        LeaderSession s = leader;
-        if (s != null && s.connection().isOpen()) {
-            return s;
-        }
-        synchronized (leaderLock) {
-            s = leader;
-            if (s != null && s.connection().isOpen()) {
-                return s;
-            }
-            checkNotClosed();
-            long deadline = System.nanoTime() + options.connectTimeout().toNanos();
-            String lastProblem = "no /leader znode";
-            while (System.nanoTime() < deadline) {
-                try {
-                    byte[] bytes = zk.getData().forPath(ZkPaths.LEADER);
-                    LeaderRecord rec = LeaderRecord.parse(bytes);
-                    Connection c = Pipelines.connect(transport, rec.host(), rec.port(), options.secret(), Role.CLIENT,
-                            clientId, rec.epoch(), MessageCodec.DEFAULT_MAX_FRAME, 5_000, new LeaderEndpoint());
-                    s = new LeaderSession(c, c.session(), c.peerEpoch(), c.peerId());
-                    leader = s;
-                    return s;
-                } catch (org.apache.zookeeper.KeeperException.NoNodeException e) {
-                    lastProblem = "no leader has published itself at " + url + ZkPaths.LEADER;
-                } catch (QuiverException e) {
-                    lastProblem = e.getMessage();
-                    if (e.getMessage() != null && e.getMessage().contains("refused")) {
-                        throw new ClusterUnavailableException("the leader refused this client: " + e.getMessage()
-                                + "; pass the cluster secret (QUIVER_SECRET or -Dquiver.secret)", e);
-                    }
-                } catch (Exception e) {
-                    lastProblem = e.toString();
-                }
-                try {
-                    Thread.sleep(50);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    break;
-                }
-            }
-            throw new ClusterUnavailableException("no leader reachable through " + url + " within "
-                    + options.connectTimeout().toMillis() + " ms (" + lastProblem + "); start a coordinator with"
-                    + " `quiver coordinator --zk " + url + "`");
-        }
-    }
-
-    private final class LeaderEndpoint implements Endpoint {
-        @Override
-        public void onMessage(Connection c, Message m) {
-            if (m instanceof RefsDone d) {
-                for (RefDone r : d.refs()) {
-                    RefState s = refs.get(r.ref());
-                    if (s == null) {
-                        continue;
-                    }
-                    if (r.failure() != null) {
-                        s.fail(RefState.toException(r.ref(), r.failure()));
-                    } else {
-                        s.complete(r.size(), r.locations(), r.inline());
-                    }
-                }
-            } else if (m instanceof ScatterPlan p) {
-                complete(p.reqId(), p);
-            } else if (m instanceof RequestFailed f) {
-                complete(f.reqId(), f);
-            } else if (m instanceof InfoReply i) {
-                complete(i.reqId(), i);
-            } else if (m instanceof Message.JobReply j) {
-                // Register the job's refs before any RefsDone for them is read.
-                for (RefId id : j.results()) {
-                    refs.put(id, new RefState(id));
-                }
-                for (RefId id : j.persisted()) {
-                    refs.put(id, new RefState(id));
-                }
-                complete(j.reqId(), j);
-            } else {
-                if (m instanceof Message.DataMessage dm) {
-                    dm.data().release();
-                }
-                log.warn("unexpected {} from the leader", m.getClass().getSimpleName());
-            }
-        }
-
-        @Override
-        public void onClose(Connection c) {
-            LeaderSession s = leader;
-            if (s == null || s.connection() != c) {
-                return;
-            }
-            String why = "leader " + s.leaderId() + " (epoch " + s.epoch() + ") went away";
-            if (!closed.get()) {
-                log.warn("{}; pending refs fail, new work goes to the next leader", why);
-            }
-            ClusterUnavailableException e = new ClusterUnavailableException(why
-                    + " before this ref finished; submit it again (work survives a leader change in a later version)");
-            for (RefState r : refs.values()) {
-                if (!r.done.isDone()) {
-                    r.fail(e);
-                }
-            }
-            for (CompletableFuture<Message> f : requests.values()) {
-                f.completeExceptionally(e);
-            }
-        }
-    }
-
-    private void complete(long reqId, Message m) {
-        CompletableFuture<Message> f = requests.remove(reqId);
-        if (f != null) {
-            f.complete(m);
-        }
-    }
-
-    private Message request(java.util.function.LongFunction<Message> build, String what) {
-        LeaderSession s = leader();
-        long reqId = requestIds.incrementAndGet();
-        CompletableFuture<Message> f = new CompletableFuture<>();
-        requests.put(reqId, f);
-        Connection c = s.connection();
-        if (!c.isOpen()) {
-            // Closed between leader() and now: its close handler may already have run without us.
-            f.completeExceptionally(new ClusterUnavailableException("the connection to leader " + s.leaderId()
-                    + " closed before " + what + " was sent; try again"));
-        } else {
-            c.sendNow(build.apply(reqId));
-            c.channel().closeFuture().addListener(x -> f.completeExceptionally(new ClusterUnavailableException(
-                    "leader " + s.leaderId() + " (epoch " + s.epoch() + ") went away before answering " + what)));
-        }
-        try {
-            return f.get(options.connectTimeout().toMillis() + 30_000, TimeUnit.MILLISECONDS);
-        } catch (ExecutionException e) {
-            throw e.getCause() instanceof RuntimeException re ? re : new QuiverException(what + " failed", e.getCause());
-        } catch (TimeoutException e) {
-            throw new ClusterUnavailableException("the leader did not answer " + what + " in time");
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new QuiverException("interrupted during " + what);
-        } finally {
-            requests.remove(reqId);
-        }
-    }
-
     // ------------------------------------------------------------------ refs
-
-    private RefState newRef(LeaderSession s) {
-        RefState state = new RefState(new RefId(s.session(), seq.incrementAndGet()));
-        refs.put(state.id, state);
-        return state;
-    }
 
     private <T> RefImpl<T> handle(RefState state) {
         AtomicBoolean closedFlag = new AtomicBoolean();
@@ -346,11 +163,9 @@ public final class QuiverClient implements Quiver {
 
     void release(RefId id) {
         refs.remove(id);
-        broadcasts.remove(id);
-        if (closed.get()) {
-            return;
+        if (!closed.get()) {
+            session.release(id);
         }
-        enqueue(null, null, id);
     }
 
     private RefImpl<?> own(Ref<?> ref, String what) {
@@ -366,7 +181,7 @@ public final class QuiverClient implements Quiver {
     @SuppressWarnings("unchecked")
     <T> T valueOf(RefImpl<T> ref, Duration timeout) {
         RefState s = ref.state;
-        await(s, timeout);
+        s.await(timeout);
         if (s.decoded) {
             return (T) s.value;
         }
@@ -387,35 +202,12 @@ public final class QuiverClient implements Quiver {
         return (T) v;
     }
 
-    private static void await(RefState s, Duration timeout) {
-        try {
-            if (timeout == null) {
-                s.done.get();
-            } else {
-                s.done.get(timeout.toNanos(), TimeUnit.NANOSECONDS);
-            }
-        } catch (ExecutionException e) {
-            Throwable c = e.getCause();
-            if (c instanceof RuntimeException re) {
-                // Rethrow a fresh copy of the stack at the caller, keeping the type.
-                re.addSuppressed(new QuiverException("waited for " + s.id + " here"));
-                throw re;
-            }
-            throw new QuiverException("ref " + s.id + " failed", c);
-        } catch (TimeoutException e) {
-            throw new QuiverException("ref " + s.id + " not done within " + timeout, e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new QuiverException("interrupted while waiting for " + s.id, e);
-        }
-    }
-
     private static ClassLoader contextLoader() {
         ClassLoader l = Thread.currentThread().getContextClassLoader();
         return l != null ? l : QuiverClient.class.getClassLoader();
     }
 
-    private java.util.function.Function<String, Peer> locator() {
+    private Function<String, Peer> locator() {
         return id -> {
             ChildData node = executorsCache.get(ZkPaths.executor(id)).orElse(null);
             if (node == null) {
@@ -428,52 +220,6 @@ public final class QuiverClient implements Quiver {
 
     // ------------------------------------------------------------------ submit
 
-    private void enqueue(FnDef fn, TaskSpec task, RefId release) {
-        LeaderSession s = leader;
-        boolean schedule;
-        synchronized (batchLock) {
-            if (fn != null) {
-                batchFns.add(fn);
-            }
-            if (task != null) {
-                batchTasks.add(task);
-            }
-            if (release != null) {
-                batchReleases.add(release);
-            }
-            schedule = !batchScheduled;
-            batchScheduled = true;
-        }
-        if (schedule) {
-            if (s == null || !s.connection().isOpen()) {
-                s = leader();
-            }
-            Connection c = s.connection();
-            c.channel().eventLoop().execute(() -> flushBatch(c));
-        }
-    }
-
-    private void flushBatch(Connection c) {
-        List<FnDef> fns;
-        List<TaskSpec> tasks;
-        List<RefId> releases;
-        synchronized (batchLock) {
-            fns = batchFns;
-            tasks = batchTasks;
-            releases = batchReleases;
-            batchFns = new ArrayList<>();
-            batchTasks = new ArrayList<>();
-            batchReleases = new ArrayList<>();
-            batchScheduled = false;
-        }
-        if (!fns.isEmpty() || !tasks.isEmpty()) {
-            c.sendNow(new Submit(fns, tasks));
-        }
-        if (!releases.isEmpty()) {
-            c.sendNow(new Release(releases));
-        }
-    }
-
     private <R> Ref<R> submitTask(TaskFunction fn, String what, Ref<?>... inputs) {
         checkNotClosed();
         List<Arg> args = new ArrayList<>(inputs.length + 1);
@@ -481,24 +227,21 @@ public final class QuiverClient implements Quiver {
             args.add(Arg.ref(own(in, what).id()));
         }
         byte[] bytes = JavaSerialization.serialize(fn, "the function passed to " + what);
-        LeaderSession s = leader();
         if (bytes.length > LARGE_FUNCTION_BYTES) {
             // Too large for a control message: ship it as a block, and read it there as input 0.
             Ref<byte[]> block = scatter(bytes, Scatter.single());
             args.add(0, Arg.ref(block.id()));
-            fn = new LargeFunction();
-            bytes = JavaSerialization.serialize(fn, what);
-            Ref<R> result = enqueueTask(s, bytes, args);
+            Ref<R> result = enqueueTask(JavaSerialization.serialize(new LargeFunction(), what), args);
             block.close(); // the pending task keeps it alive on the cluster
             return result;
         }
-        return enqueueTask(s, bytes, args);
+        return enqueueTask(bytes, args);
     }
 
-    private <R> Ref<R> enqueueTask(LeaderSession s, byte[] fnBytes, List<Arg> args) {
+    private <R> Ref<R> enqueueTask(byte[] fnBytes, List<Arg> args) {
         long fnId = fnIds.incrementAndGet();
-        RefState out = newRef(s);
-        enqueue(new FnDef(fnId, fnBytes, null), new TaskSpec(out.id, fnId, args), null);
+        RefState out = refs.mint();
+        session.submit(List.of(new FnDef(fnId, fnBytes, null)), List.of(new TaskSpec(out.id, fnId, args)));
         return handle(out);
     }
 
@@ -560,27 +303,16 @@ public final class QuiverClient implements Quiver {
                 itemArgs.add(Arg.value(bytes));
             }
         }
-        LeaderSession s = leader();
         long fnId = fnIds.incrementAndGet();
         List<Ref<R>> out = new ArrayList<>(items.size());
         List<TaskSpec> specs = new ArrayList<>(items.size());
         for (Arg item : itemArgs) {
-            RefState r = newRef(s);
+            RefState r = refs.mint();
             List<Arg> args = shared == null ? List.of(item) : List.of(item, Arg.ref(shared.id()));
             specs.add(new TaskSpec(r.id, fnId, args));
             out.add(handle(r));
         }
-        boolean schedule;
-        synchronized (batchLock) {
-            batchFns.add(new FnDef(fnId, fnBytes, null));
-            batchTasks.addAll(specs);
-            schedule = !batchScheduled;
-            batchScheduled = true;
-        }
-        if (schedule) {
-            Connection c = s.connection();
-            c.channel().eventLoop().execute(() -> flushBatch(c));
-        }
+        session.submit(List.of(new FnDef(fnId, fnBytes, null)), specs);
         itemBlocks.forEach(Ref::close); // released after the tasks that read them are queued
         return List.copyOf(out);
     }
@@ -594,65 +326,8 @@ public final class QuiverClient implements Quiver {
 
     @Override
     public <T> Ref<T> scatter(T value, Scatter options) {
-        checkNotNull(options, "scatter: options are null; use Scatter.broadcast(), replicas(n) or on(ids)");
         checkNotClosed();
-        ArrayChunker chunker = ArrayChunker.of(value);
-        if (chunker != null) {
-            // Large primitive arrays stream while they encode: no full-size copy before the first byte moves.
-            return scatter(chunker.encodedSize(), options,
-                    () -> new DataClient.ChunkSource() {
-                        @Override
-                        public boolean hasNext() {
-                            return chunker.hasNext();
-                        }
-
-                        @Override
-                        public ByteBuf next() {
-                            return chunker.next(PooledByteBufAllocator.DEFAULT, MessageCodec.CHUNK_SIZE);
-                        }
-                    });
-        }
-        ByteBuf encoded;
-        try {
-            encoded = codec.encode(value, PooledByteBufAllocator.DEFAULT);
-        } catch (io.quiver.NotSerializableException e) {
-            throw new io.quiver.NotSerializableException("scatter: " + e.getMessage(), e.offendingClass(), e);
-        }
-        try {
-            return scatter(encoded.readableBytes(), options, () -> DataClient.slices(encoded));
-        } finally {
-            encoded.release();
-        }
-    }
-
-    /**
-     * Asks the leader where a value of {@code size} bytes goes (it reserves memory there or refuses
-     * before any byte moves), streams the chunks down the chain of targets, and waits until every
-     * target has stored and verified its copy.
-     */
-    private <T> Ref<T> scatter(long size, Scatter options, java.util.function.Supplier<DataClient.ChunkSource> chunks) {
-        LeaderSession s = leader();
-        RefState state = newRef(s);
-        byte mode = (byte) options.mode().ordinal();
-        Message reply = request(reqId -> new ScatterRequest(reqId, state.id, size, mode, options.replicas(),
-                options.executors()), "scatter");
-        if (reply instanceof RequestFailed f) {
-            refs.remove(state.id);
-            throw switch (f.kind()) {
-                case RequestFailed.INSUFFICIENT_MEMORY ->
-                        new InsufficientMemoryException(f.message(), f.executorId(), f.free(), f.requested());
-                case RequestFailed.UNAVAILABLE -> new ClusterUnavailableException(f.message());
-                case RequestFailed.INVALID -> new IllegalArgumentException("scatter: " + f.message());
-                default -> new QuiverException("scatter refused: " + f.message());
-            };
-        }
-        RefImpl<T> ref = handle(state);
-        if (options.mode() == Scatter.Mode.BROADCAST) {
-            broadcasts.add(state.id);
-        }
-        data.put(state.id, size, chunks.get(), ((ScatterPlan) reply).targets());
-        await(state, null);
-        return ref;
+        return handle(scatterer.scatter(value, options));
     }
 
     // ------------------------------------------------------------------ gather
@@ -731,7 +406,7 @@ public final class QuiverClient implements Quiver {
     @Override
     public ClusterInfo cluster() {
         checkNotClosed();
-        InfoReply r = (InfoReply) request(InfoRequest::new, "cluster info");
+        InfoReply r = (InfoReply) session.call(InfoRequest::new, "cluster info");
         List<ExecutorInfo> execs = r.executors().stream()
                 .map(e -> new ExecutorInfo(e.id(), e.host(), e.port(), e.slots(), e.memoryUsed(), e.memoryLimit()))
                 .toList();
@@ -759,7 +434,7 @@ public final class QuiverClient implements Quiver {
     }
 
     boolean isBroadcast(RefId id) {
-        return broadcasts.contains(id);
+        return refs.isBroadcast(id);
     }
 
     /**
@@ -768,19 +443,18 @@ public final class QuiverClient implements Quiver {
      */
     <R> Ref<R> submitJob(LogicalPlan plan, Function<JobResult, R> finish) {
         checkNotClosed();
-        byte[] bytes = plan.toBytes();
-        JobReply reply = jobRequest(bytes, false);
+        JobReply reply = jobRequest(plan.toBytes(), false);
         List<Ref<Object>> results = new ArrayList<>(reply.results().size());
         for (RefId id : reply.results()) {
-            results.add(handle(refs.computeIfAbsent(id, RefState::new)));
+            results.add(handle(refs.adopt(id)));
         }
         Map<Integer, List<Ref<?>>> persisted = new HashMap<>();
         for (int i = 0; i < reply.persisted().size(); i++) {
             RefId id = reply.persisted().get(i);
             persisted.computeIfAbsent(reply.persistedNodes().get(i), k -> new ArrayList<>())
-                    .add(handle(refs.computeIfAbsent(id, RefState::new)));
+                    .add(handle(refs.adopt(id)));
         }
-        RefState out = newRef(leader());
+        RefState out = refs.mint();
         RefImpl<R> ref = handle(out);
         userExecutor.execute(() -> {
             boolean ok = false;
@@ -808,9 +482,10 @@ public final class QuiverClient implements Quiver {
         return jobRequest(plan.toBytes(), true).explain();
     }
 
+    /** The job id is minted here, so the same job sent again to a new leader names the same refs. */
     private JobReply jobRequest(byte[] plan, boolean explainOnly) {
-        RefId job = new RefId(leader().session(), seq.incrementAndGet());
-        Message reply = request(reqId -> new SubmitJob(reqId, job, plan, explainOnly),
+        RefId job = refs.nextId();
+        Message reply = session.call(reqId -> new SubmitJob(reqId, job, plan, explainOnly),
                 explainOnly ? "explain" : "dataset job");
         if (reply instanceof RequestFailed f) {
             throw f.kind() == RequestFailed.INVALID ? new IllegalArgumentException(f.message())
@@ -825,21 +500,14 @@ public final class QuiverClient implements Quiver {
         }
     }
 
+    /** Says Goodbye to the leader (it releases everything at once), fails what is pending, stops every thread. */
     @Override
     public void close() {
         if (!closed.compareAndSet(false, true)) {
             return;
         }
-        LeaderSession s = leader;
-        if (s != null) {
-            // The leader releases everything this client held; wait so queued writes go out first.
-            s.connection().channel().close().awaitUninterruptibly(2, TimeUnit.SECONDS);
-        }
-        ClusterUnavailableException e = new ClusterUnavailableException("the Quiver was closed");
-        for (RefState r : refs.values()) {
-            r.fail(e);
-        }
-        refs.clear();
+        session.close();
+        refs.clear(new ClusterUnavailableException("the Quiver was closed"));
         data.close();
         executorsCache.close();
         zk.close();

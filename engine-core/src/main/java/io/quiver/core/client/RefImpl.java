@@ -9,7 +9,7 @@ import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicBoolean;
 
-/** A client-side {@link Ref}. Thread-safe. Released on close or when it becomes unreachable. */
+/** Thread-safe, any user thread: a client-side {@link Ref}. Released on close or when it becomes unreachable. */
 final class RefImpl<T> implements Ref<T> {
     final QuiverClient client;
     final RefState state;

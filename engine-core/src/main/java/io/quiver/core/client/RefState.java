@@ -6,13 +6,17 @@ import io.quiver.QuiverException;
 import io.quiver.RefId;
 import io.quiver.TaskFailedException;
 import io.quiver.core.protocol.Message.Failure;
+import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 
 /**
- * What the client knows of one ref: whether it is done, where it lives, its inline bytes or its
- * failure. Written by the client's network thread, read by user threads (fields are published by
- * completing {@link #done}).
+ * Written by the session loop, read by user threads: what the client knows of one ref: whether it
+ * is done, where it lives, its inline bytes or its failure (fields are published by completing
+ * {@link #done}). A RefDone for a ref already done only refreshes its size and locations.
  */
 final class RefState {
     final RefId id;
@@ -38,6 +42,30 @@ final class RefState {
 
     void fail(RuntimeException e) {
         done.completeExceptionally(e);
+    }
+
+    /** Waits until done (at most {@code timeout}, if not null); throws the ref's own failure. */
+    void await(Duration timeout) {
+        try {
+            if (timeout == null) {
+                done.get();
+            } else {
+                done.get(timeout.toNanos(), TimeUnit.NANOSECONDS);
+            }
+        } catch (ExecutionException e) {
+            Throwable c = e.getCause();
+            if (c instanceof RuntimeException re) {
+                // Rethrow a fresh copy of the stack at the caller, keeping the type.
+                re.addSuppressed(new QuiverException("waited for " + id + " here"));
+                throw re;
+            }
+            throw new QuiverException("ref " + id + " failed", c);
+        } catch (TimeoutException e) {
+            throw new QuiverException("ref " + id + " not done within " + timeout, e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new QuiverException("interrupted while waiting for " + id, e);
+        }
     }
 
     /** Turns a remote failure into the public exception it stands for. */

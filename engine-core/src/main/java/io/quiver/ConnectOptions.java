@@ -1,0 +1,101 @@
+package io.quiver;
+
+import static com.google.common.base.Preconditions.checkArgument;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Optional;
+
+/**
+ * How {@link Quiver#connect(String, ConnectOptions)} connects. Immutable: every setter returns a
+ * copy.
+ *
+ * <pre>{@code
+ * Quiver.connect("zk://zk1:2181/quiver", ConnectOptions.defaults().failoverTimeout(Duration.ofMinutes(2)))
+ * }</pre>
+ */
+public final class ConnectOptions {
+    private static final ConnectOptions DEFAULTS = new ConnectOptions(null,
+            Duration.ofMillis(Long.getLong("quiver.connectTimeoutMs", 15_000)), Duration.ofSeconds(60));
+
+    private final String secret;
+    private final Duration connectTimeout;
+    private final Duration failoverTimeout;
+
+    private ConnectOptions(String secret, Duration connectTimeout, Duration failoverTimeout) {
+        this.secret = secret;
+        this.connectTimeout = connectTimeout;
+        this.failoverTimeout = failoverTimeout;
+    }
+
+    /** No explicit secret, a 15 s connect timeout, a 60 s failover timeout. */
+    public static ConnectOptions defaults() {
+        return DEFAULTS;
+    }
+
+    /** The cluster secret; {@code ""} connects without one (and ignores the environment). */
+    public ConnectOptions secret(String secret) {
+        checkArgument(secret != null, "secret is null; pass the cluster secret, or \"\" to connect without one");
+        return new ConnectOptions(secret, connectTimeout, failoverTimeout);
+    }
+
+    /** How long {@code connect} waits for a leader and an executor (default 15 s). */
+    public ConnectOptions connectTimeout(Duration timeout) {
+        return new ConnectOptions(secret, positive(timeout, "connectTimeout"), failoverTimeout);
+    }
+
+    /**
+     * How long calls and pending refs wait for the next leader once the leader is lost (default
+     * 60 s); past it they fail with {@link ClusterUnavailableException}.
+     */
+    public ConnectOptions failoverTimeout(Duration timeout) {
+        return new ConnectOptions(secret, connectTimeout, positive(timeout, "failoverTimeout"));
+    }
+
+    public Duration connectTimeout() {
+        return connectTimeout;
+    }
+
+    public Duration failoverTimeout() {
+        return failoverTimeout;
+    }
+
+    /**
+     * The secret in effect: the one set here, else {@code -Dquiver.secret}, else the contents of the
+     * file named by the environment variable {@code QUIVER_SECRET_FILE}, else {@code QUIVER_SECRET};
+     * empty when none is set. Reads the file on each call.
+     *
+     * @throws QuiverException if {@code QUIVER_SECRET_FILE} names a file that cannot be read
+     */
+    public Optional<String> secret() {
+        String s = secret != null ? secret : System.getProperty("quiver.secret");
+        if (s == null) {
+            String file = System.getenv("QUIVER_SECRET_FILE");
+            s = file != null && !file.isEmpty() ? read(Path.of(file)) : System.getenv("QUIVER_SECRET");
+        }
+        return s == null || s.isEmpty() ? Optional.empty() : Optional.of(s);
+    }
+
+    private static String read(Path file) {
+        try {
+            return Files.readString(file).trim();
+        } catch (IOException e) {
+            throw new QuiverException("cannot read the secret file " + file + " named by QUIVER_SECRET_FILE: " + e
+                    + "; make it readable, or unset QUIVER_SECRET_FILE", e);
+        }
+    }
+
+    private static Duration positive(Duration d, String name) {
+        checkArgument(d != null && !d.isNegative() && !d.isZero(),
+                "%s must be a positive Duration, got %s; pass e.g. Duration.ofSeconds(30)", name, d);
+        return d;
+    }
+
+    @Override
+    public String toString() {
+        return "ConnectOptions[secret=" + (secret == null ? "from environment" : secret.isEmpty() ? "none" : "***")
+                + ", connectTimeout=" + connectTimeout + ", failoverTimeout=" + failoverTimeout + "]";
+    }
+}

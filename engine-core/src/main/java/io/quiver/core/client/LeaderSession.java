@@ -1,0 +1,633 @@
+package io.quiver.core.client;
+
+import static com.google.common.base.Preconditions.checkState;
+
+import io.quiver.ClusterUnavailableException;
+import io.quiver.QuiverException;
+import io.quiver.RefId;
+import io.quiver.core.loop.EventLoop;
+import io.quiver.core.net.Connection;
+import io.quiver.core.net.Endpoint;
+import io.quiver.core.net.Pipelines;
+import io.quiver.core.net.Secret;
+import io.quiver.core.net.Transport;
+import io.quiver.core.protocol.Message;
+import io.quiver.core.protocol.Message.FnDef;
+import io.quiver.core.protocol.Message.Goodbye;
+import io.quiver.core.protocol.Message.Hold;
+import io.quiver.core.protocol.Message.HeldRef;
+import io.quiver.core.protocol.Message.InfoReply;
+import io.quiver.core.protocol.Message.JobReply;
+import io.quiver.core.protocol.Message.Peer;
+import io.quiver.core.protocol.Message.RefDone;
+import io.quiver.core.protocol.Message.RefsDone;
+import io.quiver.core.protocol.Message.Release;
+import io.quiver.core.protocol.Message.RequestFailed;
+import io.quiver.core.protocol.Message.Role;
+import io.quiver.core.protocol.Message.ScatterPlan;
+import io.quiver.core.protocol.Message.ScatterRequest;
+import io.quiver.core.protocol.Message.Submit;
+import io.quiver.core.protocol.Message.SubmitJob;
+import io.quiver.core.protocol.Message.TaskSpec;
+import io.quiver.core.protocol.MessageCodec;
+import io.quiver.core.zk.ClusterUrl;
+import io.quiver.core.zk.Records.LeaderRecord;
+import io.quiver.core.zk.ZkPaths;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.LongFunction;
+import org.apache.curator.framework.CuratorFramework;
+import org.apache.curator.framework.recipes.cache.ChildData;
+import org.apache.curator.framework.recipes.cache.CuratorCache;
+import org.apache.curator.framework.recipes.cache.CuratorCacheListener;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Confined to its own {@link EventLoop}; public methods post to it and return (or, for calls that
+ * need an answer, block the calling user thread, never the loop). The client's session with the
+ * leader: the current connection and the leader record it belongs to, submits and releases batched
+ * per loop turn (flushed in the loop's afterBatch hook), requests awaiting their answer, and the
+ * {@link Lineage} that lets a new leader session resume.
+ *
+ * <pre>
+ *   CONNECTED --connection drops--> WAITING --a leader answers--> CONNECTED (resume)
+ *   CONNECTED --/leader names a newer epoch--> CONNECTED to it (resume), the old connection closed
+ *   WAITING past failoverTimeout: every pending ref and call fails with ClusterUnavailableException
+ *   any --close()--> CLOSED (Goodbye sent)
+ * </pre>
+ *
+ * Discovery: {@code /leader} is watched; a newly published record (higher epoch) is connected to at
+ * once, even while the old connection is still open (a frozen leader keeps its socket). A record
+ * whose connection dropped, or that could not be reached, is tried once more after a short delay;
+ * after that it is dead and only a different record is tried.
+ */
+final class LeaderSession implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(LeaderSession.class);
+    private static final long RETRY_DELAY_MILLIS = 200;
+    /** A connection that stayed up this long and then dropped earns a fresh retry. */
+    private static final long STABLE_NANOS = TimeUnit.SECONDS.toNanos(5);
+    private static final int HANDSHAKE_TIMEOUT_MILLIS = 5_000;
+    private static final int MAX_SEEN = 8;
+
+    enum State { CONNECTED, WAITING, CLOSED }
+
+    private record Pending(Message message, CompletableFuture<Message> reply) {}
+
+    private final ClusterUrl url;
+    private final Secret secret;
+    private final String clientId;
+    private final Duration failoverTimeout;
+    private final Transport transport;
+    private final RefTable refs;
+    private final EventLoop loop = new EventLoop("quiver-client-session");
+    private final ExecutorService connector = Executors.newSingleThreadExecutor(r -> {
+        Thread t = new Thread(r, "quiver-client-connect");
+        t.setDaemon(true);
+        return t;
+    });
+    private final AtomicLong requestIds = new AtomicLong();
+    private final CompletableFuture<Long> firstSession = new CompletableFuture<>();
+    private volatile String lastProblem;
+    private CuratorCache leaderCache;
+
+    // ---- confined to the loop
+    private State state = State.WAITING;
+    private Connection connection;
+    private LeaderRecord connectedTo;
+    private long connectedAtNanos;
+    /** The last leader this client had a session with. */
+    private LeaderRecord lastLeader;
+    /** What /leader names now (null: no node). */
+    private LeaderRecord published;
+    private LeaderRecord connecting;
+    /** The record given its one retry; it is dead if that fails too. */
+    private LeaderRecord retried;
+    /** A record whose retry is scheduled and not due yet. */
+    private LeaderRecord retryDue;
+    private final Set<LeaderRecord> dead = new HashSet<>();
+    private long lostAtNanos;
+    private ScheduledFuture<?> failoverTimer;
+    private final Set<String> seen = new LinkedHashSet<>();
+    /** Set once the failover timeout passed with no leader: new work fails at once with it. */
+    private ClusterUnavailableException unavailable;
+    private final Lineage lineage = new Lineage();
+    private final Map<Long, Pending> pending = new LinkedHashMap<>();
+    private List<FnDef> batchFns = new ArrayList<>();
+    private List<TaskSpec> batchTasks = new ArrayList<>();
+    private List<RefId> batchReleases = new ArrayList<>();
+
+    LeaderSession(ClusterUrl url, Secret secret, String clientId, Duration failoverTimeout, Transport transport,
+                  RefTable refs) {
+        this.url = url;
+        this.secret = secret;
+        this.clientId = clientId;
+        this.failoverTimeout = failoverTimeout;
+        this.transport = transport;
+        this.refs = refs;
+        this.lastProblem = "no leader has published itself at " + url + ZkPaths.LEADER;
+    }
+
+    /** Starts the loop and the watch on {@code /leader}; connecting happens in the background. */
+    void start(CuratorFramework zk) {
+        loop.start(this::flush);
+        leaderCache = CuratorCache.build(zk, ZkPaths.LEADER, CuratorCache.Options.SINGLE_NODE_CACHE);
+        // Called on Zk's shared callback pool: parse, post, return.
+        leaderCache.listenable().addListener(CuratorCacheListener.builder()
+                .forCreatesAndChanges((before, now) -> leaderNode(now))
+                .forDeletes(before -> loop.execute(() -> onLeaderNode(null)))
+                .build());
+        leaderCache.start();
+    }
+
+    /**
+     * Waits for the first leader session, whose id becomes the owner of every ref this client mints.
+     *
+     * @throws ClusterUnavailableException saying what was tried, past {@code timeout} or if refused
+     */
+    void awaitFirstSession(Duration timeout) {
+        try {
+            firstSession.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (ExecutionException e) {
+            throw (RuntimeException) e.getCause();
+        } catch (TimeoutException e) {
+            throw new ClusterUnavailableException("no leader reachable through " + url + " within "
+                    + timeout.toMillis() + " ms (" + lastProblem + "); start a coordinator with"
+                    + " `quiver coordinator --zk " + url + "`");
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new ClusterUnavailableException("interrupted while connecting to " + url);
+        }
+    }
+
+    // ------------------------------------------------------------------ called from user threads
+
+    /** Queues functions and tasks: one Submit per loop turn, or on resume if no leader is connected. */
+    void submit(List<FnDef> fns, List<TaskSpec> tasks) {
+        loop.execute(() -> onSubmit(fns, tasks));
+    }
+
+    void release(RefId ref) {
+        loop.execute(() -> {
+            lineage.released(ref);
+            batchReleases.add(ref);
+        });
+    }
+
+    /**
+     * Sends a request and waits for its answer, across leader changes: a request no leader has
+     * answered is sent again to the next one.
+     */
+    Message call(LongFunction<Message> request, String what) {
+        return call(request.apply(requestIds.incrementAndGet()), null, what);
+    }
+
+    /** Asks where a scatter goes; from now on, a resume holds the ref once its plan arrived. */
+    Message scatter(LongFunction<ScatterRequest> request, byte kind) {
+        ScatterRequest r = request.apply(requestIds.incrementAndGet());
+        return call(r, () -> lineage.held(r.ref(), kind, r.size()), "scatter");
+    }
+
+    private Message call(Message request, Runnable before, String what) {
+        checkState(!loop.inLoop(), "a call that waits must not run on the session loop");
+        long reqId = reqId(request);
+        CompletableFuture<Message> reply = new CompletableFuture<>();
+        loop.execute(() -> {
+            if (before != null) {
+                before.run();
+            }
+            onRequest(reqId, new Pending(request, reply));
+        });
+        // A leader that holds its connection open but never answers is bounded here.
+        long bound = failoverTimeout.plusSeconds(30).toMillis();
+        try {
+            return reply.get(bound, TimeUnit.MILLISECONDS);
+        } catch (ExecutionException e) {
+            throw e.getCause() instanceof RuntimeException re ? re : new QuiverException(what + " failed", e.getCause());
+        } catch (TimeoutException e) {
+            loop.execute(() -> dropPending(reqId));
+            throw new ClusterUnavailableException("leader " + describe(lastLeader) + " did not answer " + what
+                    + " within " + bound + " ms");
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            loop.execute(() -> dropPending(reqId));
+            throw new QuiverException("interrupted during " + what);
+        }
+    }
+
+    private static long reqId(Message m) {
+        if (m instanceof ScatterRequest r) {
+            return r.reqId();
+        } else if (m instanceof Message.InfoRequest r) {
+            return r.reqId();
+        } else if (m instanceof SubmitJob r) {
+            return r.reqId();
+        }
+        throw new IllegalArgumentException("not a request: " + m.type());
+    }
+
+    /**
+     * Sends Goodbye and closes the connection (the leader releases everything at once); fails
+     * pending calls. Idempotent; waits briefly for the goodbye to go out.
+     */
+    @Override
+    public void close() {
+        if (leaderCache == null) { // never started
+            connector.shutdownNow();
+            loop.close();
+            return;
+        }
+        CompletableFuture<Connection> last = new CompletableFuture<>();
+        loop.execute(() -> last.complete(shutdown()));
+        try {
+            Connection c = last.get(2, TimeUnit.SECONDS);
+            if (c != null) {
+                c.channel().closeFuture().awaitUninterruptibly(2, TimeUnit.SECONDS);
+            }
+        } catch (ExecutionException | TimeoutException e) {
+            log.debug("session loop did not shut down in time", e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        if (leaderCache != null) {
+            leaderCache.close();
+        }
+        connector.shutdownNow();
+        loop.close();
+    }
+
+    // ------------------------------------------------------------------ loop: discovery and connecting
+
+    private void leaderNode(ChildData node) {
+        LeaderRecord rec;
+        try {
+            rec = node == null || node.getData() == null ? null : LeaderRecord.parse(node.getData());
+        } catch (RuntimeException e) {
+            log.warn("ignoring unreadable {} node: {}", ZkPaths.LEADER, e.toString());
+            return;
+        }
+        loop.execute(() -> onLeaderNode(rec));
+    }
+
+    private void onLeaderNode(LeaderRecord rec) {
+        published = rec;
+        note(rec == null ? "no " + ZkPaths.LEADER + " node" : describe(rec));
+        reconcile();
+    }
+
+    /** Connects to the published record if it is newer than the current one and not known dead. */
+    private void reconcile() {
+        LeaderRecord target = published;
+        if (state == State.CLOSED || connecting != null || target == null || dead.contains(target)
+                || target.equals(retryDue)) {
+            return;
+        }
+        if (connection != null && (target.equals(connectedTo) || target.epoch() <= connectedTo.epoch())) {
+            return;
+        }
+        connecting = target;
+        SessionEndpoint endpoint = new SessionEndpoint(target);
+        connector.execute(() -> {
+            try {
+                Pipelines.connect(transport, target.host(), target.port(), secret, Role.CLIENT, clientId, target.epoch(),
+                        MessageCodec.DEFAULT_MAX_FRAME, HANDSHAKE_TIMEOUT_MILLIS, endpoint);
+            } catch (RuntimeException e) {
+                loop.execute(() -> onConnectFailed(target, e));
+            }
+        });
+    }
+
+    private void onConnectFailed(LeaderRecord rec, RuntimeException e) {
+        if (!rec.equals(connecting)) {
+            return;
+        }
+        connecting = null;
+        boolean refused = refused(e);
+        String problem = describe(rec) + (refused ? " refused this client: " : " did not answer: ") + e.getMessage();
+        lastProblem = problem;
+        note(problem);
+        log.info("{}", problem);
+        if (refused) {
+            dead.add(rec);
+            firstSession.completeExceptionally(new ClusterUnavailableException(problem
+                    + "; pass the cluster secret (ConnectOptions.secret, QUIVER_SECRET_FILE or QUIVER_SECRET)", e));
+        } else {
+            giveOneRetry(rec, false);
+        }
+        reconcile();
+    }
+
+    /** True only if the leader's handshake itself said Refused (a wrong or missing secret). */
+    private static boolean refused(RuntimeException e) {
+        return e.getCause() instanceof QuiverException q && q.getMessage() != null && q.getMessage().startsWith("refused: ");
+    }
+
+    /** {@code rec} failed: retry it once after a short delay, unless it had that retry already. */
+    private void giveOneRetry(LeaderRecord rec, boolean wasStable) {
+        if (rec.equals(retried) && !wasStable) {
+            dead.add(rec);
+            note(describe(rec) + " failed again after its one retry and is not tried any more");
+            log.warn("leader {} is unreachable; waiting for {} to name another", describe(rec), ZkPaths.LEADER);
+            return;
+        }
+        retried = rec;
+        retryDue = rec;
+        loop.schedule(() -> {
+            if (rec.equals(retryDue)) {
+                retryDue = null;
+                reconcile();
+            }
+        }, RETRY_DELAY_MILLIS, TimeUnit.MILLISECONDS);
+    }
+
+    private void onConnected(LeaderRecord rec, Connection c) {
+        if (rec.equals(connecting)) {
+            connecting = null;
+        }
+        if (state == State.CLOSED) {
+            c.close();
+            return;
+        }
+        Connection old = connection;
+        connection = c;
+        connectedTo = rec;
+        lastLeader = rec;
+        connectedAtNanos = System.nanoTime();
+        state = State.CONNECTED;
+        unavailable = null;
+        seen.clear();
+        if (failoverTimer != null) {
+            failoverTimer.cancel(false);
+            failoverTimer = null;
+        }
+        refs.owner(c.session());
+        firstSession.complete(c.session());
+        if (old != null) {
+            log.info("leader {} published; leaving {}", describe(rec), old);
+            old.close();
+        }
+        resume(c);
+        reconcile(); // a newer leader may have been published meanwhile
+    }
+
+    private void onClosed(LeaderRecord rec, Connection c) {
+        if (c != connection) {
+            return;
+        }
+        connection = null;
+        connectedTo = null;
+        batchFns = new ArrayList<>(); // in the lineage: a resume sends them
+        batchTasks = new ArrayList<>();
+        if (state == State.CLOSED) {
+            return;
+        }
+        state = State.WAITING;
+        lostAtNanos = System.nanoTime();
+        seen.clear();
+        failoverTimer = loop.schedule(this::expire, failoverTimeout.toMillis(), TimeUnit.MILLISECONDS);
+        log.warn("lost the connection to leader {}; waiting up to {} ms for a leader", describe(rec),
+                failoverTimeout.toMillis());
+        giveOneRetry(rec, System.nanoTime() - connectedAtNanos > STABLE_NANOS);
+        reconcile();
+    }
+
+    /** Past the failover timeout with no leader: every unfinished ref and call fails. */
+    private void expire() {
+        if (state != State.WAITING) {
+            return;
+        }
+        long waited = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - lostAtNanos);
+        unavailable = new ClusterUnavailableException("no leader for " + waited + " ms (ConnectOptions.failoverTimeout is "
+                + failoverTimeout.toMillis() + " ms); the last leader was " + describe(lastLeader) + "; " + ZkPaths.LEADER
+                + " meanwhile showed: " + (seen.isEmpty() ? "no change" : String.join("; ", seen))
+                + ". Start a coordinator (`quiver coordinator --zk " + url + "`) or raise the failover timeout");
+        log.warn("{}", unavailable.getMessage());
+        pending.values().forEach(p -> p.reply().completeExceptionally(unavailable));
+        pending.clear();
+        refs.failUnfinished(unavailable);
+        lineage.abandonUnfinished();
+    }
+
+    private void note(String what) {
+        if (state == State.WAITING && seen.size() < MAX_SEEN) {
+            seen.add(what);
+        }
+    }
+
+    private static String describe(LeaderRecord r) {
+        return r == null ? "none" : r.id() + " (epoch " + r.epoch() + ") at " + r.host() + ":" + r.port();
+    }
+
+    // ------------------------------------------------------------------ loop: work
+
+    private void onSubmit(List<FnDef> fns, List<TaskSpec> tasks) {
+        if (state == State.CLOSED) {
+            return;
+        }
+        if (unavailable != null) {
+            tasks.forEach(t -> failRef(t.out(), unavailable));
+            return;
+        }
+        lineage.submitted(fns, tasks);
+        if (state == State.CONNECTED) {
+            batchFns.addAll(fns);
+            batchTasks.addAll(tasks);
+        }
+    }
+
+    private void failRef(RefId id, RuntimeException e) {
+        RefState s = refs.get(id);
+        if (s != null) {
+            s.fail(e);
+        }
+    }
+
+    private void onRequest(long reqId, Pending p) {
+        RuntimeException refusal = state == State.CLOSED ? new QuiverException("this Quiver is closed; connect again")
+                : unavailable;
+        if (refusal != null) {
+            dropPending(p);
+            p.reply().completeExceptionally(refusal);
+            return;
+        }
+        pending.put(reqId, p);
+        if (state == State.CONNECTED) {
+            connection.send(p.message());
+        }
+    }
+
+    private void dropPending(long reqId) {
+        Pending p = pending.remove(reqId);
+        if (p != null) {
+            dropPending(p);
+        }
+    }
+
+    /** A scatter that got no plan holds nothing. */
+    private void dropPending(Pending p) {
+        if (p.message() instanceof ScatterRequest r) {
+            lineage.refused(r.ref());
+        }
+    }
+
+    /** The loop's afterBatch hook: everything queued this turn goes out as one Submit and one Release. */
+    private void flush() {
+        if (state != State.CONNECTED) {
+            return;
+        }
+        if (!batchTasks.isEmpty()) {
+            connection.send(new Submit(batchFns, batchTasks));
+            batchFns = new ArrayList<>();
+            batchTasks = new ArrayList<>();
+        }
+        if (!batchReleases.isEmpty()) {
+            connection.send(new Release(batchReleases));
+            batchReleases = new ArrayList<>();
+        }
+    }
+
+    /**
+     * Tells a new leader session everything it must know, in this order: refs no task produces
+     * (Hold), every live task (one Submit, inputs first), unfinished jobs, unanswered requests, and
+     * the releases of refs kept only for lineage or released while no leader was connected.
+     */
+    private void resume(Connection c) {
+        List<HeldRef> holds = lineage.holds();
+        if (!holds.isEmpty()) {
+            c.send(new Hold(holds));
+        }
+        Submit tasks = lineage.resubmit();
+        if (tasks != null) {
+            c.send(tasks);
+        }
+        lineage.unfinishedJobs().forEach(c::send);
+        pending.values().forEach(p -> c.send(p.message()));
+        Set<RefId> releases = new LinkedHashSet<>(lineage.keptForLineage());
+        releases.addAll(batchReleases);
+        if (!releases.isEmpty()) {
+            c.send(new Release(List.copyOf(releases)));
+        }
+        batchFns = new ArrayList<>();
+        batchTasks = new ArrayList<>();
+        batchReleases = new ArrayList<>();
+        if (tasks != null || !holds.isEmpty() || !pending.isEmpty()) {
+            log.info("resumed with leader {}: {} held refs, {} tasks, {} jobs, {} calls", describe(connectedTo),
+                    holds.size(), tasks == null ? 0 : tasks.tasks().size(), lineage.unfinishedJobs().size(),
+                    pending.size());
+        }
+    }
+
+    private void onMessage(Connection c, Message m) {
+        if (c != connection) {
+            return; // an old leader's late words
+        }
+        if (m instanceof RefsDone d) {
+            d.refs().forEach(this::onRefDone);
+        } else if (m instanceof ScatterPlan p) {
+            reply(p.reqId(), p);
+        } else if (m instanceof RequestFailed f) {
+            reply(f.reqId(), f);
+        } else if (m instanceof InfoReply i) {
+            reply(i.reqId(), i);
+        } else if (m instanceof JobReply j) {
+            reply(j.reqId(), j);
+        } else {
+            log.warn("unexpected {} from leader {}", m.type(), describe(connectedTo));
+        }
+    }
+
+    private void onRefDone(RefDone d) {
+        lineage.done(d.ref(), d.size(), d.failure() != null);
+        RefState s = refs.get(d.ref());
+        if (s == null) {
+            return;
+        }
+        if (d.failure() != null) {
+            s.fail(RefState.toException(d.ref(), d.failure()));
+        } else {
+            s.complete(d.size(), d.locations(), d.inline());
+        }
+    }
+
+    private void reply(long reqId, Message m) {
+        Pending p = pending.remove(reqId);
+        if (p == null) {
+            return; // a job sent again on resume: its refs are known already
+        }
+        if (p.message() instanceof ScatterRequest r) {
+            if (m instanceof ScatterPlan plan) {
+                lineage.planned(r.ref(), plan.targets().stream().map(Peer::id).toList());
+            } else {
+                lineage.refused(r.ref());
+            }
+        } else if (p.message() instanceof SubmitJob job && m instanceof JobReply j && !job.explainOnly()) {
+            // Known before any RefsDone for them is read.
+            j.results().forEach(refs::adopt);
+            j.persisted().forEach(refs::adopt);
+            lineage.jobPlanned(job, j.results(), j.persisted());
+        }
+        p.reply().complete(m);
+    }
+
+    private Connection shutdown() {
+        flush();
+        state = State.CLOSED;
+        if (failoverTimer != null) {
+            failoverTimer.cancel(false);
+        }
+        QuiverException closed = new QuiverException("this Quiver was closed");
+        pending.values().forEach(p -> p.reply().completeExceptionally(closed));
+        pending.clear();
+        Connection c = connection;
+        connection = null;
+        if (c != null) {
+            // The channel closes after the goodbye is written; a leader that drops us on it changes nothing.
+            c.send(new Goodbye());
+            c.close();
+        }
+        return c;
+    }
+
+    /** One connection attempt's callbacks, on Netty threads: post and return. */
+    private final class SessionEndpoint implements Endpoint {
+        private final LeaderRecord record;
+
+        SessionEndpoint(LeaderRecord record) {
+            this.record = record;
+        }
+
+        @Override
+        public void onOpen(Connection c) {
+            loop.execute(() -> onConnected(record, c));
+        }
+
+        @Override
+        public void onMessage(Connection c, Message m) {
+            if (m instanceof Message.DataMessage d) {
+                d.data().release(); // a leader sends no data
+                log.warn("unexpected {} from leader {}", m.type(), describe(record));
+                return;
+            }
+            loop.execute(() -> LeaderSession.this.onMessage(c, m));
+        }
+
+        @Override
+        public void onClose(Connection c) {
+            loop.execute(() -> onClosed(record, c));
+        }
+    }
+}

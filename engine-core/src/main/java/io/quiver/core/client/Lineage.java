@@ -1,0 +1,235 @@
+package io.quiver.core.client;
+
+import io.quiver.RefId;
+import io.quiver.core.protocol.Message.Arg;
+import io.quiver.core.protocol.Message.FnDef;
+import io.quiver.core.protocol.Message.HeldRef;
+import io.quiver.core.protocol.Message.Submit;
+import io.quiver.core.protocol.Message.SubmitJob;
+import io.quiver.core.protocol.Message.TaskSpec;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Confined to the session loop ({@link LeaderSession}): what a new leader must be told again about
+ * this client's refs. An entry is live while the user holds its ref or a task that is not done reads
+ * it; the last release or completion of a dependent drops it. Task outputs keep their spec and
+ * function (their lineage); scattered, broadcast and persisted refs keep their kind, size and, for a
+ * scatter in flight, its targets. Dataset jobs are kept until all their results are done.
+ */
+final class Lineage {
+    private static final byte TASK_OUTPUT = 0;
+
+    private static final class Entry {
+        final RefId id;
+        final TaskSpec spec;
+        final byte kind;
+        long size;
+        List<String> pendingTargets = List.of();
+        boolean planned;
+        boolean userHeld = true;
+        boolean done;
+        int pendingDependents;
+
+        Entry(RefId id, TaskSpec spec, byte kind, long size) {
+            this.id = id;
+            this.spec = spec;
+            this.kind = kind;
+            this.size = size;
+        }
+    }
+
+    private static final class Fn {
+        final FnDef def;
+        int uses;
+
+        Fn(FnDef def) {
+            this.def = def;
+        }
+    }
+
+    private record Job(SubmitJob request, Set<RefId> unfinished) {}
+
+    /** In creation order, so a task's inputs come before it. */
+    private final Map<RefId, Entry> entries = new LinkedHashMap<>();
+    private final Map<Long, Fn> fns = new HashMap<>();
+    private final Map<RefId, Job> jobs = new LinkedHashMap<>();
+    private final Map<RefId, Job> jobOfResult = new HashMap<>();
+
+    void submitted(List<FnDef> defs, List<TaskSpec> specs) {
+        for (FnDef f : defs) {
+            fns.put(f.fnId(), new Fn(f));
+        }
+        for (TaskSpec spec : specs) {
+            entries.put(spec.out(), new Entry(spec.out(), spec, TASK_OUTPUT, -1));
+            fns.get(spec.fnId()).uses++;
+            for (RefId in : inputs(spec)) {
+                Entry e = entries.get(in);
+                if (e != null) {
+                    e.pendingDependents++;
+                }
+            }
+        }
+    }
+
+    /** A ref no task produces: a scatter about to be requested, or a persisted partition. */
+    void held(RefId id, byte kind, long size) {
+        entries.put(id, new Entry(id, null, kind, size));
+    }
+
+    /** The scatter's plan arrived: until it is done, its copies stream to {@code targets}. */
+    void planned(RefId id, List<String> targets) {
+        Entry e = entries.get(id);
+        if (e != null && !e.done) {
+            e.planned = true;
+            e.pendingTargets = List.copyOf(targets);
+        }
+    }
+
+    /** The leader refused the scatter: there is nothing to hold. */
+    void refused(RefId id) {
+        entries.remove(id); // nothing reads a ref before its scatter returned
+    }
+
+    void released(RefId id) {
+        Entry e = entries.get(id);
+        if (e != null) {
+            e.userHeld = false;
+            dropIfDead(e);
+        }
+    }
+
+    /** A RefDone arrived (again, after a resume: then it only refreshes the size). */
+    void done(RefId id, long size, boolean failed) {
+        Job job = jobOfResult.remove(id);
+        if (job != null && job.unfinished().remove(id) && job.unfinished().isEmpty()) {
+            jobs.remove(job.request().job());
+        }
+        Entry e = entries.get(id);
+        if (e == null) {
+            return;
+        }
+        if (size >= 0) {
+            e.size = size;
+        }
+        if (e.done) {
+            return;
+        }
+        e.done = true;
+        e.pendingTargets = List.of();
+        dependentDone(e);
+        if (failed) {
+            remove(e); // its dependents fail with it; a new leader must not run it again
+        } else {
+            dropIfDead(e);
+        }
+    }
+
+    /** A job the leader planned: it is sent again on resume until every result is done. */
+    void jobPlanned(SubmitJob request, List<RefId> results, List<RefId> persisted) {
+        Job job = new Job(request, new LinkedHashSet<>(results));
+        if (!results.isEmpty()) {
+            jobs.put(request.job(), job);
+            results.forEach(r -> jobOfResult.put(r, job));
+        }
+        persisted.forEach(p -> held(p, HeldRef.PERSISTED, -1));
+    }
+
+    /** After the failover timeout: every unfinished ref failed, only done refs the user holds remain. */
+    void abandonUnfinished() {
+        entries.values().removeIf(e -> !e.done || !e.userHeld);
+        entries.values().forEach(e -> e.pendingDependents = 0);
+        fns.values().forEach(f -> f.uses = 0);
+        entries.values().stream().filter(e -> e.spec != null).forEach(e -> fns.get(e.spec.fnId()).uses++);
+        fns.values().removeIf(f -> f.uses == 0);
+        jobs.clear();
+        jobOfResult.clear();
+    }
+
+    // ------------------------------------------------------------------ what a resume sends
+
+    /** Refs no task produces that are stored, or whose scatter has its plan. */
+    List<HeldRef> holds() {
+        List<HeldRef> out = new ArrayList<>();
+        for (Entry e : entries.values()) {
+            if (e.spec == null && (e.done || e.planned)) {
+                out.add(new HeldRef(e.id, e.kind, e.size, e.pendingTargets));
+            }
+        }
+        return out;
+    }
+
+    /** Every live task with its function, in creation order; null if there is none. */
+    Submit resubmit() {
+        Map<Long, FnDef> defs = new LinkedHashMap<>();
+        List<TaskSpec> specs = new ArrayList<>();
+        for (Entry e : entries.values()) {
+            if (e.spec != null) {
+                defs.putIfAbsent(e.spec.fnId(), fns.get(e.spec.fnId()).def);
+                specs.add(e.spec);
+            }
+        }
+        return specs.isEmpty() ? null : new Submit(List.copyOf(defs.values()), specs);
+    }
+
+    /** Jobs with results not yet done, as first sent. */
+    List<SubmitJob> unfinishedJobs() {
+        return jobs.values().stream().map(Job::request).toList();
+    }
+
+    /** Refs the user released that are kept only because a pending task reads them. */
+    List<RefId> keptForLineage() {
+        return entries.values().stream().filter(e -> !e.userHeld).map(e -> e.id).toList();
+    }
+
+    // ------------------------------------------------------------------ reference counts
+
+    private void dropIfDead(Entry e) {
+        if (!e.userHeld && e.pendingDependents == 0) {
+            remove(e);
+        }
+    }
+
+    private void remove(Entry e) {
+        entries.remove(e.id);
+        if (e.spec == null) {
+            return;
+        }
+        Fn fn = fns.get(e.spec.fnId());
+        if (--fn.uses == 0) {
+            fns.remove(e.spec.fnId());
+        }
+        if (!e.done) {
+            dependentDone(e); // nobody needs it any more: neither do its inputs
+        }
+    }
+
+    /** {@code e} no longer needs its inputs. */
+    private void dependentDone(Entry e) {
+        if (e.spec == null) {
+            return;
+        }
+        for (RefId in : inputs(e.spec)) {
+            Entry i = entries.get(in);
+            if (i != null) {
+                i.pendingDependents--;
+                dropIfDead(i);
+            }
+        }
+    }
+
+    private static List<RefId> inputs(TaskSpec spec) {
+        List<RefId> out = new ArrayList<>(spec.args().size());
+        for (Arg a : spec.args()) {
+            if (a.ref() != null) {
+                out.add(a.ref());
+            }
+        }
+        return out;
+    }
+}

@@ -1,0 +1,106 @@
+package io.quiver.core.client;
+
+import static com.google.common.base.Preconditions.checkNotNull;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.PooledByteBufAllocator;
+import io.quiver.ClusterUnavailableException;
+import io.quiver.InsufficientMemoryException;
+import io.quiver.QuiverException;
+import io.quiver.Scatter;
+import io.quiver.core.codec.ArrayChunker;
+import io.quiver.core.codec.Codec;
+import io.quiver.core.protocol.Message;
+import io.quiver.core.protocol.Message.HeldRef;
+import io.quiver.core.protocol.Message.RequestFailed;
+import io.quiver.core.protocol.Message.ScatterPlan;
+import io.quiver.core.protocol.Message.ScatterRequest;
+import io.quiver.core.protocol.MessageCodec;
+import java.util.function.Supplier;
+
+/**
+ * Runs on the calling user thread: the scatter flow. Asks the leader where a value goes (it reserves
+ * memory there or refuses before any byte moves; across a leader change the request goes to the next
+ * leader), streams the chunks down the chain of targets, and waits until every target has stored
+ * and verified its copy.
+ */
+final class Scatterer {
+    private final Codec codec;
+    private final RefTable refs;
+    private final LeaderSession session;
+    private final DataClient data;
+
+    Scatterer(Codec codec, RefTable refs, LeaderSession session, DataClient data) {
+        this.codec = codec;
+        this.refs = refs;
+        this.session = session;
+        this.data = data;
+    }
+
+    /** Returns the stored ref's state; the caller makes the user's handle. */
+    RefState scatter(Object value, Scatter options) {
+        checkNotNull(options, "scatter: options are null; use Scatter.broadcast(), replicas(n) or on(ids)");
+        ArrayChunker chunker = ArrayChunker.of(value);
+        if (chunker != null) {
+            // Large primitive arrays stream while they encode: no full-size copy before the first byte moves.
+            return scatter(chunker.encodedSize(), options, () -> new DataClient.ChunkSource() {
+                @Override
+                public boolean hasNext() {
+                    return chunker.hasNext();
+                }
+
+                @Override
+                public ByteBuf next() {
+                    return chunker.next(PooledByteBufAllocator.DEFAULT, MessageCodec.CHUNK_SIZE);
+                }
+            });
+        }
+        ByteBuf encoded;
+        try {
+            encoded = codec.encode(value, PooledByteBufAllocator.DEFAULT);
+        } catch (io.quiver.NotSerializableException e) {
+            throw new io.quiver.NotSerializableException("scatter: " + e.getMessage(), e.offendingClass(), e);
+        }
+        try {
+            return scatter(encoded.readableBytes(), options, () -> DataClient.slices(encoded));
+        } finally {
+            encoded.release();
+        }
+    }
+
+    private RefState scatter(long size, Scatter options, Supplier<DataClient.ChunkSource> chunks) {
+        RefState state = refs.mint();
+        boolean broadcast = options.mode() == Scatter.Mode.BROADCAST;
+        byte mode = (byte) options.mode().ordinal();
+        Message reply;
+        try {
+            reply = session.scatter(reqId -> new ScatterRequest(reqId, state.id, size, mode, options.replicas(),
+                    options.executors()), broadcast ? HeldRef.BROADCAST : HeldRef.SCATTERED);
+        } catch (RuntimeException e) {
+            refs.remove(state.id);
+            throw e;
+        }
+        if (reply instanceof RequestFailed f) {
+            refs.remove(state.id);
+            throw switch (f.kind()) {
+                case RequestFailed.INSUFFICIENT_MEMORY ->
+                        new InsufficientMemoryException(f.message(), f.executorId(), f.free(), f.requested());
+                case RequestFailed.UNAVAILABLE -> new ClusterUnavailableException(f.message());
+                case RequestFailed.INVALID -> new IllegalArgumentException("scatter: " + f.message());
+                default -> new QuiverException("scatter refused: " + f.message());
+            };
+        }
+        if (broadcast) {
+            refs.markBroadcast(state.id);
+        }
+        try {
+            data.put(state.id, size, chunks.get(), ((ScatterPlan) reply).targets());
+            state.await(null);
+            return state;
+        } catch (RuntimeException e) {
+            refs.remove(state.id);
+            session.release(state.id);
+            throw e;
+        }
+    }
+}

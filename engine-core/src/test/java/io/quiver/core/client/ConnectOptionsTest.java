@@ -1,0 +1,59 @@
+package io.quiver.core.client;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.quiver.ConnectOptions;
+import io.quiver.Quiver;
+import java.time.Duration;
+import org.junit.jupiter.api.Test;
+
+/** The public connect options: defaults, copies, the secret's sources, and clear refusals of bad values. */
+class ConnectOptionsTest {
+
+    @Test
+    void defaultsAndEverySetterReturnsACopy() {
+        ConnectOptions d = ConnectOptions.defaults();
+        assertThat(d.failoverTimeout()).isEqualTo(Duration.ofSeconds(60));
+        assertThat(d.connectTimeout()).isPositive();
+
+        ConnectOptions o = d.failoverTimeout(Duration.ofSeconds(5)).connectTimeout(Duration.ofSeconds(3)).secret("s");
+        assertThat(o.failoverTimeout()).isEqualTo(Duration.ofSeconds(5));
+        assertThat(o.connectTimeout()).isEqualTo(Duration.ofSeconds(3));
+        assertThat(o.secret()).contains("s");
+        assertThat(d.failoverTimeout()).isEqualTo(Duration.ofSeconds(60)); // unchanged
+        assertThat(o.toString()).doesNotContain("=s,").contains("***");
+    }
+
+    @Test
+    void anExplicitSecretWinsAndEmptyMeansNone() {
+        String before = System.getProperty("quiver.secret");
+        try {
+            System.setProperty("quiver.secret", "from-property");
+            assertThat(ConnectOptions.defaults().secret()).contains("from-property");
+            assertThat(ConnectOptions.defaults().secret("explicit").secret()).contains("explicit");
+            assertThat(ConnectOptions.defaults().secret("").secret()).isEmpty();
+        } finally {
+            if (before == null) {
+                System.clearProperty("quiver.secret");
+            } else {
+                System.setProperty("quiver.secret", before);
+            }
+        }
+    }
+
+    @Test
+    void badValuesAreRefusedNamingTheValueAndTheFix() {
+        ConnectOptions d = ConnectOptions.defaults();
+        assertThatThrownBy(() -> d.failoverTimeout(Duration.ZERO)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("failoverTimeout must be a positive Duration, got PT0S; pass e.g. Duration.ofSeconds(30)");
+        assertThatThrownBy(() -> d.connectTimeout(Duration.ofSeconds(-1))).isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("connectTimeout must be a positive Duration, got PT-1S; pass e.g. Duration.ofSeconds(30)");
+        assertThatThrownBy(() -> d.failoverTimeout(null)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("got null");
+        assertThatThrownBy(() -> d.secret(null)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("secret is null").hasMessageContaining("\"\" to connect without one");
+        assertThatThrownBy(() -> Quiver.connect("zk://127.0.0.1:1/x", null)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("ConnectOptions.defaults()");
+    }
+}

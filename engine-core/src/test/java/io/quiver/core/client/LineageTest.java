@@ -1,0 +1,95 @@
+package io.quiver.core.client;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.quiver.RefId;
+import io.quiver.core.protocol.Message.Arg;
+import io.quiver.core.protocol.Message.FnDef;
+import io.quiver.core.protocol.Message.HeldRef;
+import io.quiver.core.protocol.Message.SubmitJob;
+import io.quiver.core.protocol.Message.TaskSpec;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/** What a resume sends, as the reference counts of the lineage decide it (no threads, no I/O). */
+class LineageTest {
+    final Lineage lineage = new Lineage();
+
+    static RefId ref(long seq) {
+        return new RefId(7, seq);
+    }
+
+    void task(long out, long fn, long... inputs) {
+        List<Arg> args = java.util.Arrays.stream(inputs).mapToObj(i -> Arg.ref(ref(i))).toList();
+        lineage.submitted(List.of(new FnDef(fn, new byte[] {(byte) fn}, null)), List.of(new TaskSpec(ref(out), fn, args)));
+    }
+
+    List<RefId> resubmitted() {
+        return lineage.resubmit() == null ? List.of() : lineage.resubmit().tasks().stream().map(TaskSpec::out).toList();
+    }
+
+    @Test
+    void aReleasedInputStaysWhileItsDependentIsPendingAndGoesWithIt() {
+        task(1, 1);
+        task(2, 2, 1);
+        lineage.released(ref(1));
+        assertThat(resubmitted()).containsExactly(ref(1), ref(2));
+        assertThat(lineage.keptForLineage()).containsExactly(ref(1));
+
+        lineage.done(ref(2), 8, false);
+        assertThat(resubmitted()).containsExactly(ref(2)); // held by the user, done: stays known
+        assertThat(lineage.keptForLineage()).isEmpty();
+        lineage.released(ref(2));
+        assertThat(lineage.resubmit()).isNull();
+    }
+
+    @Test
+    void releasingAPendingTaskNobodyReadsReleasesItsInputsToo() {
+        task(1, 1);
+        task(2, 2, 1);
+        lineage.released(ref(1));
+        lineage.released(ref(2));
+        assertThat(lineage.resubmit()).isNull();
+    }
+
+    @Test
+    void aFailedTaskIsNotSentAgainAndOneFunctionServesAMap() {
+        lineage.submitted(List.of(new FnDef(1, new byte[1], null)), List.of(
+                new TaskSpec(ref(1), 1, List.of()), new TaskSpec(ref(2), 1, List.of())));
+        lineage.done(ref(1), -1, true);
+        assertThat(resubmitted()).containsExactly(ref(2));
+        assertThat(lineage.resubmit().fns()).hasSize(1);
+    }
+
+    @Test
+    void scattersAreHeldOnceTheirPlanArrivedAndPersistedPartitionsOnceStored() {
+        lineage.held(ref(1), HeldRef.BROADCAST, 100);
+        assertThat(lineage.holds()).isEmpty(); // the ScatterRequest itself is sent again
+        lineage.planned(ref(1), List.of("exec-1", "exec-2"));
+        assertThat(lineage.holds()).containsExactly(new HeldRef(ref(1), HeldRef.BROADCAST, 100, List.of("exec-1", "exec-2")));
+        lineage.done(ref(1), 100, false);
+        assertThat(lineage.holds()).containsExactly(new HeldRef(ref(1), HeldRef.BROADCAST, 100, List.of()));
+
+        SubmitJob job = new SubmitJob(1, ref(9), new byte[] {1}, false);
+        lineage.jobPlanned(job, List.of(ref(10), ref(11)), List.of(ref(12)));
+        assertThat(lineage.unfinishedJobs()).containsExactly(job);
+        lineage.done(ref(12), 40, false);
+        lineage.done(ref(10), 8, false);
+        assertThat(lineage.unfinishedJobs()).containsExactly(job);
+        lineage.done(ref(11), 8, false);
+        assertThat(lineage.unfinishedJobs()).isEmpty();
+        assertThat(lineage.holds()).extracting(HeldRef::ref).containsExactly(ref(1), ref(12));
+    }
+
+    @Test
+    void afterTheFailoverTimeoutOnlyDoneHeldRefsRemain() {
+        task(1, 1);
+        task(2, 2, 1);
+        task(3, 3);
+        lineage.done(ref(3), 8, false);
+        lineage.released(ref(1));
+        lineage.abandonUnfinished();
+        assertThat(resubmitted()).containsExactly(ref(3));
+        assertThat(lineage.keptForLineage()).isEmpty();
+    }
+}
