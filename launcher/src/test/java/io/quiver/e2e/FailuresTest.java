@@ -153,17 +153,29 @@ class FailuresTest {
         }
     }
 
+    static final java.util.concurrent.atomic.AtomicInteger RUNS = new java.util.concurrent.atomic.AtomicInteger();
+
     @Test
-    void aRefPendingAcrossALeaderChangeCompletesWithItsValue() {
+    void aRefPendingAcrossALeaderChangeCompletesWithItsValueAndItsTaskRunsOnce() {
+        RUNS.set(0);
         try (LocalCluster cluster = LocalCluster.start(LocalCluster.options().executors(1).coordinators(2));
              Quiver q = cluster.connect()) {
+            Ref<Integer> done = q.submit(() -> RUNS.incrementAndGet() * 0 + 7);
+            assertThat(done.result()).isEqualTo(7);
             Ref<Integer> pending = q.submit(() -> {
+                RUNS.incrementAndGet();
                 Thread.sleep(2_000);
                 return 1;
             });
+            await().atMost(Duration.ofSeconds(10)).until(() -> RUNS.get() == 2);
+            long epoch = q.cluster().epoch();
             cluster.killLeader();
-            // API.md section 5: the client waits for the next leader and sends it the pending task.
+            // API.md section 5: the client waits for the next leader and sends it the pending task; the
+            // executor goes on running it and the new leader adopts its result.
             assertThat(pending.result(Duration.ofSeconds(60))).isEqualTo(1);
+            assertThat(done.result()).as("a ref done before the change stays readable").isEqualTo(7);
+            assertThat(RUNS.get()).as("no task ran twice").isEqualTo(2);
+            assertThat(q.cluster().epoch()).isGreaterThan(epoch);
         }
     }
 
