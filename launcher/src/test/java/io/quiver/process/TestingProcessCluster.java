@@ -92,6 +92,7 @@ public final class TestingProcessCluster implements AutoCloseable {
     private ClusterUrl url;
     private CuratorFramework curator;
     private int nextExecutor = 1;
+    private int nextCoordinator = 1;
     private boolean closed;
 
     /** One child JVM and its log. */
@@ -128,20 +129,20 @@ public final class TestingProcessCluster implements AutoCloseable {
         curator = Zk.start(url, 15_000);
 
         // coord-1 leads first, so that tests know whom they kill; the rest start together.
-        startCoordinator("coord-1");
+        startCoordinator(nextCoordinatorId());
         awaitCondition("coord-1 to lead", START_WAIT, () -> {
             LeaderRecord leader = leader();
             return leader != null && leader.id().equals("coord-1");
         });
         for (int i = 2; i <= settings.coordinators; i++) {
-            startCoordinator("coord-" + i);
+            startCoordinator(nextCoordinatorId());
         }
         List<String> executors = new ArrayList<>();
         for (int i = 0; i < settings.executors; i++) {
             executors.add(startExecutor());
         }
         awaitCondition("every coordinator to join the election and every executor to register in ZooKeeper",
-                START_WAIT, () -> children(ZkPaths.LEADER_LATCH).size() == settings.coordinators
+                START_WAIT, () -> latchIds().containsAll(coordinatorIds())
                         && children(ZkPaths.EXECUTORS).containsAll(executors));
         try (Quiver probe = Quiver.connect(url.toString())) {
             awaitCondition("the leader to list executors " + executors, START_WAIT,
@@ -353,6 +354,22 @@ public final class TestingProcessCluster implements AutoCloseable {
         return id;
     }
 
+    /**
+     * Starts one more coordinator ({@code coord-<n>}, a standby unless there is no leader) and waits until
+     * it has joined the election.
+     */
+    public String addCoordinator() {
+        String id = nextCoordinatorId();
+        startCoordinator(id);
+        awaitCondition(id + " to join the election", START_WAIT, () -> latchIds().contains(id));
+        return id;
+    }
+
+    /** Coordinator ids whose process is alive. */
+    public synchronized List<String> liveCoordinatorIds() {
+        return coordinatorIds().stream().filter(id -> child(id).process().isAlive()).toList();
+    }
+
     /** Kills every child and stops ZooKeeper. Idempotent. Logs, markers and data stay in {@link #directory()}. */
     @Override
     public void close() {
@@ -410,6 +427,25 @@ public final class TestingProcessCluster implements AutoCloseable {
 
     private void startCoordinator(String id) {
         launch(id, 384, List.of("coordinator", "--zk", url.toString(), "--id", id, "--host", HOST, "--port", "0"));
+    }
+
+    private synchronized String nextCoordinatorId() {
+        return "coord-" + nextCoordinator++;
+    }
+
+    /** The coordinator ids of the leader latch's participants (a dead one's stay until its session expires). */
+    private Set<String> latchIds() {
+        Set<String> ids = new LinkedHashSet<>();
+        for (String node : children(ZkPaths.LEADER_LATCH)) {
+            try {
+                ids.add(new String(curator.getData().forPath(ZkPaths.LEADER_LATCH + "/" + node), StandardCharsets.UTF_8));
+            } catch (KeeperException.NoNodeException e) {
+                // its owner's session just ended
+            } catch (Exception e) {
+                throw new QuiverException("cannot read " + ZkPaths.LEADER_LATCH + "/" + node + ": " + e, e);
+            }
+        }
+        return ids;
     }
 
     private synchronized String startExecutor() {

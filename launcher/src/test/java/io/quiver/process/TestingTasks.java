@@ -31,6 +31,15 @@ public final class TestingTasks {
         return expected(i, data);
     }
 
+    /** Task {@code i} without inputs: marks {@code <prefix>-<i>}, works about {@code workMillis}, returns {@code i * i}. */
+    public static long square(String markers, String prefix, int i, long workMillis) throws InterruptedException {
+        if (workMillis > 0) {
+            Thread.sleep(workMillis);
+        }
+        TestingMarkers.mark(markers, prefix + "-" + i);
+        return (long) i * i;
+    }
+
     /** A broadcast payload of {@code mib} MiB: {@code data[j] = j % 1000}. */
     public static double[] payload(int mib) {
         double[] data = new double[mib * (1 << 20) / 8];
