@@ -103,7 +103,7 @@ class FrozenLeaderIT {
             soft.assertThat(afterCont.allOk()).as("every ref done: %s", afterCont).isTrue();
             soft.assertThat(wrong).as("wrong values").isZero();
             soft.assertThat(dup).as("tasks that ran more than once (a refused command would have run one again)").isEmpty();
-            soft.assertThat(lost).as("tasks that never ran").isEmpty();
+            soft.assertThat(lost.size()).as("tasks that never ran (first: %s)", LeaderKillIT.first(lost)).isZero();
             soft.assertThat(more.allOk()).as("new work after the change: %s", more).isTrue();
             soft.assertAll();
         }

@@ -2,6 +2,8 @@ package io.quiver.process;
 
 import static org.awaitility.Awaitility.await;
 
+import com.google.common.io.MoreFiles;
+import com.google.common.io.RecursiveDeleteOption;
 import io.quiver.ExecutorInfo;
 import io.quiver.Quiver;
 import io.quiver.Ref;
@@ -36,15 +38,15 @@ import org.junit.jupiter.api.Timeout;
 
 /**
  * Issue 6, with a real ensemble: curator-test {@link TestingCluster} of 3 servers, in-process coordinators
- * (a leader and a standby) and executors. Killing one server (the quorum's leader, the harder case)
- * during a job is invisible: every result right, no ref fails, the leader stays. An injected expiry of
+ * (a leader and a standby) and executors. Killing one server (the one that carries the leader
+ * coordinator's session, so that the session has to move) during a job is invisible: every result right, no ref fails, the leader stays. An injected expiry of
  * the leader coordinator's session moves leadership cleanly: the epoch rises and the job in flight
  * completes, nothing run twice.
  *
- * <p>The session is expired on the server side ({@code ConnectionMXBean.terminateSession} of the
- * connection that owns {@code /leader}, found by its ephemeral owner), as Curator's {@code KillSession}
- * does from the client side; {@code KillSession.kill(ZooKeeper)} needs the victim's own ZooKeeper
- * handle, which the coordinator does not expose.
+ * <p>The leader's session (the ephemeral owner of {@code /leader}) is closed on the server, through
+ * ZooKeeper's {@code ConnectionMXBean.terminateSession}: what the ensemble does to an expired session.
+ * Curator 5.9's {@code KillSession.kill(ZooKeeper)} would need the coordinator's own ZooKeeper handle,
+ * which it does not expose, and only injects the expiry on the client side.
  */
 class TestingClusterIT {
     static final int TASKS = 300;
@@ -61,8 +63,12 @@ class TestingClusterIT {
         }
         Path dir = Files.createTempDirectory("quiver-testing-cluster-");
         TestingMarkers markers = TestingMarkers.in(dir.resolve("markers"));
+        // Closed last first, the ensemble at the very end: parts closed against a stopped ensemble
+        // would retry ZooKeeper for tens of seconds.
         List<AutoCloseable> open = new ArrayList<>();
-        try (TestingCluster ensemble = new TestingCluster(specs)) {
+        TestingCluster ensemble = new TestingCluster(specs);
+        open.add(ensemble);
+        try {
             ensemble.start();
             ClusterUrl url = ClusterUrl.parse("zk://" + ensemble.getConnectString() + "/quiver");
             CuratorFramework zk = Zk.start(url, 30_000);
@@ -98,14 +104,15 @@ class TestingClusterIT {
                     IntStream.range(0, TASKS).boxed().toList(), pinned);
             await("a fifth of the first job").atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(5))
                     .until(() -> markers.count("a-") >= TASKS / 5 || first.stream().allMatch(Ref::isDone));
-            InstanceSpec quorumLeader = quorumLeader(ensemble);
-            ensemble.killServer(quorumLeader);
+            InstanceSpec victim = serverToKill(ensemble, leaderSession(zk));
+            String victimMode = mode(victim);
+            ensemble.killServer(victim);
             long ranAtKill = markers.count("a-");
             TestingRefs.Outcome<Long> one = TestingRefs.await(first, Duration.ofSeconds(60));
             LeaderRecord leaderAfterKill = leader(zk);
             int wrongOne = wrong(one, data);
-            System.out.printf("TestingClusterIT: killed ZooKeeper server %d (quorum leader) when %d tasks had run; job: %s; "
-                            + "%d wrong; dup %s; leader %s -> %s%n", quorumLeader.getServerId(), ranAtKill,
+            System.out.printf("TestingClusterIT: killed ZooKeeper server %d (quorum %s, it carried the leader's session) when %d tasks had run; job: %s; "
+                            + "%d wrong; dup %s; leader %s -> %s%n", victim.getServerId(), victimMode, ranAtKill,
                     one, wrongOne, markers.duplicates(), leaderBefore, leaderAfterKill);
 
             // 2. The leader coordinator's session expires during a job: a clean move.
@@ -116,7 +123,7 @@ class TestingClusterIT {
             await("a fifth of the second job").atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(5))
                     .until(() -> markers.count("b-") >= TASKS / 5 || second.stream().allMatch(Ref::isDone));
             long at = System.nanoTime();
-            int terminated = terminateSession(stat.getEphemeralOwner());
+            int terminated = expireSession(stat.getEphemeralOwner());
             long ranAtExpiry = markers.count("b-");
             LeaderRecord next = null;
             try {
@@ -131,7 +138,7 @@ class TestingClusterIT {
             long leaders = coordinators.stream().filter(Coordinator::isLeader).count();
             List<String> lost = markers.lost(IntStream.range(0, TASKS).mapToObj(i -> "b-" + i).toList());
             System.out.printf("TestingClusterIT: expired session 0x%x of leader %s (epoch %d; %d connection(s) "
-                            + "terminated) when %d tasks had run; new leader %s after %d ms; job: %s; %d wrong; dup %s; "
+                            + "closed) when %d tasks had run; new leader %s after %d ms; job: %s; %d wrong; dup %s; "
                             + "lost %d; coordinators leading now: %d%n", stat.getEphemeralOwner(), old.id(), old.epoch(),
                     terminated, ranAtExpiry, next, move, two, wrongTwo, markers.duplicates(), lost.size(), leaders);
 
@@ -139,13 +146,13 @@ class TestingClusterIT {
             soft.assertThat(one.allOk()).as("first job, a server killed: %s", one).isTrue();
             soft.assertThat(wrongOne).as("first job, wrong values").isZero();
             soft.assertThat(leaderAfterKill).as("the leader after a server died").isEqualTo(leaderBefore);
-            soft.assertThat(terminated).as("connections of the leader's session terminated").isPositive();
+            soft.assertThat(terminated).as("connections of the leader's session closed by the server").isPositive();
             soft.assertThat(next).as("a leader with a higher epoch after the session expired").isNotNull();
             soft.assertThat(move).as("ms from the expiry to the new /leader").isLessThanOrEqualTo(4_000 + 2_000);
             soft.assertThat(two.allOk()).as("second job, the leader's session expired: %s", two).isTrue();
             soft.assertThat(wrongTwo).as("second job, wrong values").isZero();
             soft.assertThat(markers.duplicates()).as("tasks that ran more than once").isEmpty();
-            soft.assertThat(lost).as("second job, tasks that never ran").isEmpty();
+            soft.assertThat(lost.size()).as("second job, tasks that never ran (first: %s)", LeaderKillIT.first(lost)).isZero();
             soft.assertThat(leaders).as("coordinators that think they lead").isEqualTo(1);
             soft.assertAll();
         } finally {
@@ -156,6 +163,7 @@ class TestingClusterIT {
                     System.err.println("TestingClusterIT: closing " + open.get(i) + ": " + e);
                 }
             }
+            MoreFiles.deleteRecursively(dir, RecursiveDeleteOption.ALLOW_INSECURE);
         }
     }
 
@@ -178,28 +186,51 @@ class TestingClusterIT {
         return wrong;
     }
 
-    /** The server whose {@code srvr} says {@code Mode: leader}. */
-    private static InstanceSpec quorumLeader(TestingCluster ensemble) throws Exception {
-        for (InstanceSpec spec : ensemble.getInstances()) {
-            String srvr = FourLetterWordMain.send4LetterWord("127.0.0.1", spec.getPort(), "srvr");
-            if (srvr.contains("Mode: leader")) {
-                return spec;
-            }
-        }
-        throw new AssertionError("no server of " + ensemble.getConnectString() + " says it leads the quorum");
+    private static long leaderSession(CuratorFramework zk) throws Exception {
+        Stat stat = new Stat();
+        zk.getData().storingStatIn(stat).forPath(ZkPaths.LEADER);
+        return stat.getEphemeralOwner();
     }
 
-    /** Closes the session on the server side through ZooKeeper's connection MBeans; returns how many it closed. */
-    private static int terminateSession(long sessionId) throws Exception {
+    /**
+     * The server that carries the leader coordinator's session (from the connection MBeans), so that
+     * the session has to move to another one; its quorum role is printed by the caller.
+     */
+    private static InstanceSpec serverToKill(TestingCluster ensemble, long leaderSession) throws Exception {
+        MBeanServer jmx = ManagementFactory.getPlatformMBeanServer();
+        String wanted = "0x" + Long.toHexString(leaderSession);
+        for (ObjectName name : jmx.queryNames(new ObjectName("org.apache.ZooKeeperService:*"), null)) {
+            if (wanted.equalsIgnoreCase(attribute(jmx, name))) {
+                String replica = name.getKeyProperty("name1"); // replica.<server id>
+                for (InstanceSpec spec : ensemble.getInstances()) {
+                    if (("replica." + spec.getServerId()).equals(replica)) {
+                        return spec;
+                    }
+                }
+            }
+        }
+        throw new AssertionError("no ZooKeeper connection MBean carries the leader's session " + wanted);
+    }
+
+    private static String mode(InstanceSpec spec) throws Exception {
+        String srvr = FourLetterWordMain.send4LetterWord("127.0.0.1", spec.getPort(), "srvr");
+        int at = srvr.indexOf("Mode: ");
+        return at < 0 ? "unknown" : srvr.substring(at + 6, srvr.indexOf('\n', at)).trim();
+    }
+
+    /**
+     * Closes the session on the server, as the ensemble does when a session expires (its ephemeral
+     * nodes go at once), through ZooKeeper's connection MBean ({@code terminateSession}) of the
+     * connection that carries it. Returns how many connections it closed.
+     */
+    private static int expireSession(long sessionId) throws Exception {
         MBeanServer jmx = ManagementFactory.getPlatformMBeanServer();
         String wanted = "0x" + Long.toHexString(sessionId);
         int n = 0;
         for (ObjectName name : jmx.queryNames(new ObjectName("org.apache.ZooKeeperService:*"), null)) {
-            if (name.getKeyPropertyList().values().stream().anyMatch(v -> v.equalsIgnoreCase(wanted))
-                    || wanted.equalsIgnoreCase(attribute(jmx, name))) {
+            if (wanted.equalsIgnoreCase(attribute(jmx, name))) {
                 jmx.invoke(name, "terminateSession", null, null);
                 n++;
-                break;
             }
         }
         return n;

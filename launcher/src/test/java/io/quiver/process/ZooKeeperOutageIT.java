@@ -62,6 +62,7 @@ class ZooKeeperOutageIT {
 
             TestingRefs.Outcome<Long> outcome = TestingRefs.await(refs, Duration.ofSeconds(60));
             List<String> listed = List.of();
+            long backAt = System.nanoTime();
             try {
                 await("every executor back in cluster()").atMost(Duration.ofSeconds(30)).ignoreExceptions()
                         .until(() -> q.cluster().executors().stream().map(ExecutorInfo::id).sorted().toList(),
@@ -69,8 +70,12 @@ class ZooKeeperOutageIT {
             } catch (org.awaitility.core.ConditionTimeoutException e) {
                 // measured below
             }
+            long backMillis = (System.nanoTime() - backAt) / 1_000_000;
+            Map<String, Long> memory = Map.of();
             try {
-                listed = q.cluster().executors().stream().map(ExecutorInfo::id).sorted().toList();
+                List<ExecutorInfo> infos = q.cluster().executors();
+                listed = infos.stream().map(ExecutorInfo::id).sorted().toList();
+                memory = infos.stream().collect(Collectors.toMap(ExecutorInfo::id, ExecutorInfo::memoryUsed));
             } catch (RuntimeException e) {
                 listed = List.of("cluster() failed: " + e);
             }
@@ -90,9 +95,9 @@ class ZooKeeperOutageIT {
             List<String> lost = cluster.markers().lost(items.stream().map(i -> "z-" + i).toList());
             System.out.printf("ZooKeeperOutageIT: ZooKeeper down %d ms after %d of %d tasks ran (%d ran during it, %d "
                             + "refs done at its end); epoch %d -> %d; job: %s; %d wrong; dup %s; lost %d; cluster() "
-                            + "lists %s (expected %s); broadcast locations %s -> %s; a task over it: %s%n",
+                            + "lists %s (expected %s) %d ms after the job ended, memory used %s; broadcast locations %s -> %s; a task over it: %s%n",
                     outage, ranBefore, TASKS, ranDuring, doneAtEnd, epochBefore, epochAfter, outcome, wrong,
-                    dup, lost.size(), listed, executors, before, after, overBroadcast);
+                    dup, lost.size(), listed, executors, backMillis, memory, before, after, overBroadcast);
 
             SoftAssertions soft = new SoftAssertions();
             soft.assertThat(outcome.allOk()).as("the job completed: %s", outcome).isTrue();
@@ -101,6 +106,10 @@ class ZooKeeperOutageIT {
             soft.assertThat(lost.size()).as("tasks that never ran").isZero();
             soft.assertThat(listed).as("executors listed by cluster() after the outage").containsAll(executors);
             soft.assertThat(after).as("broadcast locations after the outage").containsAll(executors);
+            for (String id : executors) {
+                soft.assertThat(memory.getOrDefault(id, 0L)).as("memory used on %s after the outage (it holds the "
+                        + "broadcast, %s bytes)", id, data.length * 8L).isGreaterThanOrEqualTo(data.length * 8L);
+            }
             soft.assertThat(overBroadcast.allOk()).as("a task over the broadcast: %s", overBroadcast).isTrue();
             for (String id : executors) {
                 soft.assertThat(cluster.process(id).isAlive()).as("%s still runs", id).isTrue();
