@@ -10,6 +10,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Collectors;
 import org.assertj.core.api.SoftAssertions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -17,8 +18,9 @@ import org.junit.jupiter.api.Timeout;
 /**
  * Issue 6: {@code kill -9} of an executor in the map stage, and in another run in the reduce stage, of
  * a 5,000,000-row reduceByKey on 3 executors: the right answer both times (lost shuffle outputs are
- * recomputed from lineage), and the next job runs within a bounded wait. The victim is the executor
- * whose pid wrote the first marker of the stage, so it holds outputs that the job still needs.
+ * recomputed from lineage), and the next job runs within a bounded wait. Markers from a
+ * {@code mapPartitions} in each stage tell when the stage runs and, by their pid, which executor ran
+ * what, so the victim always holds outputs that the job still needs.
  */
 class ExecutorKillShuffleIT {
     static final long ROWS = 5_000_000;
@@ -53,11 +55,17 @@ class ExecutorKillShuffleIT {
                     .mapPartitions(it -> TestingTasks.markReduced(markers, "reduce", it, STAGE_MILLIS))
                     .collectAsync();
 
-            await("the first " + stage + " marker").atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(2))
-                    .until(() -> cluster.markers().count(stage + "-") >= 1 || job.isDone());
-            TestingMarkers.Marker first = cluster.markers().list().stream().filter(m -> m.key().startsWith(stage + "-"))
-                    .findFirst().orElseThrow(() -> new AssertionError("the job ended before any " + stage + " marker"));
-            String victim = cluster.idOfPid(first.pid());
+            // Map stage: once half the map tasks are through, kill the executor that ran most of them (the most
+            // shuffle outputs lost). Reduce stage: kill the executor that wrote the first reduce marker (its
+            // map outputs are still being fetched, its finished reduce output is lost).
+            long enough = stage.equals("map") ? PARTITIONS / 2 : 1;
+            await(enough + " " + stage + " marker(s)").atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(2))
+                    .until(() -> cluster.markers().count(stage + "-") >= enough || job.isDone());
+            long victimPid = cluster.markers().list().stream().filter(m -> m.key().startsWith(stage + "-"))
+                    .collect(Collectors.groupingBy(TestingMarkers.Marker::pid, Collectors.counting()))
+                    .entrySet().stream().max(Map.Entry.comparingByValue()).map(Map.Entry::getKey)
+                    .orElseThrow(() -> new AssertionError("the job ended before any " + stage + " marker"));
+            String victim = cluster.idOfPid(victimPid);
             long mapsBefore = cluster.markers().count("map-");
             long reducesBefore = cluster.markers().count("reduce-");
             cluster.kill9(victim);
@@ -77,7 +85,7 @@ class ExecutorKillShuffleIT {
             System.out.printf("%s: killed %s (pid %d) with %d map and %d reduce markers written; job: %s after %d ms; "
                             + "answer %s (%d keys, %d differ); map runs %d, reduce runs %d; next job: %s in %d ms; "
                             + "a submit: %s%n",
-                    name, victim, first.pid(), mapsBefore, reducesBefore, outcome, jobMillis,
+                    name, victim, victimPid, mapsBefore, reducesBefore, outcome, jobMillis,
                     got.equals(expected) ? "right" : "WRONG", got.size(), differing(got, expected),
                     cluster.markers().count("map-"), cluster.markers().count("reduce-"), next, nextMillis, submit);
 
