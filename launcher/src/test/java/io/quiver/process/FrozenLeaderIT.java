@@ -80,7 +80,8 @@ class FrozenLeaderIT {
             var dup = cluster.markers().duplicates();
             List<String> lost = cluster.markers().lost(items.stream().map(i -> "f-" + i).toList());
             System.out.printf("FrozenLeaderIT: froze %s (epoch %d) after %d tasks; %s leads (epoch %d) %d ms later; "
-                            + "while %s stayed frozen (%d ms in all), from the new leader: %s; SIGCONT: stepped down %s after %d ms, %d "
+                            + "while %s stayed frozen (%d ms in all), from the new leader: %s; SIGCONT: stepped down "
+                            + "%s after %d ms, %d "
                             + "refusals in executor logs, %d connections it closed for a newer epoch; /leader after: %s; "
                             + "refs after SIGCONT: %s; %d wrong; dup %s; lost %d; new work: %s%n",
                     old, epochBefore, cluster.markers().count("f-"), next.id(), next.epoch(), takeover, old, frozenFor,

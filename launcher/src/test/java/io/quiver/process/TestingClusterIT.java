@@ -39,9 +39,9 @@ import org.junit.jupiter.api.Timeout;
 /**
  * Issue 6, with a real ensemble: curator-test {@link TestingCluster} of 3 servers, in-process coordinators
  * (a leader and a standby) and executors. Killing one server (the one that carries the leader
- * coordinator's session, so that the session has to move) during a job is invisible: every result right, no ref fails, the leader stays. An injected expiry of
- * the leader coordinator's session moves leadership cleanly: the epoch rises and the job in flight
- * completes, nothing run twice.
+ * coordinator's session, so that the session has to move) during a job is invisible: every result
+ * right, no ref fails, the leader stays. An injected expiry of the leader coordinator's session moves
+ * leadership cleanly: the epoch rises and the job in flight completes, nothing run twice.
  *
  * <p>The leader's session (the ephemeral owner of {@code /leader}) is closed on the server, through
  * ZooKeeper's {@code ConnectionMXBean.terminateSession}: what the ensemble does to an expired session.
@@ -111,7 +111,8 @@ class TestingClusterIT {
             TestingRefs.Outcome<Long> one = TestingRefs.await(first, Duration.ofSeconds(60));
             LeaderRecord leaderAfterKill = leader(zk);
             int wrongOne = wrong(one, data);
-            System.out.printf("TestingClusterIT: killed ZooKeeper server %d (quorum %s, it carried the leader's session) when %d tasks had run; job: %s; "
+            System.out.printf("TestingClusterIT: killed ZooKeeper server %d (quorum %s, it carried the leader's "
+                            + "session) when %d tasks had run; job: %s; "
                             + "%d wrong; dup %s; leader %s -> %s%n", victim.getServerId(), victimMode, ranAtKill,
                     one, wrongOne, markers.duplicates(), leaderBefore, leaderAfterKill);
 

@@ -95,7 +95,8 @@ class ZooKeeperOutageIT {
             List<String> lost = cluster.markers().lost(items.stream().map(i -> "z-" + i).toList());
             System.out.printf("ZooKeeperOutageIT: ZooKeeper down %d ms after %d of %d tasks ran (%d ran during it, %d "
                             + "refs done at its end); epoch %d -> %d; job: %s; %d wrong; dup %s; lost %d; cluster() "
-                            + "lists %s (expected %s) %d ms after the job ended, memory used %s; broadcast locations %s -> %s; a task over it: %s%n",
+                            + "lists %s (expected %s) %d ms after the job ended, memory used %s; broadcast locations "
+                            + "%s -> %s; a task over it: %s%n",
                     outage, ranBefore, TASKS, ranDuring, doneAtEnd, epochBefore, epochAfter, outcome, wrong,
                     dup, lost.size(), listed, executors, backMillis, memory, before, after, overBroadcast);
 
