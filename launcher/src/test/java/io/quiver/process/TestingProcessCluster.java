@@ -36,9 +36,9 @@ import org.apache.zookeeper.KeeperException;
 import org.awaitility.core.ConditionTimeoutException;
 
 /**
- * A Quiver cluster of real processes for fault tests: a ZooKeeper server in this JVM that can be
- * stopped and started again on the same port and data directory, and coordinators and executors
- * each in a child JVM ({@code quiver coordinator|executor} under {@link TestingChildMain}), started
+ * A Quiver cluster of real processes for fault tests; thread-safe. A ZooKeeper server in this JVM
+ * that can be stopped and started again on the same port and data directory, and coordinators and
+ * executors each in a child JVM ({@code quiver coordinator|executor} under {@link TestingChildMain}), started
  * with this JVM's {@code java} and class path. Failures are caused for real: SIGKILL, SIGSTOP and
  * SIGCONT of a child, and a ZooKeeper outage.
  *
@@ -58,8 +58,9 @@ import org.awaitility.core.ConditionTimeoutException;
  * the same, so that the client in this JVM and the cluster agree.
  *
  * <p>{@link #close()} kills every child (SIGKILL) and stops ZooKeeper; children also go when this JVM
- * dies (a shutdown hook here, and their own watchdog on the stdin pipe). Thread-safe; the methods
- * that wait take a bounded time and fail with what they saw.
+ * dies (a shutdown hook here, and their own watchdog on the stdin pipe). The methods that wait take
+ * a bounded time and fail with what they saw. While ZooKeeper is stopped, {@link #leader()} and the
+ * methods that read ZooKeeper fail after Curator's retries.
  */
 public final class TestingProcessCluster implements AutoCloseable {
     static {
