@@ -170,7 +170,8 @@ final class Model {
         Link dropped;
         final Map<Long, Fn> fnsById = new HashMap<>();
         final List<RefDone> outDone = new ArrayList<>();
-        final Set<Block> owned = new HashSet<>();
+        // Ordered: what a client leaves is released in the same order every run (a simulation replays it).
+        final Set<Block> owned = new LinkedHashSet<>();
 
         Client(String id) {
             this.id = id;

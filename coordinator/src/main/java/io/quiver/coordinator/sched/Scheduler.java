@@ -333,6 +333,14 @@ public final class Scheduler {
 
     /** Adds a task whose outputs are new blocks owned by {@code owner} (null: a job's internal task). */
     Task addTask(RefId id, List<RefId> outs, Fn fn, List<Arg> args, Client owner) {
+        return addTask(id, outs, fn, args, owner, true);
+    }
+
+    /**
+     * {@code adoptNow} false: the caller adopts once its other tasks exist (a job's map outputs found
+     * done must not be dropped before the reducers that read them are added).
+     */
+    private Task addTask(RefId id, List<RefId> outs, Fn fn, List<Arg> args, Client owner, boolean adoptNow) {
         Task t = new Task(id, outs, fn, args, owner);
         fn.tasks++;
         tasks.put(id, t);
@@ -362,7 +370,7 @@ public final class Scheduler {
                 t.unresolved++;
             }
         }
-        if (inputFailure == null && adopt(t)) {
+        if (inputFailure == null && adoptNow && adopt(t)) {
             return t;
         }
         if (inputFailure != null) {
@@ -380,7 +388,7 @@ public final class Scheduler {
      * done), its failure, or its run in progress. Returns false if there is nothing to adopt.
      */
     private boolean adopt(Task t) {
-        if (unclaimed.isEmpty()) {
+        if (unclaimed.isEmpty() || t.finished()) {
             return false;
         }
         boolean all = true;
@@ -394,6 +402,8 @@ public final class Scheduler {
             }
             if (!copies.contains(null)) {
                 unclaimed.takeActive(t.id);
+                Dispatch.unassign(t);
+                ready.remove(t);
                 for (int i = 0; i < t.outputs.size(); i++) {
                     Block b = t.outputs.get(i);
                     for (Unclaimed.Copy copy : copies.get(i)) {
@@ -413,6 +423,8 @@ public final class Scheduler {
         }
         Exec on = unclaimed.takeActive(t.id);
         if (on != null) {
+            Dispatch.unassign(t);
+            ready.remove(t);
             runsOn(t, on);
             return true;
         }
@@ -647,6 +659,7 @@ public final class Scheduler {
         List<Integer> persistedNodes = new ArrayList<>();
         int nextRef = 0;
         boolean known = !jobs.add(job.job());
+        List<Task> added = new ArrayList<>();
         for (Stage stage : plan.stages()) {
             Fn fn = null;
             boolean owned = stage.kind() != Stage.Kind.SHUFFLE_MAP;
@@ -680,7 +693,8 @@ public final class Scheduler {
                         args.add(Arg.ref(outputs.get(so.stageId()).get(so.partition()).get(so.output())));
                     }
                 }
-                Task t = addTask(outs.get(0), List.copyOf(outs), fn, args, owned ? c : null);
+                Task t = addTask(outs.get(0), List.copyOf(outs), fn, args, owned ? c : null, false);
+                added.add(t);
                 t.pinnedTo = spec.preferredExecutors();
                 if (owned) {
                     c.owned.addAll(t.outputs);
@@ -702,6 +716,9 @@ public final class Scheduler {
             if (stage == plan.finalStage()) {
                 results = stageOuts.stream().map(o -> o.get(0)).toList();
             }
+        }
+        for (Task t : added) {
+            adopt(t); // in stage order: what a job sent again finds already done is kept for its readers
         }
         reply(c, new JobReply(job.reqId(), results, persisted, persistedNodes, ""));
     }
