@@ -213,7 +213,7 @@ final class SimClient implements SimLink.Peer {
     // ------------------------------------------------------------------ connection
 
     void onLeaderPublished(SimCoordinator leader) {
-        sim.after(sim.uniform(0, 300_000_000L), () -> {
+        sim.after(sim.clientWatchLag + sim.uniform(0, 300_000_000L), () -> {
             if (sim.published() != leader) {
                 return;
             }
@@ -397,7 +397,7 @@ final class SimClient implements SimLink.Peer {
         }
         Long value = null;
         if (d.failure() == null) {
-            value = d.inline() != null ? SimValues.decode(d.inline()) : gather(r.ref, d.locations());
+            value = d.inline() != null ? Long.valueOf(SimValues.decode(d.inline())) : gather(r.ref, d.locations());
             if (value == null) {
                 unverifiable++;
             }

@@ -113,6 +113,7 @@ final class SimCoordinator {
         String peer = link.peer.id();
         if (link.peer instanceof SimExecutor) {
             if (m instanceof Register r) {
+                sim.invariants.registered(this, peer);
                 post(new ExecutorRegistered(peer, link, r));
             } else if (m instanceof TaskResults r) {
                 post(new TasksFinished(peer, link, r));

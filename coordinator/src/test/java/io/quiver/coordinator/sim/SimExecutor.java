@@ -40,19 +40,20 @@ final class SimExecutor implements SimLink.Peer {
         final RefId task;
         final long seq;
         final SimCoordinator from;
-        final long admittedAt;
+        /** When the leader sent the Launch: when it decided this run. */
+        final long launchedAt;
         int missing;
         boolean started;
         boolean done;
         byte[] fn;
         List<Long> inputs;
 
-        Run(TaskLaunch launch, long seq, SimCoordinator from, long admittedAt) {
+        Run(TaskLaunch launch, long seq, SimCoordinator from, long launchedAt) {
             this.launch = launch;
             this.task = launch.outs().get(0);
             this.seq = seq;
             this.from = from;
-            this.admittedAt = admittedAt;
+            this.launchedAt = launchedAt;
         }
     }
 
@@ -73,6 +74,8 @@ final class SimExecutor implements SimLink.Peer {
     private long backoff = 50_000_000L;
 
     final Map<RefId, Long> store = new LinkedHashMap<>();
+    /** When each block arrived in the store (for the invariants: a copy made before a loss may be unknown to the leader). */
+    final Map<RefId, Long> storedAt = new HashMap<>();
     private final Map<Long, byte[]> fns = new HashMap<>();
     /** Outputs of tasks that failed here, until dropped (TaskSlots.failed). */
     private final Map<RefId, Failure> failed = new HashMap<>();
@@ -221,7 +224,7 @@ final class SimExecutor implements SimLink.Peer {
                     fns.put(def.fnId(), def.bytes());
                 }
                 for (TaskLaunch t : launch.tasks()) {
-                    admitTask(from.leader, t);
+                    admitTask(from.leader, t, from.deliveringSentAt);
                 }
                 dispatch();
             }
@@ -232,6 +235,7 @@ final class SimExecutor implements SimLink.Peer {
                 }
                 for (RefId ref : drop.refs()) {
                     store.remove(ref);
+                    storedAt.remove(ref);
                     failed.remove(ref);
                     failedResults.remove(ref);
                     sim.invariants.dropped(this, from.leader, ref);
@@ -252,8 +256,8 @@ final class SimExecutor implements SimLink.Peer {
         return true;
     }
 
-    private void admitTask(SimCoordinator from, TaskLaunch launch) {
-        Run run = new Run(launch, nextSeq++, from, sim.now());
+    private void admitTask(SimCoordinator from, TaskLaunch launch, long launchedAt) {
+        Run run = new Run(launch, nextSeq++, from, launchedAt);
         active.add(run);
         byte[] fn = fns.get(launch.fnId());
         if (fn == null) {
@@ -299,7 +303,7 @@ final class SimExecutor implements SimLink.Peer {
             for (Peer p : locations) {
                 SimExecutor source = sim.executor(p.id());
                 if (source != null && source.alive && source.store.containsKey(ref)) {
-                    store.put(ref, source.store.get(ref));
+                    put(ref, source.store.get(ref));
                     sendStored(ref);
                     blockArrived(ref);
                     dispatch();
@@ -329,11 +333,16 @@ final class SimExecutor implements SimLink.Peer {
         if (!alive) {
             return;
         }
-        store.put(ref, value);
+        put(ref, value);
         sim.invariants.scatterStored(this, ref);
         sendStored(ref);
         blockArrived(ref);
         dispatch();
+    }
+
+    private void put(RefId ref, long value) {
+        store.put(ref, value);
+        storedAt.put(ref, sim.now());
     }
 
     private void sendStored(RefId ref) {
@@ -406,7 +415,7 @@ final class SimExecutor implements SimLink.Peer {
             if (out == outs.get(0)) {
                 first = v;
             }
-            store.put(out, v);
+            put(out, v);
             infos.add(new BlockInfo(out, SimValues.BLOCK_SIZE));
         }
         sim.invariants.executionFinished(this, run, false);

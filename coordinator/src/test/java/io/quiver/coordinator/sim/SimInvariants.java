@@ -52,7 +52,8 @@ final class SimInvariants {
         final List<RefId> outs;
         int executions;
         int results;
-        long lastResultAt = -1;
+        /** When the run that produced the latest result was launched. */
+        long lastResultLaunchedAt = -1;
         /** When a Drop removed the last live copy of its result (-1: never, or a copy is live). */
         long droppedAt = -1;
         int crashesWhileActive;
@@ -67,12 +68,12 @@ final class SimInvariants {
 
     private final Simulation sim;
     final List<Violation> violations = new ArrayList<>();
-    private int checked;
     final Map<Long, SimCoordinator> leaders = new HashMap<>();
     private final Map<SimExecutor, Long> newestSeen = new HashMap<>();
     final Map<RefId, TaskTruth> tasks = new HashMap<>();
     private final Map<RefId, RefId> producer = new HashMap<>();
     private final Map<String, Long> lastLoss = new HashMap<>();
+    private final Map<String, Long> registrations = new HashMap<>();
     private long lastLossAnywhere = Long.MIN_VALUE;
     private final Map<RefId, Set<String>> scatterCopies = new HashMap<>();
     int executions;
@@ -87,13 +88,6 @@ final class SimInvariants {
     private void violate(Invariant inv, String detail) {
         violations.add(new Violation(inv, sim.now(), detail));
         sim.trace(() -> "VIOLATION " + inv + ": " + detail);
-    }
-
-    /** Violations found since the last call. */
-    List<Violation> newViolations() {
-        List<Violation> out = violations.subList(checked, violations.size());
-        checked = violations.size();
-        return out;
     }
 
     // ------------------------------------------------------------------ leaders and fencing
@@ -199,19 +193,23 @@ final class SimInvariants {
         executions++;
         TaskTruth t = truth(run.task, run.launch.outs());
         t.executions++;
+        if (lostSince(on, run.launchedAt)) {
+            return; // launched before the leader gave up on this executor: it may run, but nothing counts on it
+        }
         String dup = null;
         for (SimExecutor y : sim.liveExecutors()) {
             for (SimExecutor.Run other : y.active) {
-                if (other != run && other.task.equals(run.task) && !lostSince(y, other.admittedAt)) {
+                if (other != run && other.task.equals(run.task) && !lostSince(y, other.launchedAt)) {
                     dup = "while it is still " + (other.started ? "running" : "queued") + " on " + y.id()
-                            + " (launched by " + other.from.name() + " at " + Simulation.time(other.admittedAt) + ")";
+                            + " (launched by " + other.from.name() + " at " + Simulation.time(other.launchedAt) + ")";
                 }
             }
         }
         if (dup == null && t.results > 0) {
             SimExecutor holder = liveHolder(run.task, t);
-            if (holder != null && !lostSince(holder, t.lastResultAt)) {
-                dup = "although its result is on " + holder.id();
+            SimExecutor known = knownHolder(run.task, t, run);
+            if (known != null) {
+                dup = "although its result is on " + known.id();
             } else if (holder == null && t.droppedAt >= 0 && lastLossAnywhere < t.droppedAt) {
                 dup = "after its result was dropped at " + Simulation.time(t.droppedAt) + " with no executor lost since";
             }
@@ -226,7 +224,7 @@ final class SimInvariants {
     void executionFinished(SimExecutor on, SimExecutor.Run run, boolean threw) {
         TaskTruth t = truth(run.task, run.launch.outs());
         t.results++;
-        t.lastResultAt = sim.now();
+        t.lastResultLaunchedAt = run.launchedAt;
         t.droppedAt = -1;
     }
 
@@ -236,6 +234,35 @@ final class SimInvariants {
         if (t != null && t.results > 0 && t.droppedAt < 0 && liveHolder(task, t) == null) {
             t.droppedAt = sim.now();
         }
+    }
+
+    /**
+     * A live executor with the task's result that the leader launching {@code run} knew of: it was
+     * never lost, or it registered again with that leader (with its inventory) after its last loss
+     * and before the leader sent the run.
+     */
+    private SimExecutor knownHolder(RefId task, TaskTruth t, SimExecutor.Run run) {
+        for (SimExecutor y : sim.liveExecutors()) {
+            boolean all = y.store.keySet().containsAll(t.outs) || y.failedResults.containsKey(task);
+            if (!all) {
+                continue;
+            }
+            Long loss = lastLoss.get(y.id());
+            boolean disconnected = y.link == null && y.disconnectedAt > 0
+                    && sim.now() - y.disconnectedAt >= EXECUTOR_GRACE_NANOS;
+            Long registered = registrations.get(run.from.name() + "/" + y.id());
+            boolean known = loss == null ? !disconnected
+                    : registered != null && registered > loss && run.launchedAt > registered;
+            if (known) {
+                return y;
+            }
+        }
+        return null;
+    }
+
+    /** A coordinator handled an executor's Register (with its inventory). */
+    void registered(SimCoordinator leader, String executor) {
+        registrations.put(leader.name() + "/" + executor, sim.now());
     }
 
     private SimExecutor liveHolder(RefId task, TaskTruth t) {
@@ -257,11 +284,14 @@ final class SimInvariants {
         scatterCopies.computeIfAbsent(ref, r -> new HashSet<>()).add(on.id());
     }
 
-    /** Every executor that was to hold it, or held it, is dead. */
+    /**
+     * Every executor that was to hold it, or held it, is dead or was lost to the leader for a while
+     * (its session expired): a leader may rightly have declared the data lost for good then.
+     */
     private boolean lostForGood(RefId scatter) {
         for (String id : scatterCopies.getOrDefault(scatter, Set.of())) {
             SimExecutor e = sim.executor(id);
-            if (e != null && e.alive) {
+            if (e != null && e.alive && !lastLoss.containsKey(id)) {
                 return false;
             }
         }

@@ -33,6 +33,8 @@ final class SimLink implements Link {
     private boolean peerNotified;
     private long lastToLeader;
     private long lastToPeer;
+    /** While a message to the peer is being delivered: when the leader sent it. */
+    long deliveringSentAt;
 
     private SimLink(Simulation sim, long id, SimCoordinator leader, Peer peer) {
         this.sim = sim;
@@ -70,10 +72,12 @@ final class SimLink implements Link {
             return;
         }
         sim.invariants.leaderSent(leader, peer, message);
+        long sentAt = sim.now();
         long at = lastToPeer = Math.max(lastToPeer, sim.now() + sim.netDelay());
         sim.at(at, () -> {
             if (!peerSawClose) {
                 sim.trace(() -> leader.name() + " -> " + peer.id() + ": " + Simulation.describe(message));
+                deliveringSentAt = sentAt;
                 peer.onMessage(this, message);
             }
         });

@@ -28,7 +28,7 @@ class SimSchedulerPropertyTest {
      */
     @Property(tries = 100, shrinking = ShrinkingMode.OFF)
     void withoutFaultsEverythingCompletes(@ForAll long seed) {
-        Simulation.Result result = Simulation.runWithoutFaults(seed, SimLeader.SCHEDULER);
+        Simulation.Result result = Simulation.run(seed, SimLeader.SCHEDULER, true, java.util.EnumSet.noneOf(Simulation.Fault.class));
         if (!result.passed()) {
             throw new AssertionError(result.report());
         }

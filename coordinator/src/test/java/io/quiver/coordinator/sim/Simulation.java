@@ -46,17 +46,28 @@ import java.util.stream.Collectors;
  * every collection iterated to make a choice has a deterministic order.
  */
 final class Simulation {
+    /** The faults a run may inject, with how often each is picked. */
+    enum Fault {
+        LEADER_CRASH(30), LEADER_DEPOSED(25), EXECUTOR_CRASH(20), LINK_DROP(18), EXECUTOR_SESSION_EXPIRY(7);
+
+        final int weight;
+
+        Fault(int weight) {
+            this.weight = weight;
+        }
+    }
+
     /** The shape of one run; {@link #random} draws one from the seed. */
     record Config(int executors, int maxSlots, int clients, int actions, long meanActionGapNanos, int faults,
-                  boolean restartCrashed) {
-        static Config random(Random r) {
+                  java.util.Set<Fault> faultKinds) {
+        static Config random(Random r, java.util.Set<Fault> kinds) {
             return new Config(2 + r.nextInt(3), 1 + r.nextInt(3), 1 + r.nextInt(2), 30 + r.nextInt(90),
-                    5_000_000L + r.nextInt(40_000_000), 1 + r.nextInt(4), true);
+                    5_000_000L + r.nextInt(40_000_000), kinds.isEmpty() ? 0 : 1 + r.nextInt(4), kinds);
         }
 
         /** For scripted scenarios: the cluster only, no random workload or faults. */
         static Config scripted(int executors, int slots) {
-            return new Config(executors, slots, 1, 0, 0, 0, true);
+            return new Config(executors, slots, 1, 0, 0, 0, java.util.EnumSet.noneOf(Fault.class));
         }
     }
 
@@ -116,18 +127,21 @@ final class Simulation {
     private final Map<String, SimExecutor> executorsById = new HashMap<>();
     private int nextExecutor = 1;
     private final List<SimClient> clients = new ArrayList<>();
+    /** Extra delay before clients see a new leader (scenarios use it to keep a deposed leader busy). */
+    long clientWatchLag;
     /** When the last scripted or random action or fault is due. */
     private long horizon;
     private final Map<String, Integer> faults = new java.util.TreeMap<>();
 
-    Simulation(long seed, SimLeader.Factory factory, boolean failFast) {
-        this(seed, null, factory, failFast);
+    /** A cluster of {@code config} whose every choice comes from {@code seed}. */
+    Simulation(long seed, Config config, SimLeader.Factory factory, boolean failFast) {
+        this(seed, new Random(seed), config, factory, failFast);
     }
 
-    Simulation(long seed, Config config, SimLeader.Factory factory, boolean failFast) {
+    private Simulation(long seed, Random random, Config config, SimLeader.Factory factory, boolean failFast) {
         this.seed = seed;
-        this.random = new Random(seed);
-        this.config = config != null ? config : Config.random(random);
+        this.random = random;
+        this.config = config;
         this.factory = factory;
         this.failFast = failFast;
         this.invariants = new SimInvariants(this);
@@ -140,19 +154,15 @@ final class Simulation {
         elect();
     }
 
-    /** One seeded run with a random workload and random faults. */
+    /** One seeded run with a random workload and random faults of every kind. */
     static Result run(long seed, SimLeader.Factory factory, boolean failFast) {
-        Simulation sim = new Simulation(seed, factory, failFast);
-        sim.randomWorkload();
-        return sim.runToQuiescence();
+        return run(seed, factory, failFast, java.util.EnumSet.allOf(Fault.class));
     }
 
-    /** One seeded run with a random workload and no faults at all: the harness's own baseline. */
-    static Result runWithoutFaults(long seed, SimLeader.Factory factory) {
+    /** One seeded run with a random workload and random faults of {@code kinds} (none: no faults). */
+    static Result run(long seed, SimLeader.Factory factory, boolean failFast, java.util.Set<Fault> kinds) {
         Random r = new Random(seed);
-        Config c = Config.random(r);
-        Simulation sim = new Simulation(seed, new Config(c.executors(), c.maxSlots(), c.clients(), c.actions(),
-                c.meanActionGapNanos(), 0, false), factory, true);
+        Simulation sim = new Simulation(seed, r, Config.random(r, kinds), factory, failFast);
         sim.randomWorkload();
         return sim.runToQuiescence();
     }
@@ -330,9 +340,7 @@ final class Simulation {
             e.zkNode = false;
             zkEvent(new ExecutorNodeGone(e.id()));
         });
-        if (config.restartCrashed()) {
-            after(uniform(500_000_000L, 3_000_000_000L), this::startExecutor);
-        }
+        after(uniform(500_000_000L, 3_000_000_000L), this::startExecutor); // with a new id
     }
 
     /** The executor's ZooKeeper session expires; it comes back under a new one and registers again. */
@@ -393,20 +401,33 @@ final class Simulation {
     }
 
     private void randomFault() {
-        int p = random.nextInt(100);
-        List<SimExecutor> live = liveExecutors();
-        if (p < 30) {
-            crashLeader();
-        } else if (p < 55) {
-            deposeLeader();
-        } else if (p < 75) {
-            if (!live.isEmpty()) {
-                crashExecutor(live.get(random.nextInt(live.size())));
+        int total = 0;
+        for (Fault f : config.faultKinds()) {
+            total += f.weight;
+        }
+        int p = random.nextInt(total);
+        Fault kind = null;
+        for (Fault f : config.faultKinds()) {
+            kind = f;
+            if ((p -= f.weight) < 0) {
+                break;
             }
-        } else if (p < 93) {
-            dropRandomLink();
-        } else if (!live.isEmpty()) {
-            expireExecutorSession(live.get(random.nextInt(live.size())));
+        }
+        List<SimExecutor> live = liveExecutors();
+        switch (kind) {
+            case LEADER_CRASH -> crashLeader();
+            case LEADER_DEPOSED -> deposeLeader();
+            case EXECUTOR_CRASH -> {
+                if (!live.isEmpty()) {
+                    crashExecutor(live.get(random.nextInt(live.size())));
+                }
+            }
+            case LINK_DROP -> dropRandomLink();
+            case EXECUTOR_SESSION_EXPIRY -> {
+                if (!live.isEmpty()) {
+                    expireExecutorSession(live.get(random.nextInt(live.size())));
+                }
+            }
         }
     }
 
@@ -471,7 +492,7 @@ final class Simulation {
             ev.action().run();
             events++;
             invariants.checkLeaders(coordinators);
-            if (failFast && !invariants.newViolations().isEmpty()) {
+            if (failFast && !invariants.violations.isEmpty()) {
                 return result();
             }
             if (events > MAX_EVENTS || now > horizon + SETTLE_NANOS) {
@@ -481,8 +502,32 @@ final class Simulation {
             }
         }
         trace(() -> "quiescent");
-        invariants.checkQuiescent(clients, executors);
+        if (!failFast || invariants.violations.isEmpty()) {
+            invariants.checkQuiescent(clients, executors);
+        }
         return result();
+    }
+
+    /**
+     * For scripted scenarios: runs events until {@code condition} holds (checking the invariants as
+     * {@link #runToQuiescence} does); false if the queue ran dry or a violation stopped the run first.
+     */
+    boolean runUntil(java.util.function.BooleanSupplier condition) {
+        Ev ev;
+        while (!condition.getAsBoolean()) {
+            if ((ev = queue.poll()) == null || events > MAX_EVENTS) {
+                return false;
+            }
+            now = ev.time();
+            ev.action().run();
+            events++;
+            invariants.checkLeaders(coordinators);
+            if (failFast && !invariants.violations.isEmpty()) {
+                return false;
+            }
+        }
+        horizon = Math.max(horizon, now);
+        return true;
     }
 
     /** Runs {@code action} at {@code time}, as part of a scripted scenario. */
