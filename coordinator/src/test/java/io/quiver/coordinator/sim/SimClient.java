@@ -102,6 +102,8 @@ final class SimClient implements SimLink.Peer {
     private long nextFnId;
     private final Map<RefId, RefDone> early = new HashMap<>();
     int unverifiable;
+    /** It said Goodbye: it sends nothing more and ignores what still arrives. */
+    boolean gone;
 
     SimClient(Simulation sim, int number) {
         this.sim = sim;
@@ -119,7 +121,7 @@ final class SimClient implements SimLink.Peer {
     }
 
     private void send(Message m) {
-        if (link != null && link.isOpen()) {
+        if (!gone && link != null && link.isOpen()) {
             link.sendToLeader(m);
         }
     }
@@ -193,6 +195,18 @@ final class SimClient implements SimLink.Peer {
         send(new Release(List.of(ref)));
     }
 
+    /** Goodbye: the leader releases everything this client held at once. */
+    void leave() {
+        sim.trace(() -> id + " says goodbye");
+        send(new Message.Goodbye());
+        gone = true;
+        if (link != null) {
+            SimLink l = link;
+            link = null;
+            l.closeByPeer(id + " left");
+        }
+    }
+
     void info() {
         long reqId = ++nextReqId;
         infoRequests.add(reqId);
@@ -214,7 +228,7 @@ final class SimClient implements SimLink.Peer {
 
     void onLeaderPublished(SimCoordinator leader) {
         sim.after(sim.clientWatchLag + sim.uniform(0, 300_000_000L), () -> {
-            if (sim.published() != leader) {
+            if (gone || sim.published() != leader) {
                 return;
             }
             if (link != null && link.leader != leader) {
@@ -227,7 +241,7 @@ final class SimClient implements SimLink.Peer {
     }
 
     void connect() {
-        if (link != null) {
+        if (gone || link != null) {
             return;
         }
         SimCoordinator target = sim.published();
@@ -326,6 +340,9 @@ final class SimClient implements SimLink.Peer {
 
     @Override
     public void onMessage(SimLink from, Message m) {
+        if (gone) {
+            return;
+        }
         if (m instanceof RefsDone done) {
             for (RefDone d : done.refs()) {
                 ClientRef r = refs.get(d.ref());

@@ -13,7 +13,8 @@ import org.junit.jupiter.api.Test;
 /**
  * Replays one seed of {@link SimSchedulerPropertyTest} as a plain test:
  * {@code -Dquiver.sim.seed=N} (add {@code -Dquiver.sim.trace=all} to print every event, and
- * {@code -Dquiver.sim.faults=LEADER_CRASH,...} to replay a seed of a survey of some kinds only). With
+ * {@code -Dquiver.sim.faults=LEADER_CRASH,...} to replay a seed of a survey of some kinds only, and
+ * {@code -Dquiver.sim.collect=true} to go on past the first violation, as the survey does). With
  * {@code -Dquiver.sim.survey=N} it instead runs seeds 1..N to the end, collecting every violation,
  * and prints which invariants fail with which seeds and how ({@code -Dquiver.sim.survey.each=true}:
  * also with one kind of fault at a time).
@@ -24,7 +25,8 @@ class SimReplayTest {
     void replay() {
         String seed = System.getProperty("quiver.sim.seed");
         assumeTrue(seed != null, "set -Dquiver.sim.seed=N to replay a seed");
-        Simulation.Result result = Simulation.run(Long.parseLong(seed.trim()), SimLeader.SCHEDULER, true, faults());
+        Simulation.Result result = Simulation.run(Long.parseLong(seed.trim()), SimLeader.SCHEDULER,
+                !Boolean.getBoolean("quiver.sim.collect"), faults());
         System.out.println(result.report());
         if (!result.passed()) {
             throw new AssertionError(result.report());
@@ -65,32 +67,44 @@ class SimReplayTest {
 
     private static String survey(int seeds, Set<Simulation.Fault> faults) {
         Map<SimInvariants.Invariant, List<Long>> failing = new TreeMap<>();
-        Map<SimInvariants.Invariant, Map<String, Integer>> kinds = new TreeMap<>();
+        Map<SimInvariants.Invariant, Map<String, List<Long>>> kinds = new TreeMap<>();
         int passed = 0;
+        long refused = 0;
+        long staleExecuted = 0;
+        long runs = 0;
+        int fencedSeeds = 0;
         long start = System.nanoTime();
         for (long seed = 1; seed <= seeds; seed++) {
             Simulation.Result r = Simulation.run(seed, SimLeader.SCHEDULER, false, faults);
             if (r.passed()) {
                 passed++;
             }
+            refused += r.refusedCommands();
+            staleExecuted += r.staleExecuted();
+            runs += r.taskRuns();
+            fencedSeeds += r.refusedCommands() > 0 ? 1 : 0;
             for (SimInvariants.Violation v : r.violations()) {
                 List<Long> list = failing.computeIfAbsent(v.invariant(), k -> new ArrayList<>());
                 if (list.isEmpty() || list.get(list.size() - 1) != seed) {
                     list.add(seed);
-                    kinds.computeIfAbsent(v.invariant(), k -> new TreeMap<>()).merge(pattern(v.detail()), 1, Integer::sum);
+                    kinds.computeIfAbsent(v.invariant(), k -> new TreeMap<>())
+                            .computeIfAbsent(pattern(v.detail()), k -> new ArrayList<>()).add(seed);
                 }
             }
         }
         StringBuilder sb = new StringBuilder();
         sb.append(String.format("survey of seeds 1..%d with faults %s: %d passed, %.1f s%n", seeds, faults, passed,
                 (System.nanoTime() - start) / 1e9));
+        sb.append(String.format("  %d task runs; %d stale commands refused (in %d seeds), %d executed%n", runs, refused,
+                fencedSeeds, staleExecuted));
         for (var e : failing.entrySet()) {
             List<Long> s = e.getValue();
             sb.append(String.format("  %-20s fails in %4d seeds, e.g. %s%n", e.getKey(), s.size(),
                     s.subList(0, Math.min(10, s.size()))));
             kinds.get(e.getKey()).entrySet().stream()
-                    .sorted(Map.Entry.<String, Integer>comparingByValue().reversed()).limit(5)
-                    .forEach(k -> sb.append(String.format("      %4d x %s%n", k.getValue(), k.getKey())));
+                    .sorted((a, b) -> b.getValue().size() - a.getValue().size()).limit(5)
+                    .forEach(k -> sb.append(String.format("      %4d x (e.g. seed %d) %s%n", k.getValue().size(),
+                            k.getValue().get(0), k.getKey())));
         }
         return sb.toString();
     }

@@ -14,7 +14,7 @@ import net.jqwik.api.ShrinkingMode;
  */
 class SimSchedulerPropertyTest {
 
-    @Property(tries = 300, shrinking = ShrinkingMode.OFF)
+    @Property(tries = 1000, shrinking = ShrinkingMode.OFF)
     void nothingIsLostAcrossFailures(@ForAll long seed) {
         Simulation.Result result = Simulation.run(seed, SimLeader.SCHEDULER, true);
         if (!result.passed()) {
@@ -26,7 +26,7 @@ class SimSchedulerPropertyTest {
      * The same workloads with no fault injected: what the scheduler did before failover work began
      * must hold here, so a failure here is a harness bug or a plain scheduling bug.
      */
-    @Property(tries = 100, shrinking = ShrinkingMode.OFF)
+    @Property(tries = 200, shrinking = ShrinkingMode.OFF)
     void withoutFaultsEverythingCompletes(@ForAll long seed) {
         Simulation.Result result = Simulation.run(seed, SimLeader.SCHEDULER, true, java.util.EnumSet.noneOf(Simulation.Fault.class));
         if (!result.passed()) {

@@ -48,7 +48,9 @@ import java.util.stream.Collectors;
 final class Simulation {
     /** The faults a run may inject, with how often each is picked. */
     enum Fault {
-        LEADER_CRASH(30), LEADER_DEPOSED(25), EXECUTOR_CRASH(20), LINK_DROP(18), EXECUTOR_SESSION_EXPIRY(7);
+        LEADER_CRASH(30), LEADER_DEPOSED(25), EXECUTOR_CRASH(20), LINK_DROP(18), EXECUTOR_SESSION_EXPIRY(7),
+        /** The leader's ZooKeeper connection is SUSPENDED for a while, then reconnects within its session. */
+        ZOOKEEPER_SUSPENDED(5);
 
         final int weight;
 
@@ -72,7 +74,8 @@ final class Simulation {
     }
 
     /** A run's outcome: violations (empty if it passed) and what a reader needs to replay it. */
-    record Result(long seed, Config config, List<SimInvariants.Violation> violations, String stats, String trace) {
+    record Result(long seed, Config config, List<SimInvariants.Violation> violations, String stats, String trace,
+                  int refusedCommands, int staleExecuted, int taskRuns) {
         boolean passed() {
             return violations.isEmpty();
         }
@@ -127,6 +130,9 @@ final class Simulation {
     private final Map<String, SimExecutor> executorsById = new HashMap<>();
     private int nextExecutor = 1;
     private final List<SimClient> clients = new ArrayList<>();
+    private int nextClient = 1;
+    /** Clients that left (Goodbye); what they held is no longer checked. */
+    private final List<SimClient> departed = new ArrayList<>();
     /** Extra delay before clients see a new leader (scenarios use it to keep a deposed leader busy). */
     long clientWatchLag;
     /** When the last scripted or random action or fault is due. */
@@ -149,7 +155,7 @@ final class Simulation {
             startExecutor();
         }
         for (int i = 0; i < this.config.clients(); i++) {
-            clients.add(new SimClient(this, i + 1));
+            clients.add(new SimClient(this, nextClient++));
         }
         elect();
     }
@@ -363,6 +369,33 @@ final class Simulation {
         });
     }
 
+    /** The leader's ZooKeeper connection is SUSPENDED, then back within the session. */
+    void suspendZooKeeper() {
+        SimCoordinator c = current;
+        if (c == null) {
+            return;
+        }
+        fault("zookeeper suspended", () -> c.name() + "'s ZooKeeper connection is suspended");
+        c.post(new SchedulerEvent.ZooKeeperSuspended());
+        after(uniform(100_000_000L, 5_000_000_000L), () -> {
+            trace(() -> c.name() + "'s ZooKeeper connection is back");
+            c.post(new SchedulerEvent.ZooKeeperReconnected());
+        });
+    }
+
+    /** A client closes on purpose (Goodbye) and another one starts. */
+    void clientLeaves(SimClient c) {
+        int i = clients.indexOf(c);
+        if (i < 0) {
+            return;
+        }
+        SimClient next = new SimClient(this, nextClient++);
+        clients.set(i, next);
+        departed.add(c);
+        c.leave();
+        next.connect();
+    }
+
     /** The network breaks one connection; both ends see it close. */
     void dropRandomLink() {
         List<SimLink> open = new ArrayList<>();
@@ -428,6 +461,7 @@ final class Simulation {
                     expireExecutorSession(live.get(random.nextInt(live.size())));
                 }
             }
+            case ZOOKEEPER_SUSPENDED -> suspendZooKeeper();
         }
     }
 
@@ -469,11 +503,13 @@ final class Simulation {
             RefId pinned = !broadcasts.isEmpty() && random.nextInt(5) < 2
                     ? broadcasts.get(random.nextInt(broadcasts.size())).ref : null;
             c.job(2 + random.nextInt(3), 1 + random.nextInt(3), pinned);
-        } else if (p < 93) {
+        } else if (p < 92) {
             List<SimClient.ClientRef> held = c.refs.values().stream().filter(r -> r.held).toList();
             if (!held.isEmpty()) {
                 c.release(held.get(random.nextInt(held.size())).ref);
             }
+        } else if (p < 93) {
+            clientLeaves(c);
         } else {
             c.info();
         }
@@ -537,7 +573,8 @@ final class Simulation {
     }
 
     private Result result() {
-        return new Result(seed, config, List.copyOf(invariants.violations), stats(), String.join("\n", trace));
+        return new Result(seed, config, List.copyOf(invariants.violations), stats(), String.join("\n", trace),
+                invariants.refusedCommands, invariants.staleExecuted, invariants.executions);
     }
 
     String stats() {
