@@ -30,6 +30,8 @@ final class SimLink implements Link {
     private boolean leaderSawClose;
     private boolean peerSawClose;
     private boolean leaderNotified;
+    /** Cut by the network: nothing in flight arrives. */
+    private boolean severed;
     private boolean peerNotified;
     private long lastToLeader;
     private long lastToPeer;
@@ -75,7 +77,7 @@ final class SimLink implements Link {
         long sentAt = sim.now();
         long at = lastToPeer = Math.max(lastToPeer, sim.now() + sim.netDelay());
         sim.at(at, () -> {
-            if (!peerSawClose) {
+            if (!peerSawClose && !severed) {
                 sim.trace(() -> leader.name() + " -> " + peer.id() + ": " + Simulation.describe(message));
                 deliveringSentAt = sentAt;
                 peer.onMessage(this, message);
@@ -90,7 +92,7 @@ final class SimLink implements Link {
         }
         long at = lastToLeader = Math.max(lastToLeader, sim.now() + sim.netDelay());
         sim.at(at, () -> {
-            if (!leaderSawClose && opened) {
+            if (!leaderSawClose && opened && !severed) {
                 leader.onMessage(this, message); // the coordinator traces the event it becomes
             }
         });
@@ -124,7 +126,10 @@ final class SimLink implements Link {
         }
     }
 
-    /** The network breaks it: both sides see it after what was in flight towards them. */
+    /**
+     * A process at one end died: both sides see the link close, after what was already sent
+     * towards them (it had left the dead process).
+     */
     void breakLink(String why) {
         if (!open) {
             return;
@@ -133,6 +138,18 @@ final class SimLink implements Link {
         sim.trace(() -> "link " + id + " " + peer.id() + "<->" + leader.name() + " broke: " + why);
         sim.at(Math.max(lastToPeer, sim.now() + sim.netDelay()), this::peerSeesClose);
         sim.at(Math.max(lastToLeader, sim.now() + sim.netDelay()), this::leaderSeesClose);
+    }
+
+    /** The network cuts it: what is in flight either way is lost, and both sides see it close. */
+    void cut(String why) {
+        if (!open) {
+            return;
+        }
+        open = false;
+        severed = true;
+        sim.trace(() -> "link " + id + " " + peer.id() + "<->" + leader.name() + " cut: " + why);
+        sim.at(sim.now() + sim.netDelay(), this::peerSeesClose);
+        sim.at(sim.now() + sim.netDelay(), this::leaderSeesClose);
     }
 
     private void leaderSeesClose() {

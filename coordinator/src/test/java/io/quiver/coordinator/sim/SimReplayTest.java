@@ -54,7 +54,7 @@ class SimReplayTest {
         assumeTrue(n != null, "set -Dquiver.sim.survey=N to survey seeds 1..N");
         int seeds = Integer.parseInt(n.trim());
         List<Set<Simulation.Fault>> plans = new ArrayList<>();
-        plans.add(EnumSet.allOf(Simulation.Fault.class));
+        plans.add(faults());
         if (Boolean.getBoolean("quiver.sim.survey.each")) {
             for (Simulation.Fault f : Simulation.Fault.values()) {
                 plans.add(EnumSet.of(f));

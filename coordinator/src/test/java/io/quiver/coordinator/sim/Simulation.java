@@ -86,6 +86,8 @@ final class Simulation {
             sb.append("replay: mvn -o -B -Dmaven.repo.local=/work/m2-sim test -pl coordinator -Dtest=SimReplayTest"
                     + " -Dquiver.sim.seed=").append(seed).append('\n');
             sb.append(config).append('\n').append(stats).append('\n');
+            violations.stream().map(SimInvariants.Violation::invariant).distinct()
+                    .forEach(i -> sb.append(i).append(" means: ").append(i.meaning).append('\n'));
             int shown = 0;
             for (SimInvariants.Violation v : violations) {
                 if (shown++ == 6) {
@@ -131,8 +133,6 @@ final class Simulation {
     private int nextExecutor = 1;
     private final List<SimClient> clients = new ArrayList<>();
     private int nextClient = 1;
-    /** Clients that left (Goodbye); what they held is no longer checked. */
-    private final List<SimClient> departed = new ArrayList<>();
     /** Extra delay before clients see a new leader (scenarios use it to keep a deposed leader busy). */
     long clientWatchLag;
     /** When the last scripted or random action or fault is due. */
@@ -391,12 +391,11 @@ final class Simulation {
         }
         SimClient next = new SimClient(this, nextClient++);
         clients.set(i, next);
-        departed.add(c);
         c.leave();
         next.connect();
     }
 
-    /** The network breaks one connection; both ends see it close. */
+    /** The network cuts one connection: what is in flight is lost, both ends see it close. */
     void dropRandomLink() {
         List<SimLink> open = new ArrayList<>();
         for (SimExecutor e : executors) {
@@ -414,7 +413,7 @@ final class Simulation {
         }
         SimLink l = open.get(random.nextInt(open.size()));
         fault("link drop", () -> "the network drops " + l);
-        l.breakLink("network");
+        l.cut("network");
     }
 
     // ------------------------------------------------------------------ workload
