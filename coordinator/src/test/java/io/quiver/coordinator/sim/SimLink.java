@@ -173,6 +173,20 @@ final class SimLink implements Link {
         }
     }
 
+    /**
+     * By id, not by identity: the scheduler keys maps by its links, and iteration order must not
+     * depend on identity hash codes, or a seed would not replay.
+     */
+    @Override
+    public int hashCode() {
+        return Long.hashCode(id);
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        return this == o;
+    }
+
     @Override
     public String toString() {
         return "link-" + id + "(" + peer.id() + "<->" + leader.name() + ")";

@@ -121,6 +121,8 @@ final class Simulation {
     private final PriorityQueue<Ev> queue = new PriorityQueue<>(
             Comparator.comparingLong(Ev::time).thenComparingLong(Ev::seq));
     private final ArrayDeque<String> trace = new ArrayDeque<>();
+    /** Gets every trace line, if set (the replay test compares whole runs). */
+    java.util.function.Consumer<String> traceSink;
     private long events;
     private long linkIds;
 
@@ -167,10 +169,15 @@ final class Simulation {
 
     /** One seeded run with a random workload and random faults of {@code kinds} (none: no faults). */
     static Result run(long seed, SimLeader.Factory factory, boolean failFast, java.util.Set<Fault> kinds) {
+        return random(seed, factory, failFast, kinds).runToQuiescence();
+    }
+
+    /** A cluster with a random workload and random faults of {@code kinds}, ready to run. */
+    static Simulation random(long seed, SimLeader.Factory factory, boolean failFast, java.util.Set<Fault> kinds) {
         Random r = new Random(seed);
         Simulation sim = new Simulation(seed, r, Config.random(r, kinds), factory, failFast);
         sim.randomWorkload();
-        return sim.runToQuiescence();
+        return sim;
     }
 
     // ------------------------------------------------------------------ clock and events
@@ -221,6 +228,9 @@ final class Simulation {
         String s = time(now) + "  " + line.get();
         if (TRACE_ALL) {
             System.out.println(s);
+        }
+        if (traceSink != null) {
+            traceSink.accept(s);
         }
         trace.addLast(s);
         if (trace.size() > TRACE_LINES) {
@@ -597,7 +607,9 @@ final class Simulation {
             return "Launch(epoch " + l.epoch() + ", " + l.fns().size() + " fns, tasks "
                     + refs(l.tasks().stream().map(TaskLaunch::outs).map(x -> x.get(0)).toList()) + ")";
         } else if (o instanceof Drop d) {
-            return "Drop(epoch " + d.epoch() + ", " + refs(d.refs()) + ", " + d.fnIds().size() + " fns)";
+            // Sorted: today's scheduler collects drops from identity-hashed sets, so their order varies.
+            return "Drop(epoch " + d.epoch() + ", " + refs(d.refs().stream().sorted().toList()) + ", "
+                    + d.fnIds().size() + " fns)";
         } else if (o instanceof Register r) {
             return "Register(inventory " + refs(r.inventory().stream().map(Message.BlockInfo::ref).toList()) + ", active "
                     + refs(r.active()) + ", failed " + refs(r.failed().stream().map(TaskResult::task).toList()) + ")";
