@@ -6,9 +6,9 @@ import io.quiver.core.protocol.Message;
 /**
  * One simulated connection between a peer (executor or client) and a coordinator; the scheduler
  * holds it as its {@link Link}. Confined to the simulation thread. Each direction delivers in order
- * after random delays. Closing (by either side, or the network breaking it) stops new sends at
- * once; each side learns of it after what was already in flight towards it, unless that side
- * closed it itself, which discards what it had not read.
+ * after random delays. Closing (by either side, or a process dying) stops new sends at once; each
+ * side learns of it after what was already in flight towards it, unless that side closed it
+ * itself, which discards what it had not read. A network cut loses what is in flight both ways.
  */
 final class SimLink implements Link {
     /** A peer of the coordinators: a simulated executor or client. */
@@ -25,14 +25,18 @@ final class SimLink implements Link {
     final long id;
     final SimCoordinator leader;
     final Peer peer;
+    /** Neither side closed it, and the network did not break it: sends go out. */
     private boolean open = true;
+    /** The coordinator accepted it. */
     private boolean opened;
+    /** Cut by the network: nothing in flight arrives. */
+    private boolean severed;
+    /** Each side has seen it close (it reads nothing more) and has been told (once). */
     private boolean leaderSawClose;
     private boolean peerSawClose;
     private boolean leaderNotified;
-    /** Cut by the network: nothing in flight arrives. */
-    private boolean severed;
     private boolean peerNotified;
+    /** When the last message each way arrives: a link delivers in order. */
     private long lastToLeader;
     private long lastToPeer;
     /** While a message to the peer is being delivered: when the leader sent it. */
