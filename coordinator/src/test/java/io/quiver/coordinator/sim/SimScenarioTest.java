@@ -136,6 +136,34 @@ class SimScenarioTest {
         }
     }
 
+    @Test
+    void executorCrashInTheReduceStage() {
+        Simulation sim = cluster(15, 3, 2);
+        SimClient c = connectedClient(sim);
+        RefId job = c.job(6, 3, null);
+        List<RefId> reduces = List.of(JobRefs.ref(job, 18), JobRefs.ref(job, 19), JobRefs.ref(job, 20));
+        assertThat(sim.runUntil(() -> sim.liveExecutors().stream()
+                .anyMatch(e -> e.active.stream().anyMatch(r -> r.started && reduces.contains(r.task)))))
+                .as("a reduce task starts").isTrue();
+
+        // The executor with the most map outputs dies while the reduce stage reads them.
+        SimExecutor victim = sim.liveExecutors().stream()
+                .max(java.util.Comparator.comparingLong(e -> e.store.keySet().stream()
+                        .filter(ref -> ref.owner() == ~job.owner()).count()))
+                .orElseThrow();
+        sim.crashExecutor(victim);
+        Simulation.Result r = sim.runToQuiescence();
+
+        assertPassed(r);
+        SimClient.ClientJob j = c.jobs.values().iterator().next();
+        for (RefId result : j.results) {
+            assertThat(c.refs.get(result).value).as("value of %s", result).isEqualTo(j.expect.values().get(result));
+        }
+        for (RefId ref : j.expect.values().keySet()) {
+            assertThat(runs(sim, ref)).as("runs of %s", ref).isLessThanOrEqualTo(2);
+        }
+    }
+
     /**
      * Two runs of a seed in one JVM, where identity hash codes differ, give the same trace line for
      * line. A difference means the scheduler (or the harness) iterates a collection whose order
