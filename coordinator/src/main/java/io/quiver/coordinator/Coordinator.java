@@ -6,12 +6,8 @@ import io.quiver.coordinator.sched.Link;
 import io.quiver.coordinator.sched.Scheduler;
 import io.quiver.coordinator.sched.SchedulerEvent;
 import io.quiver.coordinator.sched.WireEvents;
-import io.quiver.core.codec.JavaSerialization;
+import io.quiver.coordinator.sched.JobPlanning;
 import io.quiver.core.loop.EventLoop;
-import io.quiver.core.plan.LogicalPlan;
-import io.quiver.planner.PhysicalPlan;
-import io.quiver.planner.Planner;
-import io.quiver.planner.Stage;
 import java.util.ArrayList;
 import java.util.List;
 import org.apache.curator.framework.api.transaction.CuratorOp;
@@ -441,31 +437,13 @@ public final class Coordinator implements AutoCloseable {
             return e;
         }
 
-        /**
-         * Plans a job off the scheduler loop, against the view it last published, and serializes its
-         * stage functions; explain-only jobs are answered here. On this connection's event loop, so
-         * the job keeps its place among the client's messages.
-         */
+        /** Plans a job off the scheduler loop, on this connection's event loop (see {@link JobPlanning}). */
         private SchedulerEvent planJob(Connection c, String peer, Message.SubmitJob job) {
-            PhysicalPlan plan;
-            List<byte[]> functions;
-            try {
-                LogicalPlan logical = LogicalPlan.fromBytes(job.plan());
-                plan = Planner.plan(logical, scheduler.view());
-                if (job.explainOnly()) {
-                    c.send(new Message.JobReply(job.reqId(), List.of(), List.of(), List.of(), plan.explain()));
-                    return null;
-                }
-                functions = new ArrayList<>(plan.stages().size());
-                for (Stage stage : plan.stages()) {
-                    functions.add(JavaSerialization.serialize(stage.taskFunction(), "stage " + stage.id()));
-                }
-            } catch (RuntimeException e) {
-                c.send(new Message.RequestFailed(job.reqId(), Message.RequestFailed.INVALID, "invalid dataset job: "
-                        + e.getMessage(), null, 0, 0));
-                return null;
+            JobPlanning.Planned planned = JobPlanning.plan(peer, job, scheduler.view());
+            if (planned.reply() != null) {
+                c.send(planned.reply());
             }
-            return new SchedulerEvent.JobSubmitted(peer, job.reqId(), job.job(), plan, functions);
+            return planned.event();
         }
 
         @Override

@@ -101,6 +101,8 @@ public final class Scheduler {
     /** ZooKeeper is suspended: this leader may be deposed already, so it starts nothing new. */
     private boolean suspended;
     private boolean orphanSweepArmed;
+    /** Resumed tasks with an unknown input, waiting during recovery for an executor to bring their result. */
+    private final Map<Task, Failure> parked = new LinkedHashMap<>();
     /** Jobs this leader has added, by job id: one sent again only re-sends the state of its refs. */
     private final Set<RefId> jobs = new HashSet<>();
     /** Function ids carry the epoch: an executor's cache from an earlier leader can never match. */
@@ -370,10 +372,15 @@ public final class Scheduler {
                 t.unresolved++;
             }
         }
-        if (inputFailure == null && adoptNow && adopt(t)) {
+        if (adoptNow && adopt(t)) {
+            // What exists is adopted even if an input is gone: a result needs no inputs any more.
             return t;
         }
-        if (inputFailure != null) {
+        if (inputFailure != null && recovering != null && t.inputs.size() < countRefs(args)) {
+            // A resumed task whose input is gone: its result may still come with a late executor.
+            parked.put(t, inputFailure);
+            t.unresolved = Integer.MAX_VALUE / 2;
+        } else if (inputFailure != null) {
             failTask(t, inputFailure);
         } else if (t.unresolved == 0) {
             ready.add(t);
@@ -720,6 +727,14 @@ public final class Scheduler {
         for (Task t : added) {
             adopt(t); // in stage order: what a job sent again finds already done is kept for its readers
         }
+        for (int i = added.size() - 1; i >= 0; i--) {
+            // A map task whose readers all turned out done has nothing left to do: it is not run again.
+            Task t = added.get(i);
+            if (!t.finished() && !stillWanted(t)) {
+                cancel(t);
+                t.outputs.forEach(this::maybeDrop);
+            }
+        }
         reply(c, new JobReply(job.reqId(), results, persisted, persistedNodes, ""));
     }
 
@@ -802,6 +817,14 @@ public final class Scheduler {
         }
     }
 
+    private static int countRefs(List<Arg> args) {
+        int n = 0;
+        for (Arg a : args) {
+            n += a.isRef() ? 1 : 0;
+        }
+        return n;
+    }
+
     /** A known task whose every output an executor reported: it is done (found, not recomputed). */
     private void adoptOutputs(Task t) {
         if (t.finished()) {
@@ -814,6 +837,7 @@ public final class Scheduler {
         }
         Dispatch.unassign(t);
         ready.remove(t);
+        parked.remove(t);
         finish(t, null);
     }
 
@@ -914,6 +938,13 @@ public final class Scheduler {
 
     /** Puts a task back to waiting (it will be placed again), counting its inputs that are not there. */
     private void requeue(Task t) {
+        if (t.inputs.size() < countRefs(t.args)) {
+            // Adopted as running although an input was unknown: it cannot run anywhere else.
+            failTask(t, new Failure(Failure.LOST, "io.quiver.DataLostException", "task " + t.id + " must run again"
+                    + " but one of its inputs is unknown to leader " + leaderId + " (released, with no lineage left)",
+                    null, leaderId, t.attempts));
+            return;
+        }
         Dispatch.unassign(t);
         t.state = TaskState.WAITING;
         t.attempts++;
@@ -997,6 +1028,12 @@ public final class Scheduler {
 
     private void endRecovery() {
         recovering = null;
+        parked.forEach((t, why) -> {
+            if (!t.finished()) {
+                failTask(t, why);
+            }
+        });
+        parked.clear();
         for (Block b : List.copyOf(blocks.values())) {
             if (b.producer == null && !b.done && b.failure == null) {
                 b.expected.removeIf(id -> !executors.containsKey(id));
@@ -1242,6 +1279,12 @@ public final class Scheduler {
         for (Block in : t.inputs) {
             while (in.waiters.remove(t)) {
                 in.consumers--;
+            }
+            Task p = in.producer;
+            if (p != null && (p.state == TaskState.WAITING || p.state == TaskState.QUEUED) && !stillWanted(p)) {
+                // Its reader was found done (adopted after a leader change): it need not run at all.
+                cancel(p);
+                p.outputs.forEach(this::maybeDrop);
             }
             maybeDrop(in);
         }

@@ -273,6 +273,12 @@ final class SimClient implements SimLink.Peer {
         if (!held.isEmpty()) {
             send(new Hold(held));
         }
+        // Jobs before tasks: a task may read a job's output.
+        for (ClientJob j : jobs.values()) {
+            if (j.results == null || j.results.stream().anyMatch(ref -> refs.get(ref).held)) {
+                send(new SubmitJob(j.reqId, j.job, j.plan, false));
+            }
+        }
         List<TaskSpec> specs = new ArrayList<>();
         List<FnDef> fns = new ArrayList<>();
         List<RefId> lineageOnly = new ArrayList<>();
@@ -288,11 +294,6 @@ final class SimClient implements SimLink.Peer {
         }
         if (!lineageOnly.isEmpty()) {
             send(new Release(lineageOnly));
-        }
-        for (ClientJob j : jobs.values()) {
-            if (j.results == null || j.results.stream().anyMatch(ref -> refs.get(ref).held)) {
-                send(new SubmitJob(j.reqId, j.job, j.plan, false));
-            }
         }
         for (ClientRef r : scatterRequests.values()) {
             send(r.request);

@@ -137,7 +137,7 @@ final class SimCoordinator {
         } else if (m instanceof SubmitJob j) {
             sim.trace(() -> name() + " plans job " + j.job());
             try {
-                leader.submitJob(peer, j);
+                leader.submitJob(peer, link, j);
             } catch (RuntimeException | AssertionError e) {
                 sim.invariants.schedulerThrew(this, "SubmitJob " + j.job(), e);
             }

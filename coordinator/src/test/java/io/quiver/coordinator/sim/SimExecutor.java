@@ -311,7 +311,7 @@ final class SimExecutor implements SimLink.Peer {
                 }
             }
             List<String> ids = locations.stream().map(Peer::id).toList();
-            fetchFailed(ref, new Failure(Failure.LOST, "io.quiver.DataLostException", "executor " + id
+            fetchFailed(ref, new Failure(Failure.FETCH, "io.quiver.DataLostException", "executor " + id
                     + " could not fetch " + ref + " from " + ids + ": none of them has it", "", id, 1));
         });
     }

@@ -9,7 +9,7 @@
  *
  *  Simulation      the world: event queue and clock, election and /epoch, faults, workload, trace
  *  SimCoordinator  one coordinator process and term: wire messages -> SchedulerEvents, afterBatch, timers
- *  SimLeader       the scheduler as the harness drives it; TodaySchedulerAdapter (temporary) implements it
+ *  SimLeader       the scheduler as the harness drives it; FacadeAdapter implements it
  *  SimLink         a connection: in order, random delays, closes seen by both sides
  *  SimExecutor     TaskSlots + BlockStore + LeaderLink: epoch fence, runs, results, Register(inventory, active, failed)
  *  SimClient       submits, scatters, jobs, releases; resumes on every new connection; checks what it gets

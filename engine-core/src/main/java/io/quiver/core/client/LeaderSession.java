@@ -502,7 +502,8 @@ final class LeaderSession implements AutoCloseable {
 
     /**
      * Tells a new leader session everything it must know, in this order: refs no task produces
-     * (Hold), every live task (one Submit, inputs first), unfinished jobs, unanswered requests, and
+     * (Hold), unfinished jobs (a task may read a job's output), every live task (one Submit, inputs
+     * first), unanswered requests, and
      * the releases of refs kept only for lineage or released while no leader was connected.
      */
     private void resume(Connection c) {
@@ -510,11 +511,11 @@ final class LeaderSession implements AutoCloseable {
         if (!holds.isEmpty()) {
             c.send(new Hold(holds));
         }
+        lineage.unfinishedJobs().forEach(c::send);
         Submit tasks = lineage.resubmit();
         if (tasks != null) {
             c.send(tasks);
         }
-        lineage.unfinishedJobs().forEach(c::send);
         pending.values().forEach(p -> c.send(p.message()));
         Set<RefId> releases = new LinkedHashSet<>(lineage.keptForLineage());
         releases.addAll(batchReleases);
