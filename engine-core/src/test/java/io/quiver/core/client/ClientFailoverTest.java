@@ -133,13 +133,13 @@ class ClientFailoverTest {
 
         List<Message> resume = b.controlMessages();
         assertThat(resume).extracting(Message::type).containsExactly(
-                Message.Type.HOLD, Message.Type.SUBMIT, Message.Type.SUBMIT_JOB, Message.Type.RELEASE);
+                Message.Type.HOLD, Message.Type.SUBMIT_JOB, Message.Type.SUBMIT, Message.Type.RELEASE);
         assertThat(((Hold) resume.get(0)).refs()).containsExactly(
                 new HeldRef(data.id(), HeldRef.SCATTERED, sr.size(), List.of()));
-        Submit resubmit = (Submit) resume.get(1);
+        Submit resubmit = (Submit) resume.get(2);
         assertThat(outs(resubmit)).containsExactly(first.id(), second.id(), doneEarly.id(), queued.id());
         assertThat(resubmit.fns()).hasSize(4);
-        SubmitJob again = (SubmitJob) resume.get(2);
+        SubmitJob again = (SubmitJob) resume.get(1);
         assertThat(again.job()).isEqualTo(job.job());
         assertThat(again.plan()).isEqualTo(job.plan());
         assertThat(again.explainOnly()).isFalse();
