@@ -70,7 +70,7 @@ final class Dispatch {
         work.add(first);
         while (!work.isEmpty()) {
             Task t = work.poll();
-            if (t.state != TaskState.WAITING || t.unresolved == 0) {
+            if (t.state != TaskState.WAITING || t.unresolved == 0 || t.missingInput) {
                 continue;
             }
             Exec target = null;
@@ -115,7 +115,7 @@ final class Dispatch {
         }
         Task t;
         while ((t = ready.poll()) != null) {
-            if (t.state != TaskState.WAITING) {
+            if (t.state != TaskState.WAITING || t.missingInput) {
                 continue;
             }
             candidates.clear();

@@ -136,6 +136,8 @@ final class Model {
         /** Executors that died while running this task: at {@link Scheduler#MAX_CRASHES} it is marked bad. */
         final List<String> crashedOn = new ArrayList<>(0);
         int fetchRetries;
+        /** An input ref was unknown when it was added (released, no lineage): it can be adopted, never run. */
+        boolean missingInput;
         final List<Block> outputs = new ArrayList<>(1);
 
         Task(RefId id, List<RefId> outs, Fn fn, List<Arg> args, Client owner) {

@@ -358,6 +358,10 @@ public final class Scheduler {
             }
             Block in = blocks.get(a.ref());
             if (in == null) {
+                in = adoptInput(a.ref());
+            }
+            if (in == null) {
+                t.missingInput = true;
                 inputFailure = new Failure(Failure.LOST, "io.quiver.DataLostException", "input " + a.ref()
                         + " is unknown to the leader: it was released (closed) or belongs to another cluster;"
                         + " keep the input Ref open until the tasks that read it are submitted", null, leaderId, 0);
@@ -376,7 +380,7 @@ public final class Scheduler {
             // What exists is adopted even if an input is gone: a result needs no inputs any more.
             return t;
         }
-        if (inputFailure != null && recovering != null && t.inputs.size() < countRefs(args)) {
+        if (inputFailure != null && recovering != null && t.missingInput) {
             // A resumed task whose input is gone: its result may still come with a late executor.
             parked.put(t, inputFailure);
             t.unresolved = Integer.MAX_VALUE / 2;
@@ -436,6 +440,25 @@ public final class Scheduler {
             return true;
         }
         return false;
+    }
+
+    /**
+     * An input no client re-sent (a job's result the client had already gathered, say) that an
+     * executor still holds: it serves as it is, without lineage, for as long as tasks read it.
+     */
+    private Block adoptInput(RefId ref) {
+        List<Unclaimed.Copy> copies = unclaimed.takeBlock(ref);
+        if (copies == null) {
+            return null;
+        }
+        Block b = new Block(ref, null, null);
+        for (Unclaimed.Copy copy : copies) {
+            b.locations.add(copy.holder());
+            b.size = copy.size();
+        }
+        b.done = true;
+        blocks.put(ref, b);
+        return b;
     }
 
     /** The task is already running on {@code e} (it said so when it registered). */
@@ -817,14 +840,6 @@ public final class Scheduler {
         }
     }
 
-    private static int countRefs(List<Arg> args) {
-        int n = 0;
-        for (Arg a : args) {
-            n += a.isRef() ? 1 : 0;
-        }
-        return n;
-    }
-
     /** A known task whose every output an executor reported: it is done (found, not recomputed). */
     private void adoptOutputs(Task t) {
         if (t.finished()) {
@@ -938,7 +953,7 @@ public final class Scheduler {
 
     /** Puts a task back to waiting (it will be placed again), counting its inputs that are not there. */
     private void requeue(Task t) {
-        if (t.inputs.size() < countRefs(t.args)) {
+        if (t.missingInput) {
             // Adopted as running although an input was unknown: it cannot run anywhere else.
             failTask(t, new Failure(Failure.LOST, "io.quiver.DataLostException", "task " + t.id + " must run again"
                     + " but one of its inputs is unknown to leader " + leaderId + " (released, with no lineage left)",

@@ -274,9 +274,14 @@ final class SimClient implements SimLink.Peer {
             send(new Hold(held));
         }
         // Jobs before tasks: a task may read a job's output.
+        List<RefId> releasedResults = new ArrayList<>();
         for (ClientJob j : jobs.values()) {
             if (j.results == null || j.results.stream().anyMatch(ref -> refs.get(ref).held)) {
                 send(new SubmitJob(j.reqId, j.job, j.plan, false));
+                if (j.results != null) {
+                    // Results the user already released: the job sent again must not compute them again.
+                    j.results.stream().filter(ref -> !refs.get(ref).held).forEach(releasedResults::add);
+                }
             }
         }
         List<TaskSpec> specs = new ArrayList<>();
@@ -292,6 +297,8 @@ final class SimClient implements SimLink.Peer {
         if (!specs.isEmpty()) {
             send(new Submit(fns, specs));
         }
+        // After the tasks, which may read them: refs kept only for lineage, and job results released.
+        lineageOnly.addAll(releasedResults);
         if (!lineageOnly.isEmpty()) {
             send(new Release(lineageOnly));
         }
