@@ -1329,6 +1329,9 @@ public final class Scheduler {
         Task t = b.producer;
         if (t != null && t.outputs.stream().noneMatch(o -> blocks.get(o.ref) == o)) {
             tasks.remove(t.id);
+            // Forgotten: it must not hold a place in an executor's lookahead (its result, if any
+            // still comes, is for nobody).
+            Dispatch.unassign(t);
             if (--t.fn.tasks == 0) {
                 fns.remove(t.fn.id);
                 if (t.owner != null) {
