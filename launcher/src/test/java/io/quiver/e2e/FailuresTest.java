@@ -57,8 +57,12 @@ class FailuresTest {
             String victim = cluster.executorIds().get(0);
             Ref<int[]> single = q.scatter(new int[] {1, 2, 3}, Scatter.on(victim));
             Ref<int[]> everywhere = q.scatter(new int[] {4, 5, 6}, Scatter.broadcast());
+            assertThat(everywhere.locations()).contains(victim).hasSize(2);
             cluster.killExecutor(victim);
             await().atMost(Duration.ofSeconds(15)).until(() -> q.cluster().executors().size() == 1);
+            // API.md section 5: locations() drops an executor once the leader has declared it lost.
+            await().atMost(Duration.ofSeconds(15)).until(() -> !everywhere.locations().contains(victim));
+            assertThat(everywhere.locations()).hasSize(1);
 
             assertThatThrownBy(() -> q.submit(a -> a.length, single).result(Duration.ofSeconds(30)))
                     .isInstanceOf(DataLostException.class).hasMessageContaining(victim);

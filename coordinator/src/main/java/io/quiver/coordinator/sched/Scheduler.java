@@ -1116,8 +1116,12 @@ public final class Scheduler {
         List<Block> orphaned = new ArrayList<>();
         List<Block> scatters = new ArrayList<>();
         for (Block b : blocks.values()) {
-            if (b.locations.remove(e) && b.done && b.failure == null && b.locations.isEmpty()) {
-                orphaned.add(b);
+            if (b.locations.remove(e) && b.done && b.failure == null) {
+                if (b.locations.isEmpty()) {
+                    orphaned.add(b);
+                } else if (b.ownerHolds) {
+                    b.owner.outDone.add(b.refDone(null)); // Ref.locations() drops the lost executor
+                }
             }
             if (b.expected.remove(e.id)) {
                 scatters.add(b);
