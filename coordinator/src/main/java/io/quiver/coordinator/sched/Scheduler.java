@@ -1182,16 +1182,23 @@ public final class Scheduler {
             if (t.state != TaskState.DONE) {
                 continue;
             }
-            Block gone = null;
+            Failure f = null;
             for (Block in : t.inputs) {
-                if (blocks.get(in.ref) != in && (in.producer == null || in.failure != null)) {
-                    gone = in;
+                if (in.failure != null) {
+                    f = in.failure;
+                } else if (blocks.get(in.ref) != in && in.producer == null) {
+                    f = new Failure(Failure.LOST, "io.quiver.DataLostException", "cannot recompute " + t.id
+                            + ": its input " + in.ref + " was released and has no lineage (a scattered value)", null,
+                            leaderId, t.attempts);
                 }
             }
-            if (gone != null) {
-                failTask(t, new Failure(Failure.LOST, "io.quiver.DataLostException", "cannot recompute " + t.id
-                        + ": its input " + gone.ref + " was released and has no lineage (a scattered value)", null,
-                        leaderId, t.attempts));
+            if (f != null) {
+                // It stays done, but the outputs that were lost cannot come back: their readers fail.
+                for (Block out : t.outputs) {
+                    if (out.locations.isEmpty()) {
+                        failBlock(out, f);
+                    }
+                }
                 continue;
             }
             t.state = TaskState.WAITING;
