@@ -793,7 +793,9 @@ public final class Scheduler {
             } else if (b.failure != null) {
                 e.outDrops.add(bi.ref());
             } else {
-                b.locations.add(e);
+                if (b.locations.add(e) && b.done && b.ownerHolds) {
+                    b.owner.outDone.add(b.refDone(null)); // back in Ref.locations()
+                }
                 if (b.size < 0) {
                     b.size = bi.size();
                 }
