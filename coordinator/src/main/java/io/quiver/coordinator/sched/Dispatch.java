@@ -188,6 +188,7 @@ final class Dispatch {
             e.running.add(t);
             if (e.knownFns.add(t.fn.id)) {
                 e.outFns.add(new FnDef(t.fn.id, t.fn.bytes, null));
+                e.outDropFns.remove(t.fn.id); // dropped and needed again in the same batch
             }
             List<Arg> args = t.args;
             if (!t.inputs.isEmpty()) {

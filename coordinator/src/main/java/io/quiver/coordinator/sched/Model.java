@@ -138,6 +138,8 @@ final class Model {
         int fetchRetries;
         /** An input ref was unknown when it was added (released, no lineage): it can be adopted, never run. */
         boolean missingInput;
+        /** Why it cannot run (an input failed or is unknown), decided once adoption was tried. */
+        Failure inputFailure;
         final List<Block> outputs = new ArrayList<>(1);
 
         Task(RefId id, List<RefId> outs, Fn fn, List<Arg> args, Client owner) {

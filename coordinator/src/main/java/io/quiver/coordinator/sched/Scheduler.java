@@ -303,6 +303,7 @@ public final class Scheduler {
                 c.fnsById.put(f.fnId(), fn);
             }
         }
+        List<Task> added = new ArrayList<>(specs.size());
         for (TaskSpec spec : specs) {
             Block known = blocks.get(spec.out());
             if (known != null && known.owner == c) {
@@ -317,8 +318,14 @@ public final class Scheduler {
                         new Failure(Failure.TASK, "io.quiver.QuiverException", "invalid task: it " + why, null, leaderId, 0)));
                 continue;
             }
-            Task t = addTask(spec.out(), List.of(spec.out()), fn, spec.args(), c);
+            Task t = addTask(spec.out(), List.of(spec.out()), fn, spec.args(), c, false);
             c.owned.addAll(t.outputs);
+            added.add(t);
+        }
+        // Adopt once the whole batch exists: a result found done must not release an input that a
+        // later task of the same resume still reads.
+        for (Task t : added) {
+            adoptOrSettle(t);
         }
     }
 
@@ -376,22 +383,34 @@ public final class Scheduler {
                 t.unresolved++;
             }
         }
-        if (adoptNow && adopt(t)) {
-            // What exists is adopted even if an input is gone: a result needs no inputs any more.
-            return t;
-        }
-        if (inputFailure != null && recovering != null && t.missingInput) {
-            // A resumed task whose input is gone: its result may still come with a late executor.
-            parked.put(t, inputFailure);
-            t.unresolved = Integer.MAX_VALUE / 2;
-        } else if (inputFailure != null) {
-            failTask(t, inputFailure);
+        t.inputFailure = inputFailure;
+        if (inputFailure != null) {
+            t.unresolved = Integer.MAX_VALUE / 2; // never ready; settled below or by the caller
         } else if (t.unresolved == 0) {
             ready.add(t);
         } else {
             dispatch.tryAhead(t);
         }
+        if (adoptNow) {
+            adoptOrSettle(t);
+        }
         return t;
+    }
+
+    /**
+     * Adopts what executors reported of the task (what exists is adopted even if an input is gone:
+     * a result needs no inputs any more); otherwise a task that cannot run fails, or, during
+     * recovery, waits for a late executor that may bring its result.
+     */
+    private void adoptOrSettle(Task t) {
+        if (adopt(t) || t.inputFailure == null || t.finished()) {
+            return;
+        }
+        if (recovering != null && t.missingInput) {
+            parked.put(t, t.inputFailure);
+        } else {
+            failTask(t, t.inputFailure);
+        }
     }
 
     /**
@@ -748,7 +767,7 @@ public final class Scheduler {
             }
         }
         for (Task t : added) {
-            adopt(t); // in stage order: what a job sent again finds already done is kept for its readers
+            adoptOrSettle(t); // in stage order: what a job sent again finds done is kept for its readers
         }
         for (int i = added.size() - 1; i >= 0; i--) {
             // A map task whose readers all turned out done has nothing left to do: it is not run again.
@@ -821,6 +840,9 @@ public final class Scheduler {
             }
         }
         for (TaskResult f : r.failed()) {
+            if (Failure.FETCH.equals(f.failure().kind())) {
+                continue; // not the task's own failure: an input was missing there; it runs again
+            }
             Task t = tasks.get(f.task());
             if (t == null) {
                 unclaimed.failure(f.task(), f.failure(), now);
@@ -866,7 +888,9 @@ public final class Scheduler {
             if (t == null) {
                 // From before this term, for a task no client has resumed yet.
                 if (r.failure() != null) {
-                    unclaimed.failure(r.task(), r.failure(), now);
+                    if (!Failure.FETCH.equals(r.failure().kind())) {
+                        unclaimed.failure(r.task(), r.failure(), now);
+                    }
                 } else {
                     for (BlockInfo out : r.outputs()) {
                         unclaimed.block(out.ref(), e, out.size(), now);
@@ -1368,15 +1392,16 @@ public final class Scheduler {
                 e.outFns.clear();
                 continue;
             }
-            if (!e.outLaunches.isEmpty() || !e.outFns.isEmpty()) {
-                e.link.send(new Launch(epoch, List.copyOf(e.outFns), List.copyOf(e.outLaunches)));
-                e.outLaunches.clear();
-                e.outFns.clear();
-            }
+            // Drops first: a function dropped and launched again in one batch must end up defined.
             if (!e.outDrops.isEmpty() || !e.outDropFns.isEmpty()) {
                 e.link.send(new Drop(epoch, List.copyOf(e.outDrops), List.copyOf(e.outDropFns)));
                 e.outDrops.clear();
                 e.outDropFns.clear();
+            }
+            if (!e.outLaunches.isEmpty() || !e.outFns.isEmpty()) {
+                e.link.send(new Launch(epoch, List.copyOf(e.outFns), List.copyOf(e.outLaunches)));
+                e.outLaunches.clear();
+                e.outFns.clear();
             }
         }
         for (Client c : clients.values()) {
