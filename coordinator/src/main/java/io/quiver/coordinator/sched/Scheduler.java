@@ -1006,8 +1006,10 @@ public final class Scheduler {
         for (BlockInfo info : s.stored()) {
             Block b = blocks.get(info.ref());
             if (b == null) {
-                // Released meanwhile, or unknown: the executor must not keep it.
-                e.outDrops.add(info.ref());
+                // Released meanwhile, or planned by an earlier leader for a client that has not
+                // resumed yet: kept for it until the orphan time, then dropped.
+                unclaimed.block(info.ref(), e, info.size(), nanoTime.getAsLong());
+                armOrphanSweep();
                 continue;
             }
             if (b.expected.remove(e.id)) {
