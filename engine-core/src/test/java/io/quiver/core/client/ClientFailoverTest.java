@@ -95,7 +95,7 @@ class ClientFailoverTest {
     }
 
     @Test
-    void aNewLeaderGetsHoldThenTheLiveSpecsOnceThenTheJobAndPendingRefsCompleteFromIt() throws Exception {
+    void aNewLeaderGetsHoldThenTheJobThenTheLiveSpecsOnceAndPendingRefsCompleteFromIt() throws Exception {
         TestingLeaderServer executor = server("exec-1", 0);
         TestingLeaderServer a = server("coord-a", 1).publish(url);
         QuiverClient q = connect(Duration.ofSeconds(30));
