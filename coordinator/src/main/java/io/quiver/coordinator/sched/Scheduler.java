@@ -72,8 +72,6 @@ public final class Scheduler {
         void after(long delayNanos, SchedulerEvent event);
     }
 
-    /** Results at most this large ride inline to the client. */
-    static final int INLINE_LIMIT = 64 * 1024;
     static final long EXECUTOR_GRACE_NANOS = millis("quiver.executorGraceMs", 2_000);
     static final long CLIENT_GRACE_NANOS = millis("quiver.clientGraceMs", 5_000);
     static final long RECOVERY_NANOS = millis("quiver.recoveryMs", 3_000);

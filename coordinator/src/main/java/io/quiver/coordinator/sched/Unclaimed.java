@@ -99,8 +99,4 @@ final class Unclaimed {
     boolean isEmpty() {
         return blocks.isEmpty() && active.isEmpty() && failures.isEmpty();
     }
-
-    int size() {
-        return blocks.size() + active.size() + failures.size();
-    }
 }
