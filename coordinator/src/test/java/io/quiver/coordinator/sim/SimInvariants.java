@@ -249,7 +249,7 @@ final class SimInvariants {
      */
     private SimExecutor knownHolder(RefId task, TaskTruth t, SimExecutor.Run run) {
         for (SimExecutor y : sim.liveExecutors()) {
-            boolean all = y.store.keySet().containsAll(t.outs) || y.failedResults.containsKey(task);
+            boolean all = y.store.keySet().containsAll(t.outs) || failedThere(y, task);
             if (!all) {
                 continue;
             }
@@ -271,9 +271,18 @@ final class SimInvariants {
         registrations.put(leader.name() + "/" + executor, sim.now());
     }
 
+    /**
+     * The task's outcome there is a failure. A failed fetch is not one: it says only that an input
+     * could not be read then, and a leader rightly runs the task again.
+     */
+    private static boolean failedThere(SimExecutor y, RefId task) {
+        io.quiver.core.protocol.Message.TaskResult r = y.failedResults.get(task);
+        return r != null && r.failure().kind() != io.quiver.core.protocol.Message.Failure.FETCH;
+    }
+
     private SimExecutor liveHolder(RefId task, TaskTruth t) {
         for (SimExecutor y : sim.liveExecutors()) {
-            if (y.store.keySet().containsAll(t.outs) || y.failedResults.containsKey(task)) {
+            if (y.store.keySet().containsAll(t.outs) || failedThere(y, task)) {
                 return y;
             }
         }
