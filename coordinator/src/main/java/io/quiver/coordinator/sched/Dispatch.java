@@ -70,7 +70,7 @@ final class Dispatch {
         work.add(first);
         while (!work.isEmpty()) {
             Task t = work.poll();
-            if (t.state != TaskState.WAITING || t.unresolved == 0 || t.missingInput) {
+            if (t.state != TaskState.WAITING || t.unresolved == 0 || t.missingInput || t.heldBack) {
                 continue;
             }
             Exec target = null;
@@ -114,8 +114,16 @@ final class Dispatch {
             load[i] = live.get(i).load();
         }
         Task t;
+        List<Task> heldBack = null;
         while ((t = ready.poll()) != null) {
             if (t.state != TaskState.WAITING || t.missingInput) {
+                continue;
+            }
+            if (t.heldBack) {
+                if (heldBack == null) {
+                    heldBack = new ArrayList<>();
+                }
+                heldBack.add(t); // until its client's resume ends
                 continue;
             }
             candidates.clear();
@@ -134,6 +142,9 @@ final class Dispatch {
                     tryAhead(w);
                 }
             }
+        }
+        if (heldBack != null) {
+            ready.addAll(heldBack);
         }
     }
 

@@ -136,6 +136,8 @@ final class Model {
         /** Executors that died while running this task: at {@link Scheduler#MAX_CRASHES} it is marked bad. */
         final List<String> crashedOn = new ArrayList<>(0);
         int fetchRetries;
+        /** Re-sent by a client still resuming: not placed before its resume ends (see Message.Resume). */
+        boolean heldBack;
         /** An input ref was unknown when it was added (released, no lineage): it can be adopted, never run. */
         boolean missingInput;
         /** Why it cannot run (an input failed or is unknown), decided once adoption was tried. */
@@ -176,6 +178,10 @@ final class Model {
         final List<RefDone> outDone = new ArrayList<>();
         // Ordered: what a client leaves is released in the same order every run (a simulation replays it).
         final Set<Block> owned = new LinkedHashSet<>();
+        /** Between its Resume(false) and Resume(true): what it re-sends is held back. */
+        boolean resuming;
+        /** Tasks added for it while resuming, in creation order. */
+        List<Task> resumed = new ArrayList<>();
 
         Client(String id) {
             this.id = id;

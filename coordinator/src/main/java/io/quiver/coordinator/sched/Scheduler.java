@@ -101,6 +101,8 @@ public final class Scheduler {
     private boolean orphanSweepArmed;
     /** Resumed tasks with an unknown input, waiting during recovery for an executor to bring their result. */
     private final Map<Task, Failure> parked = new LinkedHashMap<>();
+    /** While a resuming client's tasks are added: they are held back until its resume ends. */
+    private Client resumingNow;
     /** Jobs this leader has added, by job id: one sent again only re-sends the state of its refs. */
     private final Set<RefId> jobs = new HashSet<>();
     /** Function ids carry the epoch: an executor's cache from an earlier leader can never match. */
@@ -153,6 +155,8 @@ public final class Scheduler {
             reply(client(e.client()), info(e.reqId()));
         } else if (event instanceof JobSubmitted e) {
             onJob(client(e.client()), e);
+        } else if (event instanceof ClientResuming e) {
+            onResuming(client(e.client()), e.end());
         } else if (event instanceof RefsHeld e) {
             onHeld(client(e.client()), e.refs());
         } else if (event instanceof ClientLinkClosed e) {
@@ -294,6 +298,15 @@ public final class Scheduler {
     }
 
     private void onSubmit(Client c, List<FnDef> defs, List<TaskSpec> specs) {
+        resumingNow = c.resuming ? c : null;
+        try {
+            submit(c, defs, specs);
+        } finally {
+            resumingNow = null;
+        }
+    }
+
+    private void submit(Client c, List<FnDef> defs, List<TaskSpec> specs) {
         for (FnDef f : defs) {
             if (!c.fnsById.containsKey(f.fnId())) {
                 Fn fn = new Fn(nextFnId++, f.bytes());
@@ -351,6 +364,10 @@ public final class Scheduler {
         Task t = new Task(id, outs, fn, args, owner);
         fn.tasks++;
         tasks.put(id, t);
+        if (resumingNow != null) {
+            t.heldBack = true;
+            resumingNow.resumed.add(t);
+        }
         for (RefId out : outs) {
             Block b = new Block(out, t, owner);
             blocks.put(out, b);
@@ -495,8 +512,9 @@ public final class Scheduler {
             b.ownerHolds = false;
             c.owned.remove(b);
             Task t = b.producer;
-            if (t != null && (t.state == TaskState.WAITING || t.state == TaskState.QUEUED) && !stillWanted(t)) {
-                cancel(t);
+            if (t != null && (t.state == TaskState.WAITING || t.state == TaskState.QUEUED) && !stillWanted(t)
+                    && !t.heldBack) {
+                cancel(t); // (one held back is settled when its client's resume ends)
             }
             maybeDrop(b);
         }
@@ -520,6 +538,53 @@ public final class Scheduler {
             out.done = true;
             out.failure = new Failure(Failure.TASK, "io.quiver.QuiverException", "cancelled: released before it ran",
                     null, leaderId, 0);
+        }
+        releaseInputs(t);
+    }
+
+    /**
+     * A client starts or ends re-sending what it holds. At the end, what it re-sent only as lineage
+     * and nobody needs now (its readers were found done) is kept dormant, to be run only if a lost
+     * result needs it; the rest is placed.
+     */
+    private void onResuming(Client c, boolean end) {
+        if (!end) {
+            c.resuming = true;
+            return;
+        }
+        c.resuming = false;
+        List<Task> resumed = c.resumed;
+        c.resumed = new ArrayList<>();
+        for (int i = resumed.size() - 1; i >= 0; i--) {
+            Task t = resumed.get(i); // readers before their inputs: a dormant reader releases its inputs
+            t.heldBack = false;
+            if (!t.finished() && t.state != TaskState.LAUNCHED && !stillWanted(t)) {
+                dormant(t);
+                t.outputs.forEach(this::maybeDrop);
+            }
+        }
+        for (Task t : resumed) {
+            if (t.state == TaskState.WAITING && !t.missingInput && t.inputFailure == null) {
+                if (t.unresolved == 0) {
+                    ready.add(t);
+                } else {
+                    dispatch.tryAhead(t);
+                }
+            }
+        }
+    }
+
+    /**
+     * A task nobody needs now, kept as lineage: it counts as done with no copy anywhere, so a
+     * lost result that reads it runs it again ({@link #recompute}); otherwise it never runs.
+     */
+    private void dormant(Task t) {
+        Dispatch.unassign(t);
+        ready.remove(t);
+        t.state = TaskState.DONE;
+        for (Block out : t.outputs) {
+            out.done = true;
+            out.locations.clear();
         }
         releaseInputs(t);
     }
@@ -695,6 +760,15 @@ public final class Scheduler {
      * and are dropped once consumed.
      */
     private void onJob(Client c, JobSubmitted job) {
+        resumingNow = c.resuming ? c : null;
+        try {
+            addJob(c, job);
+        } finally {
+            resumingNow = null;
+        }
+    }
+
+    private void addJob(Client c, JobSubmitted job) {
         PhysicalPlan plan = job.plan();
         Map<Integer, PersistedOutput> persistedByStage = new HashMap<>();
         for (PersistedOutput p : plan.persistedOutputs()) {
@@ -770,8 +844,8 @@ public final class Scheduler {
         for (int i = added.size() - 1; i >= 0; i--) {
             // A map task whose readers all turned out done has nothing left to do: it is not run again.
             Task t = added.get(i);
-            if (!t.finished() && !stillWanted(t)) {
-                cancel(t);
+            if (!t.finished() && !t.heldBack && !stillWanted(t)) {
+                dormant(t);
                 t.outputs.forEach(this::maybeDrop);
             }
         }
@@ -1333,9 +1407,11 @@ public final class Scheduler {
                 in.consumers--;
             }
             Task p = in.producer;
-            if (p != null && (p.state == TaskState.WAITING || p.state == TaskState.QUEUED) && !stillWanted(p)) {
-                // Its reader was found done (adopted after a leader change): it need not run at all.
-                cancel(p);
+            if (p != null && (p.state == TaskState.WAITING || p.state == TaskState.QUEUED) && !stillWanted(p)
+                    && !p.heldBack) {
+                // Its reader was found done (adopted after a leader change): it need not run now, but
+                // stays lineage in case that reader's result is lost.
+                dormant(p);
                 p.outputs.forEach(this::maybeDrop);
             }
             maybeDrop(in);

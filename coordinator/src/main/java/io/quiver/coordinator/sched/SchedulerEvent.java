@@ -33,6 +33,12 @@ public sealed interface SchedulerEvent {
 
     record RefsReleased(String client, List<RefId> refs) implements SchedulerEvent {}
 
+    /**
+     * A client starts ({@code end} false) or ends re-sending what it holds on a new connection:
+     * what it re-sends in between is placed only at the end, once its releases are known.
+     */
+    record ClientResuming(String client, boolean end) implements SchedulerEvent {}
+
     /** A resuming client's refs that no task produces (scattered, broadcast, persisted). */
     record RefsHeld(String client, List<HeldRef> refs) implements SchedulerEvent {}
 

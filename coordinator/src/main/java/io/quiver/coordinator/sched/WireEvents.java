@@ -35,6 +35,8 @@ public final class WireEvents {
             return new SchedulerEvent.ScatterRequested(client, s);
         } else if (m instanceof Message.InfoRequest i) {
             return new SchedulerEvent.InfoRequested(client, i.reqId());
+        } else if (m instanceof Message.Resume r) {
+            return new SchedulerEvent.ClientResuming(client, r.end());
         } else if (m instanceof Message.Goodbye) {
             return new SchedulerEvent.ClientLeft(client);
         }

@@ -263,6 +263,7 @@ final class SimClient implements SimLink.Peer {
 
     /** What a client sends on a new connection, in the plan's order. */
     private void resume() {
+        send(new Message.Resume(false));
         List<HeldRef> held = new ArrayList<>();
         for (ClientRef r : refs.values()) {
             if (r.held && r.request != null && r.planned() && r.failure == null) {
@@ -273,10 +274,15 @@ final class SimClient implements SimLink.Peer {
         if (!held.isEmpty()) {
             send(new Hold(held));
         }
-        // Jobs before tasks: a task may read a job's output.
+        // Jobs before tasks: a task may read a job's output. A job goes again while a result is live:
+        // held, or read by a live task although released (the client's Lineage does the same).
+        List<ClientRef> live = liveTasks();
+        Set<RefId> readByLive = new HashSet<>();
+        live.forEach(r -> readByLive.addAll(r.inputs));
         List<RefId> releasedResults = new ArrayList<>();
         for (ClientJob j : jobs.values()) {
-            if (j.results == null || j.results.stream().anyMatch(ref -> refs.get(ref).held)) {
+            if (j.results == null
+                    || j.results.stream().anyMatch(ref -> refs.get(ref).held || readByLive.contains(ref))) {
                 send(new SubmitJob(j.reqId, j.job, j.plan, false));
                 if (j.results != null) {
                     // Results the user already released: the job sent again must not compute them again.
@@ -287,7 +293,7 @@ final class SimClient implements SimLink.Peer {
         List<TaskSpec> specs = new ArrayList<>();
         List<FnDef> fns = new ArrayList<>();
         List<RefId> lineageOnly = new ArrayList<>();
-        for (ClientRef r : liveTasks()) {
+        for (ClientRef r : live) {
             specs.add(r.spec);
             fns.add(r.fn);
             if (!r.held) {
@@ -308,13 +314,14 @@ final class SimClient implements SimLink.Peer {
         for (long reqId : infoRequests) {
             send(new InfoRequest(reqId));
         }
+        send(new Message.Resume(true));
         int n = specs.size();
         sim.trace(() -> id + " resumes with " + link.leader.name() + ": " + held.size() + " held, " + n + " specs ("
                 + lineageOnly.size() + " for lineage only), " + jobs.size() + " jobs, " + scatterRequests.size()
                 + " scatter requests");
     }
 
-    /** Held task refs, and the released inputs that pending ones still need, in creation order. */
+    /** Held task refs, and their lineage (released inputs, transitively), in creation order. */
     private List<ClientRef> liveTasks() {
         Set<RefId> live = new HashSet<>();
         ArrayDeque<ClientRef> work = new ArrayDeque<>();
@@ -325,9 +332,7 @@ final class SimClient implements SimLink.Peer {
         }
         while (!work.isEmpty()) {
             ClientRef r = work.poll();
-            if (r.done) {
-                continue;
-            }
+            // Through done refs too: a held ref's whole lineage goes again, in case its result was lost.
             for (RefId in : r.inputs) {
                 ClientRef input = refs.get(in);
                 if (input != null && input.kind == Kind.TASK && live.add(in)) {

@@ -3,27 +3,16 @@ package io.quiver.coordinator.sim;
 import io.quiver.coordinator.sched.SchedulerEvent;
 import io.quiver.coordinator.sched.SchedulerEvent.BlocksStored;
 import io.quiver.coordinator.sched.SchedulerEvent.ClientConnected;
-import io.quiver.coordinator.sched.SchedulerEvent.ClientLeft;
 import io.quiver.coordinator.sched.SchedulerEvent.ClientLinkClosed;
 import io.quiver.coordinator.sched.SchedulerEvent.ExecutorLinkClosed;
 import io.quiver.coordinator.sched.SchedulerEvent.ExecutorRegistered;
 import io.quiver.coordinator.sched.SchedulerEvent.ExecutorStatus;
-import io.quiver.coordinator.sched.SchedulerEvent.InfoRequested;
-import io.quiver.coordinator.sched.SchedulerEvent.RefsHeld;
-import io.quiver.coordinator.sched.SchedulerEvent.RefsReleased;
-import io.quiver.coordinator.sched.SchedulerEvent.ScatterRequested;
 import io.quiver.coordinator.sched.SchedulerEvent.TasksFinished;
-import io.quiver.coordinator.sched.SchedulerEvent.TasksSubmitted;
+import io.quiver.coordinator.sched.WireEvents;
 import io.quiver.core.protocol.Message;
-import io.quiver.core.protocol.Message.Goodbye;
-import io.quiver.core.protocol.Message.Hold;
-import io.quiver.core.protocol.Message.InfoRequest;
 import io.quiver.core.protocol.Message.Register;
-import io.quiver.core.protocol.Message.Release;
-import io.quiver.core.protocol.Message.ScatterRequest;
 import io.quiver.core.protocol.Message.Status;
 import io.quiver.core.protocol.Message.StoredBlocks;
-import io.quiver.core.protocol.Message.Submit;
 import io.quiver.core.protocol.Message.SubmitJob;
 import io.quiver.core.protocol.Message.TaskResults;
 import java.util.ArrayList;
@@ -124,16 +113,6 @@ final class SimCoordinator {
             } else {
                 throw new IllegalStateException("executor sent " + m);
             }
-        } else if (m instanceof Submit s) {
-            post(new TasksSubmitted(peer, s.fns(), s.tasks()));
-        } else if (m instanceof Release r) {
-            post(new RefsReleased(peer, r.refs()));
-        } else if (m instanceof Hold h) {
-            post(new RefsHeld(peer, h.refs()));
-        } else if (m instanceof ScatterRequest s) {
-            post(new ScatterRequested(peer, s));
-        } else if (m instanceof InfoRequest i) {
-            post(new InfoRequested(peer, i.reqId()));
         } else if (m instanceof SubmitJob j) {
             sim.trace(() -> name() + " plans job " + j.job());
             try {
@@ -142,10 +121,12 @@ final class SimCoordinator {
                 sim.invariants.schedulerThrew(this, "SubmitJob " + j.job(), e);
             }
             scheduleBatch();
-        } else if (m instanceof Goodbye) {
-            post(new ClientLeft(peer));
         } else {
-            throw new IllegalStateException("client sent " + m);
+            SchedulerEvent e = WireEvents.fromClient(peer, m); // as the coordinator translates it
+            if (e == null) {
+                throw new IllegalStateException("client sent " + m);
+            }
+            post(e);
         }
     }
 

@@ -23,6 +23,7 @@ import io.quiver.core.protocol.Message.RefDone;
 import io.quiver.core.protocol.Message.RefsDone;
 import io.quiver.core.protocol.Message.Release;
 import io.quiver.core.protocol.Message.RequestFailed;
+import io.quiver.core.protocol.Message.Resume;
 import io.quiver.core.protocol.Message.Role;
 import io.quiver.core.protocol.Message.ScatterPlan;
 import io.quiver.core.protocol.Message.ScatterRequest;
@@ -501,34 +502,42 @@ final class LeaderSession implements AutoCloseable {
     }
 
     /**
-     * Tells a new leader session everything it must know, in this order: refs no task produces
-     * (Hold), unfinished jobs (a task may read a job's output), every live task (one Submit, inputs
+     * Tells a new leader session everything it must know, between Resume(false) and Resume(true), in this order: refs no task produces
+     * (Hold), jobs with a live result (a task may read a job's output), every live task (one Submit, inputs
      * first), unanswered requests, and
      * the releases of refs kept only for lineage or released while no leader was connected.
      */
     private void resume(Connection c) {
         List<HeldRef> holds = lineage.holds();
+        List<SubmitJob> jobs = lineage.liveJobs();
+        Submit tasks = lineage.resubmit();
+        Set<RefId> releases = new LinkedHashSet<>(lineage.keptForLineage());
+        releases.addAll(batchReleases);
+        // Bracketed only when there is something to re-send: a first connection has nothing.
+        boolean bracket = !holds.isEmpty() || !jobs.isEmpty() || tasks != null || !releases.isEmpty();
+        if (bracket) {
+            c.send(new Resume(false));
+        }
         if (!holds.isEmpty()) {
             c.send(new Hold(holds));
         }
-        lineage.unfinishedJobs().forEach(c::send);
-        Submit tasks = lineage.resubmit();
+        jobs.forEach(c::send);
         if (tasks != null) {
             c.send(tasks);
         }
         pending.values().forEach(p -> c.send(p.message()));
-        Set<RefId> releases = new LinkedHashSet<>(lineage.keptForLineage());
-        releases.addAll(batchReleases);
         if (!releases.isEmpty()) {
             c.send(new Release(List.copyOf(releases)));
+        }
+        if (bracket) {
+            c.send(new Resume(true));
         }
         batchFns = new ArrayList<>();
         batchTasks = new ArrayList<>();
         batchReleases = new ArrayList<>();
-        if (tasks != null || !holds.isEmpty() || !pending.isEmpty()) {
+        if (bracket || !pending.isEmpty()) {
             log.info("resumed with leader {}: {} held refs, {} tasks, {} jobs, {} calls", describe(connectedTo),
-                    holds.size(), tasks == null ? 0 : tasks.tasks().size(), lineage.unfinishedJobs().size(),
-                    pending.size());
+                    holds.size(), tasks == null ? 0 : tasks.tasks().size(), jobs.size(), pending.size());
         }
     }
 

@@ -10,20 +10,23 @@ import io.quiver.core.protocol.Message.TaskSpec;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 
 /**
  * Confined to the session loop ({@link LeaderSession}): what a new leader must be told again about
- * this client's refs. An entry is live while the user holds its ref or a task that is not done reads
- * it; the last release or completion of a dependent drops it. Task outputs keep their spec and
+ * this client's refs. An entry is live while the user holds its ref or a live entry's task reads it
+ * (as Spark keeps an RDD's lineage): a new leader that finds a result lost can compute it again
+ * from its inputs, even those the user released. The last release of a dependent drops it. Task outputs keep their spec and
  * function (their lineage); scattered, broadcast and persisted refs keep their kind, size and, for a
- * scatter in flight, its targets. Dataset jobs are kept until all their results are done.
+ * scatter in flight, its targets. A dataset job is kept while any of its results is live: a new
+ * leader that is sent it again finds the results that exist and recomputes the ones that were lost,
+ * for the user or for a pending task that reads one the user released.
  */
 final class Lineage {
     private static final byte TASK_OUTPUT = 0;
+    /** Not a {@link HeldRef} kind: its job, not a Hold, tells a new leader about it. */
+    private static final byte JOB_RESULT = -1;
 
     private static final class Entry {
         final RefId id;
@@ -34,7 +37,8 @@ final class Lineage {
         boolean planned;
         boolean userHeld = true;
         boolean done;
-        int pendingDependents;
+        /** Live entries whose tasks read this one. */
+        int liveDependents;
 
         Entry(RefId id, TaskSpec spec, byte kind, long size) {
             this.id = id;
@@ -53,13 +57,13 @@ final class Lineage {
         }
     }
 
-    private record Job(SubmitJob request, Set<RefId> unfinished) {}
+    private record Job(SubmitJob request, List<RefId> results) {}
 
     /** In creation order, so a task's inputs come before it. */
     private final Map<RefId, Entry> entries = new LinkedHashMap<>();
     private final Map<Long, Fn> fns = new HashMap<>();
     private final Map<RefId, Job> jobs = new LinkedHashMap<>();
-    private final Map<RefId, Job> jobOfResult = new HashMap<>();
+    private final Map<RefId, RefId> jobOfResult = new HashMap<>();
 
     void submitted(List<FnDef> defs, List<TaskSpec> specs) {
         for (FnDef f : defs) {
@@ -71,7 +75,7 @@ final class Lineage {
             for (RefId in : inputs(spec)) {
                 Entry e = entries.get(in);
                 if (e != null) {
-                    e.pendingDependents++;
+                    e.liveDependents++;
                 }
             }
         }
@@ -106,10 +110,6 @@ final class Lineage {
 
     /** A RefDone arrived (again, after a resume: then it only refreshes the size). */
     void done(RefId id, long size, boolean failed) {
-        Job job = jobOfResult.remove(id);
-        if (job != null && job.unfinished().remove(id) && job.unfinished().isEmpty()) {
-            jobs.remove(job.request().job());
-        }
         Entry e = entries.get(id);
         if (e == null) {
             return;
@@ -122,7 +122,6 @@ final class Lineage {
         }
         e.done = true;
         e.pendingTargets = List.of();
-        dependentDone(e);
         if (failed) {
             remove(e); // its dependents fail with it; a new leader must not run it again
         } else {
@@ -130,12 +129,14 @@ final class Lineage {
         }
     }
 
-    /** A job the leader planned: it is sent again on resume until every result is done. */
+    /** A job the leader planned: it is sent again on resume while any of its results is live. */
     void jobPlanned(SubmitJob request, List<RefId> results, List<RefId> persisted) {
-        Job job = new Job(request, new LinkedHashSet<>(results));
         if (!results.isEmpty()) {
-            jobs.put(request.job(), job);
-            results.forEach(r -> jobOfResult.put(r, job));
+            jobs.put(request.job(), new Job(request, List.copyOf(results)));
+            for (RefId r : results) {
+                entries.put(r, new Entry(r, null, JOB_RESULT, -1));
+                jobOfResult.put(r, request.job());
+            }
         }
         persisted.forEach(p -> held(p, HeldRef.PERSISTED, -1));
     }
@@ -143,7 +144,7 @@ final class Lineage {
     /** After the failover timeout: every unfinished ref failed, only done refs the user holds remain. */
     void abandonUnfinished() {
         entries.values().removeIf(e -> !e.done || !e.userHeld);
-        entries.values().forEach(e -> e.pendingDependents = 0);
+        entries.values().forEach(e -> e.liveDependents = 0);
         fns.values().forEach(f -> f.uses = 0);
         entries.values().stream().filter(e -> e.spec != null).forEach(e -> fns.get(e.spec.fnId()).uses++);
         fns.values().removeIf(f -> f.uses == 0);
@@ -157,7 +158,7 @@ final class Lineage {
     List<HeldRef> holds() {
         List<HeldRef> out = new ArrayList<>();
         for (Entry e : entries.values()) {
-            if (e.spec == null && (e.done || e.planned)) {
+            if (e.spec == null && e.kind != JOB_RESULT && (e.done || e.planned)) {
                 out.add(new HeldRef(e.id, e.kind, e.size, e.pendingTargets));
             }
         }
@@ -177,26 +178,42 @@ final class Lineage {
         return specs.isEmpty() ? null : new Submit(List.copyOf(defs.values()), specs);
     }
 
-    /** Jobs with results not yet done, as first sent. */
-    List<SubmitJob> unfinishedJobs() {
+    /** Jobs with a live result, as first sent. */
+    List<SubmitJob> liveJobs() {
         return jobs.values().stream().map(Job::request).toList();
     }
 
-    /** Refs the user released that are kept only because a pending task reads them. */
+    /**
+     * Refs the user released that a new leader must not keep: those kept only because a pending task
+     * reads them (released after the tasks are sent), and the released results of a job sent again.
+     */
     List<RefId> keptForLineage() {
-        return entries.values().stream().filter(e -> !e.userHeld).map(e -> e.id).toList();
+        List<RefId> out = new ArrayList<>();
+        entries.values().stream().filter(e -> !e.userHeld).forEach(e -> out.add(e.id));
+        for (Job job : jobs.values()) {
+            job.results().stream().filter(r -> !entries.containsKey(r)).forEach(out::add);
+        }
+        return out;
     }
 
     // ------------------------------------------------------------------ reference counts
 
     private void dropIfDead(Entry e) {
-        if (!e.userHeld && e.pendingDependents == 0) {
+        if (!e.userHeld && e.liveDependents == 0) {
             remove(e);
         }
     }
 
     private void remove(Entry e) {
         entries.remove(e.id);
+        if (e.kind == JOB_RESULT) {
+            RefId job = jobOfResult.remove(e.id);
+            Job j = job == null ? null : jobs.get(job);
+            if (j != null && j.results().stream().noneMatch(entries::containsKey)) {
+                jobs.remove(job);
+            }
+            return;
+        }
         if (e.spec == null) {
             return;
         }
@@ -204,20 +221,10 @@ final class Lineage {
         if (--fn.uses == 0) {
             fns.remove(e.spec.fnId());
         }
-        if (!e.done) {
-            dependentDone(e); // nobody needs it any more: neither do its inputs
-        }
-    }
-
-    /** {@code e} no longer needs its inputs. */
-    private void dependentDone(Entry e) {
-        if (e.spec == null) {
-            return;
-        }
-        for (RefId in : inputs(e.spec)) {
+        for (RefId in : inputs(e.spec)) { // nobody needs it any more: neither do its inputs
             Entry i = entries.get(in);
             if (i != null) {
-                i.pendingDependents--;
+                i.liveDependents--;
                 dropIfDead(i);
             }
         }

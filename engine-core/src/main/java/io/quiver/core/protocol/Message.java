@@ -13,7 +13,7 @@ import java.util.List;
  *
  * <pre>
  *  handshake      server -> peer  Challenge ; peer -> server Hello ; server -> peer Welcome | Refused
- *  client->leader Submit, Release, ScatterRequest, InfoRequest, SubmitJob, Hold (on resume), Goodbye
+ *  client->leader Submit, Release, ScatterRequest, InfoRequest, SubmitJob, Hold and Resume (on resume), Goodbye
  *  leader->client ScatterPlan, RequestFailed, RefsDone, InfoReply, JobReply
  *  exec->leader   Register, TaskResults, StoredBlocks, Status
  *  leader->exec   Launch, Drop            (both carry the leader's epoch)
@@ -41,6 +41,7 @@ public sealed interface Message {
         SUBMIT_JOB(14, SubmitJob::read),
         HOLD(15, Hold::read),
         GOODBYE(16, Goodbye::read),
+        RESUME(17, Resume::read),
         SCATTER_PLAN(20, ScatterPlan::read),
         REQUEST_FAILED(21, RequestFailed::read),
         REFS_DONE(22, RefsDone::read),
@@ -437,6 +438,24 @@ public sealed interface Message {
 
         static Goodbye read(ByteBuf in) {
             return new Goodbye();
+        }
+    }
+
+    /**
+     * Brackets what a client sends on a new connection ({@code end} false first, true last). Tasks
+     * and jobs it sends in between are not placed before the end: only then does the leader know
+     * which of them the client re-sent as lineage only (released, read by refs it still holds), so
+     * that what nobody needs now is kept to be recomputed if needed, not run at once.
+     */
+    record Resume(boolean end) implements Message {
+        public Type type() { return Type.RESUME; }
+
+        public void write(ByteBuf out) {
+            out.writeBoolean(end);
+        }
+
+        static Resume read(ByteBuf in) {
+            return new Resume(readBoolean(in));
         }
     }
 

@@ -29,18 +29,24 @@ class LineageTest {
     }
 
     @Test
-    void aReleasedInputStaysWhileItsDependentIsPendingAndGoesWithIt() {
+    void aReleasedInputStaysAsLineageWhileItsDependentIsHeldAndGoesWithIt() {
         task(1, 1);
         task(2, 2, 1);
+        task(3, 3, 2);
         lineage.released(ref(1));
-        assertThat(resubmitted()).containsExactly(ref(1), ref(2));
-        assertThat(lineage.keptForLineage()).containsExactly(ref(1));
-
-        lineage.done(ref(2), 8, false);
-        assertThat(resubmitted()).containsExactly(ref(2)); // held by the user, done: stays known
-        assertThat(lineage.keptForLineage()).isEmpty();
         lineage.released(ref(2));
+        assertThat(resubmitted()).containsExactly(ref(1), ref(2), ref(3));
+        assertThat(lineage.keptForLineage()).containsExactly(ref(1), ref(2));
+
+        lineage.done(ref(1), 8, false);
+        lineage.done(ref(2), 8, false);
+        lineage.done(ref(3), 8, false);
+        // 3 is held and done: if a new leader finds it lost, it computes it again from 2, and 2 from 1.
+        assertThat(resubmitted()).containsExactly(ref(1), ref(2), ref(3));
+        assertThat(lineage.keptForLineage()).containsExactly(ref(1), ref(2));
+        lineage.released(ref(3));
         assertThat(lineage.resubmit()).isNull();
+        assertThat(lineage.keptForLineage()).isEmpty();
     }
 
     @Test
@@ -72,13 +78,34 @@ class LineageTest {
 
         SubmitJob job = new SubmitJob(1, ref(9), new byte[] {1}, false);
         lineage.jobPlanned(job, List.of(ref(10), ref(11)), List.of(ref(12)));
-        assertThat(lineage.unfinishedJobs()).containsExactly(job);
         lineage.done(ref(12), 40, false);
-        lineage.done(ref(10), 8, false);
-        assertThat(lineage.unfinishedJobs()).containsExactly(job);
-        lineage.done(ref(11), 8, false);
-        assertThat(lineage.unfinishedJobs()).isEmpty();
         assertThat(lineage.holds()).extracting(HeldRef::ref).containsExactly(ref(1), ref(12));
+    }
+
+    @Test
+    void aJobIsSentAgainWhileAResultIsHeldOrReadByAPendingTaskAndItsReleasedResultsAreReleased() {
+        SubmitJob job = new SubmitJob(1, ref(9), new byte[] {1}, false);
+        lineage.jobPlanned(job, List.of(ref(10), ref(11)), List.of());
+        lineage.done(ref(10), 8, false);
+        lineage.done(ref(11), 8, false);
+        assertThat(lineage.liveJobs()).as("done but held: a lost result is recomputed").containsExactly(job);
+        assertThat(lineage.holds()).as("results travel with their job, not in a Hold").isEmpty();
+
+        lineage.released(ref(10));
+        assertThat(lineage.liveJobs()).containsExactly(job);
+        assertThat(lineage.keptForLineage()).as("the job sent again must not hold what the user released")
+                .containsExactly(ref(10));
+
+        task(20, 1, 11);
+        lineage.released(ref(11));
+        assertThat(lineage.liveJobs()).as("a held task reads a released result").containsExactly(job);
+        assertThat(lineage.keptForLineage()).containsExactlyInAnyOrder(ref(10), ref(11));
+
+        lineage.done(ref(20), 8, false);
+        assertThat(lineage.liveJobs()).as("its lineage, while 20 is held").containsExactly(job);
+        lineage.released(ref(20));
+        assertThat(lineage.liveJobs()).as("no result is live any more").isEmpty();
+        assertThat(lineage.keptForLineage()).isEmpty();
     }
 
     @Test
