@@ -866,6 +866,13 @@ public final class Scheduler {
         } else if (e.link != null && e.link != link) {
             e.link.close();
         }
+        if (e.link != link) {
+            // What went on the old link may not have arrived: send functions again, but those queued now.
+            e.knownFns.clear();
+            for (FnDef f : e.outFns) {
+                e.knownFns.add(f.fnId());
+            }
+        }
         e.link = link;
         e.nodeGone = false;
         e.host = r.host();
@@ -1049,6 +1056,33 @@ public final class Scheduler {
         }
     }
 
+    /**
+     * {@code t} goes back to waiting: its readers sent ahead to where it was to run must not wait
+     * there for a production that will not come. Those not launched yet come back (and their own
+     * readers sent ahead with them); for one already launched, {@code t} runs there again.
+     */
+    private void recallAhead(Task t) {
+        ArrayDeque<Task> work = new ArrayDeque<>();
+        work.add(t);
+        while (!work.isEmpty()) {
+            Task p = work.poll();
+            for (Block out : p.outputs) {
+                for (Task w : out.waiters) {
+                    if (!w.ahead || w.finished()) {
+                        continue;
+                    }
+                    if (w.state == TaskState.QUEUED) {
+                        Dispatch.unassign(w);
+                        w.state = TaskState.WAITING;
+                        work.add(w);
+                    } else if (w.state == TaskState.LAUNCHED && w.exec != null && w.exec.alive) {
+                        p.pinnedTo = List.of(w.exec.id);
+                    }
+                }
+            }
+        }
+    }
+
     /** Puts a task back to waiting (it will be placed again), counting its inputs that are not there. */
     private void requeue(Task t) {
         if (t.missingInput) {
@@ -1060,6 +1094,7 @@ public final class Scheduler {
         }
         Dispatch.unassign(t);
         t.state = TaskState.WAITING;
+        recallAhead(t);
         t.attempts++;
         t.unresolved = 0;
         for (Block in : t.inputs) {
@@ -1464,7 +1499,8 @@ public final class Scheduler {
     private void flush() {
         for (Exec e : executors.values()) {
             if (e.link == null) {
-                e.outLaunches.clear();
+                e.outLaunches.clear(); // their tasks are taken back when it registers again, or is lost
+                e.outFns.forEach(f -> e.knownFns.remove(f.fnId())); // never sent
                 e.outFns.clear();
                 continue;
             }

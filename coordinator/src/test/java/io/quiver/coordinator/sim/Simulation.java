@@ -604,12 +604,13 @@ final class Simulation {
 
     static String describe(Object o) {
         if (o instanceof Launch l) {
-            return "Launch(epoch " + l.epoch() + ", " + l.fns().size() + " fns, tasks "
-                    + refs(l.tasks().stream().map(TaskLaunch::outs).map(x -> x.get(0)).toList()) + ")";
+            return "Launch(epoch " + l.epoch() + ", fns " + l.fns().stream().map(f -> Long.toString(f.fnId())).toList()
+                    + ", tasks " + refs(l.tasks().stream().map(TaskLaunch::outs).map(x -> x.get(0)).toList())
+                    + " with fns " + l.tasks().stream().map(t -> Long.toString(t.fnId())).toList() + ")";
         } else if (o instanceof Drop d) {
             // Sorted: today's scheduler collects drops from identity-hashed sets, so their order varies.
             return "Drop(epoch " + d.epoch() + ", " + refs(d.refs().stream().sorted().toList()) + ", "
-                    + d.fnIds().size() + " fns)";
+                    + "fns " + d.fnIds() + ")";
         } else if (o instanceof Register r) {
             return "Register(inventory " + refs(r.inventory().stream().map(Message.BlockInfo::ref).toList()) + ", active "
                     + refs(r.active()) + ", failed " + refs(r.failed().stream().map(TaskResult::task).toList()) + ")";
