@@ -373,8 +373,19 @@ public final class Scheduler {
             blocks.put(out, b);
             t.outputs.add(b);
         }
+        linkInputs(t);
+        if (adoptNow) {
+            adoptOrSettle(t);
+        }
+        return t;
+    }
+
+    /** Finds the task's inputs (adopting what an executor reported and no client claims) and readies it. */
+    private void linkInputs(Task t) {
         Failure inputFailure = null;
-        for (Arg a : args) {
+        t.missingInput = false;
+        t.unresolved = 0;
+        for (Arg a : t.args) {
             if (!a.isRef()) {
                 continue;
             }
@@ -406,10 +417,21 @@ public final class Scheduler {
         } else {
             dispatch.tryAhead(t);
         }
-        if (adoptNow) {
-            adoptOrSettle(t);
+    }
+
+    /**
+     * A parked task looks for its inputs again: an executor that registered late may have
+     * brought the one that was unknown. Returns whether it found them all.
+     */
+    private boolean relink(Task t) {
+        for (Block in : t.inputs) {
+            while (in.waiters.remove(t)) {
+                in.consumers--;
+            }
         }
-        return t;
+        t.inputs.clear();
+        linkInputs(t);
+        return !t.missingInput;
     }
 
     /**
@@ -1179,8 +1201,10 @@ public final class Scheduler {
     private void endRecovery() {
         recovering = null;
         parked.forEach((t, why) -> {
-            if (!t.finished()) {
-                failTask(t, why);
+            if (!t.finished() && !relink(t)) {
+                failTask(t, t.inputFailure);
+            } else if (!t.finished() && t.inputFailure != null) {
+                failTask(t, t.inputFailure);
             }
         });
         parked.clear();
