@@ -116,8 +116,8 @@ final class Dispatch {
         Task t;
         List<Task> heldBack = null;
         while ((t = ready.poll()) != null) {
-            if (t.state != TaskState.WAITING || t.missingInput) {
-                continue;
+            if (t.state != TaskState.WAITING || t.missingInput || t.unresolved > 0) {
+                continue; // (an input lost since it became ready: it is ready again when the input is back)
             }
             if (t.heldBack) {
                 if (heldBack == null) {
