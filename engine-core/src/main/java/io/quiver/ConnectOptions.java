@@ -2,8 +2,7 @@ package io.quiver;
 
 import static com.google.common.base.Preconditions.checkArgument;
 
-import java.io.IOException;
-import java.nio.file.Files;
+import io.quiver.core.net.Secret;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Optional;
@@ -64,27 +63,22 @@ public final class ConnectOptions {
 
     /**
      * The secret in effect: the one set here, else {@code -Dquiver.secret}, else the contents of the
-     * file named by the environment variable {@code QUIVER_SECRET_FILE}, else {@code QUIVER_SECRET};
-     * empty when none is set. Reads the file on each call.
+     * file named by {@code -Dquiver.secretFile} (set by {@code quiver submit --secret-file}), else
+     * the contents of the file named by the environment variable {@code QUIVER_SECRET_FILE}, else
+     * {@code QUIVER_SECRET}; empty when none is set. Reads the file on each call.
      *
-     * @throws QuiverException if {@code QUIVER_SECRET_FILE} names a file that cannot be read
+     * @return the secret, or empty to connect without one
+     * @throws QuiverException if a file named this way cannot be read or is empty
      */
     public Optional<String> secret() {
         String s = secret != null ? secret : System.getProperty("quiver.secret");
         if (s == null) {
-            String file = System.getenv("QUIVER_SECRET_FILE");
-            s = file != null && !file.isEmpty() ? read(Path.of(file)) : System.getenv("QUIVER_SECRET");
+            String property = System.getProperty("quiver.secretFile");
+            String file = property != null && !property.isEmpty() ? property : System.getenv(Secret.FILE_ENV);
+            String namedBy = property != null && !property.isEmpty() ? "-Dquiver.secretFile" : Secret.FILE_ENV;
+            s = file != null && !file.isEmpty() ? Secret.read(Path.of(file), namedBy) : System.getenv(Secret.CONTENTS_ENV);
         }
         return s == null || s.isEmpty() ? Optional.empty() : Optional.of(s);
-    }
-
-    private static String read(Path file) {
-        try {
-            return Files.readString(file).trim();
-        } catch (IOException e) {
-            throw new QuiverException("cannot read the secret file " + file + " named by QUIVER_SECRET_FILE: " + e
-                    + "; make it readable, or unset QUIVER_SECRET_FILE", e);
-        }
     }
 
     private static Duration positive(Duration d, String name) {

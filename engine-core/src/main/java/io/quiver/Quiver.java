@@ -10,6 +10,19 @@ import java.util.List;
 public interface Quiver extends AutoCloseable {
 
     /**
+     * Connects to the cluster this program was started against: the URL in the system property
+     * {@code quiver.url}, else in the environment variable {@code QUIVER_URL} ({@code quiver submit}
+     * sets the property; set the variable to run a {@code main} from an IDE against a cluster), with
+     * {@link ConnectOptions#defaults()}.
+     *
+     * @return a connection to that cluster
+     * @throws IllegalArgumentException naming both places if neither holds a URL
+     */
+    static Quiver connect() {
+        return Connector.connect(Connector.urlFromEnvironment(System::getenv), ConnectOptions.defaults());
+    }
+
+    /**
      * Connects to a cluster. {@code zk://host:port[,host:port]/root} joins a real cluster through
      * its ZooKeeper ensemble; {@code local[N]} starts an embedded cluster of N executors (needs
      * module {@code launcher} on the class path) that closing the returned Quiver stops.
