@@ -29,18 +29,33 @@ public final class ConnectOptions {
         this.failoverTimeout = failoverTimeout;
     }
 
-    /** No explicit secret, a 15 s connect timeout, a 60 s failover timeout. */
+    /**
+     * No explicit secret (so it comes from the environment, see {@link #secret()}), a 15 s connect
+     * timeout, a 60 s failover timeout.
+     *
+     * @return the default options
+     */
     public static ConnectOptions defaults() {
         return DEFAULTS;
     }
 
-    /** The cluster secret; {@code ""} connects without one (and ignores the environment). */
+    /**
+     * The cluster secret; {@code ""} connects without one (and ignores the environment).
+     *
+     * @param secret the secret every process of the cluster was given
+     * @return a copy with this secret
+     */
     public ConnectOptions secret(String secret) {
         checkArgument(secret != null, "secret is null; pass the cluster secret, or \"\" to connect without one");
         return new ConnectOptions(secret, connectTimeout, failoverTimeout);
     }
 
-    /** How long {@code connect} waits for a leader and an executor (default 15 s). */
+    /**
+     * How long {@code connect} waits for a leader and an executor (default 15 s).
+     *
+     * @param timeout a positive duration
+     * @return a copy with this timeout
+     */
     public ConnectOptions connectTimeout(Duration timeout) {
         return new ConnectOptions(secret, positive(timeout, "connectTimeout"), failoverTimeout);
     }
@@ -48,15 +63,28 @@ public final class ConnectOptions {
     /**
      * How long calls and pending refs wait for the next leader once the leader is lost (default
      * 60 s); past it they fail with {@link ClusterUnavailableException}.
+     *
+     * @param timeout a positive duration
+     * @return a copy with this timeout
      */
     public ConnectOptions failoverTimeout(Duration timeout) {
         return new ConnectOptions(secret, connectTimeout, positive(timeout, "failoverTimeout"));
     }
 
+    /**
+     * How long {@code connect} waits for a leader and an executor.
+     *
+     * @return the connect timeout
+     */
     public Duration connectTimeout() {
         return connectTimeout;
     }
 
+    /**
+     * How long calls wait for the next leader.
+     *
+     * @return the failover timeout
+     */
     public Duration failoverTimeout() {
         return failoverTimeout;
     }
@@ -87,6 +115,7 @@ public final class ConnectOptions {
         return d;
     }
 
+    /** The options, with the secret shown only as set or not. */
     @Override
     public String toString() {
         return "ConnectOptions[secret=" + (secret == null ? "from environment" : secret.isEmpty() ? "none" : "***")

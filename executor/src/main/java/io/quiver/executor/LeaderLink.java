@@ -193,7 +193,7 @@ final class LeaderLink implements Endpoint, Reports, AutoCloseable {
                 String message = "executor " + config.id() + " was refused by leader " + rec.id() + " at " + rec.host()
                         + ":" + rec.port() + ": " + refusal.reason() + "; " + Secret.HOW_TO_SET;
                 log.error("{}", message);
-                refused.complete(new QuiverException(message, refusal));
+                refused.complete(new QuiverException(message)); // the message has the reason; no cause to repeat it
                 return;
             }
             if (!reportedUnreachable) {
