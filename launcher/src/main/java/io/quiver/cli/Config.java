@@ -160,7 +160,7 @@ final class Config implements IDefaultValueProvider {
         }
         OptionSpec secretFile = spec.findOption("--secret-file");
         if (secretFile != null) {
-            out.println("# secret: " + Secret.lookup(secretFile.getValue(), System::getenv).source()
+            out.println("# secret: " + Secret.source(secretFile.getValue(), System::getenv)
                     + " (its contents are never printed)");
         }
         out.flush();

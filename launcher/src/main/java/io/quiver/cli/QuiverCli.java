@@ -69,7 +69,11 @@ public final class QuiverCli implements Runnable {
         if (config != null && !last.isUsageHelpRequested() && !last.isVersionHelpRequested()) {
             config.load(); // unknown keys are errors even when every option was given on the command line
             if (last.hasMatchedOption("--print-config")) {
-                config.print(last, last.commandSpec().commandLine().getOut());
+                try {
+                    config.print(last, last.commandSpec().commandLine().getOut());
+                } catch (RuntimeException e) {
+                    throw new CommandLine.ExecutionException(last.commandSpec().commandLine(), e.getMessage(), e);
+                }
                 return 0;
             }
         }

@@ -81,6 +81,26 @@ public final class Secret {
     }
 
     /**
+     * Where {@link #lookup} would take the secret from, without reading any file: for messages and
+     * {@code --print-config}.
+     *
+     * @param file the file given on the command line, or null
+     * @param env the environment, e.g. {@code System::getenv}
+     * @return e.g. "--secret-file /etc/quiver/secret", "QUIVER_SECRET (contents redacted)" or "none"
+     */
+    public static String source(Path file, UnaryOperator<String> env) {
+        if (file != null) {
+            return "--secret-file " + file;
+        }
+        String named = env.apply(FILE_ENV);
+        if (named != null && !named.isEmpty()) {
+            return FILE_ENV + "=" + named;
+        }
+        String contents = env.apply(CONTENTS_ENV);
+        return contents != null && !contents.isEmpty() ? CONTENTS_ENV + " (contents redacted)" : "none";
+    }
+
+    /**
      * The trimmed contents of a secret file.
      *
      * @param namedBy where the file was named ({@code --secret-file}, {@value #FILE_ENV}), for the message

@@ -38,6 +38,10 @@ class SecretTest {
         assertThat(byContents.source()).isEqualTo("QUIVER_SECRET (contents redacted)").doesNotContain("from-contents");
         assertThat(mac(byContents.secret())).isEqualTo(mac(Secret.of("from-contents")));
 
+        assertThat(Secret.source(dir.resolve("not-read"), env::get)).isEqualTo("--secret-file " + dir.resolve("not-read"));
+        assertThat(Secret.source(null, env::get)).isEqualTo(byFileVariable.source());
+        assertThat(Secret.source(null, Map.of(Secret.CONTENTS_ENV, "x")::get)).isEqualTo(byContents.source());
+
         Secret.Found none = Secret.lookup(null, Map.<String, String>of()::get);
         assertThat(none.secret().isSet()).isFalse();
         assertThat(none.source()).isEqualTo("none");
