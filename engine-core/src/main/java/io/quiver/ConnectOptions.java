@@ -2,8 +2,7 @@ package io.quiver;
 
 import static com.google.common.base.Preconditions.checkArgument;
 
-import java.io.IOException;
-import java.nio.file.Files;
+import io.quiver.core.net.Secret;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Optional;
@@ -30,18 +29,33 @@ public final class ConnectOptions {
         this.failoverTimeout = failoverTimeout;
     }
 
-    /** No explicit secret, a 15 s connect timeout, a 60 s failover timeout. */
+    /**
+     * No explicit secret (so it comes from the environment, see {@link #secret()}), a 15 s connect
+     * timeout, a 60 s failover timeout.
+     *
+     * @return the default options
+     */
     public static ConnectOptions defaults() {
         return DEFAULTS;
     }
 
-    /** The cluster secret; {@code ""} connects without one (and ignores the environment). */
+    /**
+     * The cluster secret; {@code ""} connects without one (and ignores the environment).
+     *
+     * @param secret the secret every process of the cluster was given
+     * @return a copy with this secret
+     */
     public ConnectOptions secret(String secret) {
         checkArgument(secret != null, "secret is null; pass the cluster secret, or \"\" to connect without one");
         return new ConnectOptions(secret, connectTimeout, failoverTimeout);
     }
 
-    /** How long {@code connect} waits for a leader and an executor (default 15 s). */
+    /**
+     * How long {@code connect} waits for a leader and an executor (default 15 s).
+     *
+     * @param timeout a positive duration
+     * @return a copy with this timeout
+     */
     public ConnectOptions connectTimeout(Duration timeout) {
         return new ConnectOptions(secret, positive(timeout, "connectTimeout"), failoverTimeout);
     }
@@ -49,42 +63,50 @@ public final class ConnectOptions {
     /**
      * How long calls and pending refs wait for the next leader once the leader is lost (default
      * 60 s); past it they fail with {@link ClusterUnavailableException}.
+     *
+     * @param timeout a positive duration
+     * @return a copy with this timeout
      */
     public ConnectOptions failoverTimeout(Duration timeout) {
         return new ConnectOptions(secret, connectTimeout, positive(timeout, "failoverTimeout"));
     }
 
+    /**
+     * How long {@code connect} waits for a leader and an executor.
+     *
+     * @return the connect timeout
+     */
     public Duration connectTimeout() {
         return connectTimeout;
     }
 
+    /**
+     * How long calls wait for the next leader.
+     *
+     * @return the failover timeout
+     */
     public Duration failoverTimeout() {
         return failoverTimeout;
     }
 
     /**
      * The secret in effect: the one set here, else {@code -Dquiver.secret}, else the contents of the
-     * file named by the environment variable {@code QUIVER_SECRET_FILE}, else {@code QUIVER_SECRET};
-     * empty when none is set. Reads the file on each call.
+     * file named by {@code -Dquiver.secretFile} (set by {@code quiver submit --secret-file}), else
+     * the contents of the file named by the environment variable {@code QUIVER_SECRET_FILE}, else
+     * {@code QUIVER_SECRET}; empty when none is set. Reads the file on each call.
      *
-     * @throws QuiverException if {@code QUIVER_SECRET_FILE} names a file that cannot be read
+     * @return the secret, or empty to connect without one
+     * @throws QuiverException if a file named this way cannot be read or is empty
      */
     public Optional<String> secret() {
         String s = secret != null ? secret : System.getProperty("quiver.secret");
         if (s == null) {
-            String file = System.getenv("QUIVER_SECRET_FILE");
-            s = file != null && !file.isEmpty() ? read(Path.of(file)) : System.getenv("QUIVER_SECRET");
+            String property = System.getProperty("quiver.secretFile");
+            String file = property != null && !property.isEmpty() ? property : System.getenv(Secret.FILE_ENV);
+            String namedBy = property != null && !property.isEmpty() ? "-Dquiver.secretFile" : Secret.FILE_ENV;
+            s = file != null && !file.isEmpty() ? Secret.read(Path.of(file), namedBy) : System.getenv(Secret.CONTENTS_ENV);
         }
         return s == null || s.isEmpty() ? Optional.empty() : Optional.of(s);
-    }
-
-    private static String read(Path file) {
-        try {
-            return Files.readString(file).trim();
-        } catch (IOException e) {
-            throw new QuiverException("cannot read the secret file " + file + " named by QUIVER_SECRET_FILE: " + e
-                    + "; make it readable, or unset QUIVER_SECRET_FILE", e);
-        }
     }
 
     private static Duration positive(Duration d, String name) {
@@ -93,6 +115,7 @@ public final class ConnectOptions {
         return d;
     }
 
+    /** The options, with the secret shown only as set or not. */
     @Override
     public String toString() {
         return "ConnectOptions[secret=" + (secret == null ? "from environment" : secret.isEmpty() ? "none" : "***")

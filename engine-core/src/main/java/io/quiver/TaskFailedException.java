@@ -5,13 +5,29 @@ package io.quiver;
  * {@link #getMessage()} names the remote type and message.
  */
 public class TaskFailedException extends QuiverException {
+    /** The class name of what user code threw. */
     private final String remoteType;
+    /** Its message, or null. */
     private final String remoteMessage;
+    /** Its stack trace as text. */
     private final String remoteStackTrace;
+    /** The task that failed. */
     private final String taskId;
+    /** Where it last ran. */
     private final String executorId;
+    /** How many times it ran. */
     private final int attempts;
 
+    /**
+     * An exception describing the remote failure.
+     *
+     * @param remoteType the class name of what user code threw
+     * @param remoteMessage its message, or null
+     * @param remoteStackTrace its stack trace as text
+     * @param taskId the task that failed
+     * @param executorId where it ran
+     * @param attempts how many times it ran
+     */
     public TaskFailedException(String remoteType, String remoteMessage, String remoteStackTrace,
                                String taskId, String executorId, int attempts) {
         super("task " + taskId + " failed on " + executorId + ": " + remoteType
@@ -24,28 +40,56 @@ public class TaskFailedException extends QuiverException {
         this.attempts = attempts;
     }
 
-    /** Fully qualified class name of the exception user code threw. */
+    /**
+     * Fully qualified class name of the exception user code threw.
+     *
+     * @return a class name
+     */
     public String remoteType() {
         return remoteType;
     }
 
+    /**
+     * The message of the exception user code threw.
+     *
+     * @return the message, or null
+     */
     public String remoteMessage() {
         return remoteMessage;
     }
 
-    /** The remote stack trace as text, as {@code Throwable.printStackTrace} wrote it. */
+    /**
+     * The remote stack trace as text, as {@code Throwable.printStackTrace} wrote it.
+     *
+     * @return the stack trace
+     */
     public String remoteStackTrace() {
         return remoteStackTrace;
     }
 
+    /**
+     * The task that failed.
+     *
+     * @return its id
+     */
     public String taskId() {
         return taskId;
     }
 
+    /**
+     * The executor the last attempt ran on.
+     *
+     * @return its id
+     */
     public String executorId() {
         return executorId;
     }
 
+    /**
+     * How many times the task ran.
+     *
+     * @return attempts, at least 1
+     */
     public int attempts() {
         return attempts;
     }

@@ -59,6 +59,7 @@ public final class Executor implements AutoCloseable {
     private final LongAdder bytesFetched = new LongAdder();
     private final LongAdder functionsDeserialized = new LongAdder();
     private final AtomicLong sessions = new AtomicLong();
+    private final java.util.concurrent.CompletableFuture<QuiverException> refused = new java.util.concurrent.CompletableFuture<>();
     private State state = State.NEW;
 
     private ExecutorService io;
@@ -119,6 +120,7 @@ public final class Executor implements AutoCloseable {
             leader = new LeaderLink(config, () -> port, transport, fence, store, () -> slots.queued(),
                     launch -> loop.execute(() -> slots.launch(launch)), drop -> loop.execute(() -> slots.drop(drop)),
                     this::activity);
+            leader.refusal().thenAccept(refused::complete);
             peers = new PeerLinks(config.id(), transport, config.secret(), fence::newest, io);
             fetcher = new Fetcher(config.id(), peers, store, bytesFetched, ref -> {
                 leader.stored(new io.quiver.core.protocol.Message.BlockInfo(ref, store.size(ref)));
@@ -160,6 +162,14 @@ public final class Executor implements AutoCloseable {
             shutdown(false);
             throw e;
         }
+    }
+
+    /**
+     * Completes when a leader refused this executor for its secret: it cannot join the cluster with the
+     * secret it has, so a process should stop and say so. Never completes otherwise.
+     */
+    public java.util.concurrent.CompletionStage<QuiverException> refusal() {
+        return refused;
     }
 
     /** The slots' snapshot, taken on their loop; called by the leader link before it registers. */

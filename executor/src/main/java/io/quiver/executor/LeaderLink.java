@@ -1,6 +1,8 @@
 package io.quiver.executor;
 
+import io.quiver.QuiverException;
 import io.quiver.core.net.Connection;
+import io.quiver.core.net.HandshakeRefusedException;
 import io.quiver.core.net.Endpoint;
 import io.quiver.core.net.Pipelines;
 import io.quiver.core.net.Secret;
@@ -22,6 +24,7 @@ import io.quiver.core.zk.ZkPaths;
 import io.quiver.executor.block.BlockStore;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -66,6 +69,7 @@ final class LeaderLink implements Endpoint, Reports, AutoCloseable {
     private final ConcurrentLinkedQueue<TaskResult> results = new ConcurrentLinkedQueue<>();
     private final AtomicBoolean drainScheduled = new AtomicBoolean();
     private final AtomicInteger registrations = new AtomicInteger();
+    private final CompletableFuture<QuiverException> refused = new CompletableFuture<>();
     private volatile LeaderRecord target;
     private volatile Connection leader;
     private volatile boolean closed;
@@ -116,6 +120,14 @@ final class LeaderLink implements Endpoint, Reports, AutoCloseable {
             throw new io.quiver.QuiverException("executor " + config.id() + " could not watch " + ZkPaths.LEADER + ": " + e, e);
         }
         thread.scheduleWithFixedDelay(this::status, 1, 1, TimeUnit.SECONDS);
+    }
+
+    /**
+     * Completes once a leader refused this executor's handshake (a wrong or missing secret); the
+     * link then stops trying that leader. Never completes otherwise.
+     */
+    CompletableFuture<QuiverException> refusal() {
+        return refused;
     }
 
     /** How many times this executor registered with a leader. */
@@ -176,6 +188,14 @@ final class LeaderLink implements Endpoint, Reports, AutoCloseable {
             c = Pipelines.connect(transport, rec.host(), rec.port(), config.secret(), Role.EXECUTOR, config.id(),
                     fence.newest(), MessageCodec.DEFAULT_MAX_FRAME, CONNECT_TIMEOUT_MILLIS, this);
         } catch (RuntimeException e) {
+            if (e.getCause() instanceof HandshakeRefusedException refusal) {
+                // The same secret will be refused again: stop and let the process say so.
+                String message = "executor " + config.id() + " was refused by leader " + rec.id() + " at " + rec.host()
+                        + ":" + rec.port() + ": " + refusal.reason() + "; " + Secret.HOW_TO_SET;
+                log.error("{}", message);
+                refused.complete(new QuiverException(message)); // the message has the reason; no cause to repeat it
+                return;
+            }
             if (!reportedUnreachable) {
                 log.info("executor {} cannot reach leader {} at {}:{} yet: {}; retrying", config.id(), rec.id(),
                         rec.host(), rec.port(), e.getMessage());

@@ -13,7 +13,8 @@ final class ClusterOptions {
     String zk;
 
     @Option(names = "--secret-file", paramLabel = "FILE",
-            description = "File holding the cluster secret. Default: $QUIVER_SECRET, else none (loopback only).")
+            description = "File holding the cluster secret. Default: the file named by $QUIVER_SECRET_FILE, else the "
+                    + "contents of $QUIVER_SECRET, else none (then every process listens on loopback only).")
     Path secretFile;
 
     ClusterUrl url(CommandSpec spec) {

@@ -25,6 +25,9 @@ final class CoordinatorCommand implements Callable<Integer> {
     @Mixin
     ClusterOptions cluster;
 
+    @Mixin
+    ConfigOptions config;
+
     @Option(names = "--id", description = "Unique id in the cluster. Default: coord-<host>-<pid>.")
     String id;
 

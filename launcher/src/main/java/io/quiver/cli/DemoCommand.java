@@ -2,6 +2,7 @@ package io.quiver.cli;
 
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
@@ -15,6 +16,9 @@ import picocli.CommandLine.Spec;
 final class DemoCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
+
+    @Mixin
+    ConfigOptions config;
 
     @Option(names = "--executors", defaultValue = "2", description = "Executors, 1 slot each. Default: ${DEFAULT-VALUE}.")
     int executors;
@@ -38,7 +42,10 @@ final class DemoCommand implements Callable<Integer> {
         try {
             settings = new Demo.Settings(executors, sizeMb, tasks, Math.min(naiveTasks, tasks), separateProcesses);
         } catch (IllegalArgumentException e) {
-            throw new ParameterException(spec.commandLine(), e.getMessage());
+            String message = String.valueOf(e.getMessage());
+            String option = message.startsWith("--") ? message.split(" ", 2)[0] : null;
+            throw option != null && spec.findOption(option) != null ? Options.invalid(spec, option, message)
+                    : new ParameterException(spec.commandLine(), message);
         }
         Demo.run(settings, spec.commandLine().getOut());
         return 0;

@@ -24,7 +24,6 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 
 /** {@code quiver executor}: registers with a cluster, runs its tasks and stores its blocks, until stopped. */
@@ -39,6 +38,9 @@ final class ExecutorCommand implements Callable<Integer> {
 
     @Mixin
     ClusterOptions cluster;
+
+    @Mixin
+    ConfigOptions config;
 
     @Option(names = "--id", description = "Unique id in the cluster. Default: exec-<host>-<pid>.")
     String id;
@@ -80,10 +82,10 @@ final class ExecutorCommand implements Callable<Integer> {
         Options.checkId(spec, executorId);
         Options.checkPort(spec, port);
         if (slots < 1) {
-            throw new ParameterException(spec.commandLine(), "--slots must be >= 1, got " + slots);
+            throw Options.invalid(spec, "--slots", "--slots must be >= 1, got " + slots);
         }
         if (memory < 1) {
-            throw new ParameterException(spec.commandLine(), "--memory must be at least 1 byte, got " + memory
+            throw Options.invalid(spec, "--memory", "--memory must be at least 1 byte, got " + memory
                     + "; e.g. --memory 512m");
         }
         ClassLoader classLoader = userClassLoader();
@@ -114,7 +116,7 @@ final class ExecutorCommand implements Callable<Integer> {
                     executorId, host, executor.port(), slots, slots == 1 ? "" : "s", Sizes.format(memory), dir, url,
                     secret.isSet() ? ", secret set" : "");
             out.flush();
-            lifetime.awaitShutdown();
+            lifetime.awaitShutdown(executor.refusal());
         }
         return 0;
     }
@@ -135,7 +137,7 @@ final class ExecutorCommand implements Callable<Integer> {
                     Path folder = Path.of(entry.substring(0, entry.length() - 1).isEmpty() ? "."
                             : entry.substring(0, entry.length() - 1));
                     if (!Files.isDirectory(folder)) {
-                        throw new ParameterException(spec.commandLine(), "--classpath entry '" + entry
+                        throw Options.invalid(spec, "--classpath", "--classpath entry '" + entry
                                 + "': " + folder + " is not a directory");
                     }
                     try (DirectoryStream<Path> jars = Files.newDirectoryStream(folder, "*.{jar,JAR}")) {
@@ -146,15 +148,15 @@ final class ExecutorCommand implements Callable<Integer> {
                 } else {
                     Path path = Path.of(entry);
                     if (!Files.exists(path)) {
-                        throw new ParameterException(spec.commandLine(), "--classpath entry '" + entry
+                        throw Options.invalid(spec, "--classpath", "--classpath entry '" + entry
                                 + "' does not exist; pass jars and directories separated by '" + File.pathSeparator + "'");
                     }
                     urls.add(path.toUri().toURL());
                 }
             } catch (MalformedURLException e) {
-                throw new ParameterException(spec.commandLine(), "--classpath entry '" + entry + "' is not a valid path");
+                throw Options.invalid(spec, "--classpath", "--classpath entry '" + entry + "' is not a valid path");
             } catch (IOException e) {
-                throw new ParameterException(spec.commandLine(), "--classpath entry '" + entry + "' cannot be read: "
+                throw Options.invalid(spec, "--classpath", "--classpath entry '" + entry + "' cannot be read: "
                         + e.getMessage());
             }
         }

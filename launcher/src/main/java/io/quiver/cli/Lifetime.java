@@ -2,6 +2,8 @@ package io.quiver.cli;
 
 import java.util.ArrayDeque;
 import java.util.Deque;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
 import java.util.concurrent.CountDownLatch;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -37,6 +39,20 @@ final class Lifetime implements AutoCloseable {
     /** Blocks until the shutdown hook has closed everything, i.e. until the JVM is exiting. */
     void awaitShutdown() throws InterruptedException {
         closed.await();
+    }
+
+    /**
+     * Blocks until the JVM is exiting, or until {@code failure} completes: then throws what it
+     * completed with, and the caller's try-with-resources closes what was started.
+     */
+    void awaitShutdown(CompletionStage<? extends RuntimeException> failure) throws InterruptedException {
+        CompletableFuture<? extends RuntimeException> failed = failure.toCompletableFuture();
+        failed.thenRun(closed::countDown);
+        closed.await();
+        RuntimeException e = failed.getNow(null);
+        if (e != null) {
+            throw e;
+        }
     }
 
     @Override

@@ -8,21 +8,32 @@ import java.nio.file.Path;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.ParameterException;
 
-/** Checks shared by the process commands; each failure is a usage error naming the option and the fix. */
+/**
+ * Checks shared by the commands; each failure is a usage error naming the option and the fix (and,
+ * through {@link Config#origin}, the config file when the value came from one).
+ */
 final class Options {
     private Options() {}
+
+    /** A usage error about {@code option} (e.g. "--port"), carrying its spec so the config file can be named. */
+    static ParameterException invalid(CommandSpec spec, String option, String message) {
+        return new ParameterException(spec.commandLine(), message, spec.findOption(option), null);
+    }
 
     static ClusterUrl clusterUrl(CommandSpec spec, String zk) {
         try {
             return ClusterUrl.parse(zk);
         } catch (IllegalArgumentException e) {
-            throw new ParameterException(spec.commandLine(), "--zk: " + e.getMessage());
+            throw invalid(spec, "--zk", "--zk: " + e.getMessage());
         }
     }
 
-    /** The secret from {@code --secret-file}, else from {@code QUIVER_SECRET}, else none. */
+    /**
+     * The secret of a command: {@code --secret-file}, else the file named by {@code QUIVER_SECRET_FILE},
+     * else the contents of {@code QUIVER_SECRET}, else none (the same order everywhere, clients included).
+     */
     static Secret secret(Path secretFile) {
-        return secretFile != null ? Secret.fromFile(secretFile) : Secret.fromEnvironment();
+        return Secret.lookup(secretFile, System::getenv).secret();
     }
 
     /** Without a secret, Quiver processes listen on loopback only (DESIGN.md, Security). */
@@ -31,24 +42,23 @@ final class Options {
         try {
             address = InetAddress.getByName(host);
         } catch (UnknownHostException e) {
-            throw new ParameterException(spec.commandLine(), "--host '" + host + "' is not a known address");
+            throw invalid(spec, "--host", "--host '" + host + "' is not a known address");
         }
         if (!address.isLoopbackAddress() && !secret.isSet()) {
-            throw new ParameterException(spec.commandLine(), "--host " + host + " is not a loopback address, which "
-                    + "needs a cluster secret: pass --secret-file FILE (or set QUIVER_SECRET), or use --host 127.0.0.1");
+            throw invalid(spec, "--host", "--host " + host + " is not a loopback address, which needs a cluster secret: "
+                    + Secret.HOW_TO_SET + "; or use --host 127.0.0.1");
         }
     }
 
     static void checkPort(CommandSpec spec, int port) {
         if (port < 0 || port > 65535) {
-            throw new ParameterException(spec.commandLine(), "--port must be in [0, 65535] (0: any free port), got " + port);
+            throw invalid(spec, "--port", "--port must be in [0, 65535] (0: any free port), got " + port);
         }
     }
 
     static void checkId(CommandSpec spec, String id) {
         if (!id.matches("[A-Za-z0-9._-]+")) {
-            throw new ParameterException(spec.commandLine(), "--id must be letters, digits, '.', '_' or '-', got '"
-                    + id + "'");
+            throw invalid(spec, "--id", "--id must be letters, digits, '.', '_' or '-', got '" + id + "'");
         }
     }
 }

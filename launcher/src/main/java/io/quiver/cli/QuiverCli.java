@@ -14,15 +14,17 @@ import picocli.CommandLine.UnmatchedArgumentException;
 
 /**
  * The {@code quiver} command: {@code zookeeper}, {@code coordinator} and {@code executor} start the
- * processes of a cluster by hand; {@code demo} runs the pre-scatter scenario on a local cluster.
+ * processes of a cluster by hand; {@code submit} runs a user's {@code main} as a client of a cluster;
+ * {@code demo} runs the pre-scatter scenario on a local cluster. Every command takes
+ * {@code --config FILE} and {@code --print-config} ({@link Config}).
  *
  * <p>Exit codes: 0 success, 1 a runtime error (one line on stderr; the stack trace too with
  * {@code --verbose}), 2 a usage error.
  */
 @Command(name = "quiver", mixinStandardHelpOptions = true, version = "quiver 0.1.0-SNAPSHOT",
         description = "Quiver, a distributed DAG engine for the JVM: scatter once, submit many, gather.",
-        subcommands = {ZooKeeperCommand.class, CoordinatorCommand.class, ExecutorCommand.class, DemoCommand.class,
-                CommandLine.HelpCommand.class})
+        subcommands = {ZooKeeperCommand.class, CoordinatorCommand.class, ExecutorCommand.class, SubmitCommand.class,
+                DemoCommand.class, CommandLine.HelpCommand.class})
 public final class QuiverCli implements Runnable {
     static final int EXIT_ERROR = 1;
     static final int EXIT_USAGE = 2;
@@ -41,6 +43,9 @@ public final class QuiverCli implements Runnable {
     /** Runs the command line without exiting the JVM; returns the exit code. */
     public static int execute(PrintWriter out, PrintWriter err, String... args) {
         CommandLine cli = new CommandLine(new QuiverCli()).setOut(out).setErr(err);
+        Config.install(cli);
+        // Everything after the app jar belongs to the application, even "--help".
+        cli.getSubcommands().get("submit").setStopAtPositional(true);
         cli.setExecutionStrategy(QuiverCli::executeWithVerbosity);
         cli.setParameterExceptionHandler(QuiverCli::usageError);
         cli.setExecutionExceptionHandler((e, commandLine, parseResult) -> runtimeError(e, commandLine, parseResult));
@@ -49,12 +54,28 @@ public final class QuiverCli implements Runnable {
 
     @Override
     public void run() {
-        throw new ParameterException(spec.commandLine(), "name a command: zookeeper, coordinator, executor or demo");
+        throw new ParameterException(spec.commandLine(), "name a command: zookeeper, coordinator, executor, submit or demo");
     }
 
     private static int executeWithVerbosity(ParseResult parseResult) {
         if (verbose(parseResult)) {
             ((ch.qos.logback.classic.Logger) LoggerFactory.getLogger("io.quiver")).setLevel(Level.DEBUG);
+        }
+        ParseResult last = parseResult;
+        while (last.subcommand() != null) {
+            last = last.subcommand();
+        }
+        Config config = Config.of(last.commandSpec().commandLine());
+        if (config != null && !last.isUsageHelpRequested() && !last.isVersionHelpRequested()) {
+            config.load(); // unknown keys are errors even when every option was given on the command line
+            if (last.hasMatchedOption("--print-config")) {
+                try {
+                    config.print(last, last.commandSpec().commandLine().getOut());
+                } catch (RuntimeException e) {
+                    throw new CommandLine.ExecutionException(last.commandSpec().commandLine(), e.getMessage(), e);
+                }
+                return 0;
+            }
         }
         return new CommandLine.RunLast().execute(parseResult);
     }
@@ -62,7 +83,9 @@ public final class QuiverCli implements Runnable {
     private static int usageError(ParameterException e, String[] args) {
         CommandLine cmd = e.getCommandLine();
         PrintWriter err = cmd.getErr();
-        err.println(cmd.getCommandSpec().qualifiedName() + ": " + e.getMessage());
+        Config config = Config.of(cmd);
+        String origin = config != null && e.getArgSpec() != null ? config.origin(e.getArgSpec()) : "";
+        err.println(cmd.getCommandSpec().qualifiedName() + ": " + e.getMessage() + origin);
         UnmatchedArgumentException.printSuggestions(e, err);
         err.println("Try '" + cmd.getCommandSpec().qualifiedName() + " --help' for usage.");
         err.flush();

@@ -5,9 +5,9 @@ import java.net.InetAddress;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 
 /** {@code quiver zookeeper}: a single-node ZooKeeper server for a hand-started cluster, until stopped. */
@@ -19,27 +19,30 @@ final class ZooKeeperCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
+    @Mixin
+    ConfigOptions config;
+
     @Option(names = "--port", defaultValue = "2181", description = "Client port (0: any free one). Default: ${DEFAULT-VALUE}.")
     int port;
 
-    @Option(names = "--host", defaultValue = "0.0.0.0",
-            description = "Address to listen on. Default: ${DEFAULT-VALUE} (all interfaces).")
+    @Option(names = "--host", defaultValue = "127.0.0.1",
+            description = {"Address to listen on. Default: ${DEFAULT-VALUE}.",
+                    "Any other address (0.0.0.0: all interfaces) needs a cluster secret, as every Quiver process does."})
     String host;
+
+    @Option(names = "--secret-file", paramLabel = "FILE",
+            description = "File holding the cluster secret. Default: the file named by $QUIVER_SECRET_FILE, else the "
+                    + "contents of $QUIVER_SECRET, else none (then it listens on loopback only).")
+    Path secretFile;
 
     @Option(names = "--dir", description = "Data directory, kept across restarts. Default: a temp dir deleted on exit.")
     Path dir;
 
     @Override
     public Integer call() throws Exception {
-        if (port < 0 || port > 65535) {
-            throw new ParameterException(spec.commandLine(), "--port must be in [0, 65535], got " + port);
-        }
-        InetAddress address;
-        try {
-            address = InetAddress.getByName(host);
-        } catch (java.net.UnknownHostException e) {
-            throw new ParameterException(spec.commandLine(), "--host '" + host + "' is not a known address");
-        }
+        Options.checkPort(spec, port);
+        Options.checkHost(spec, host, Options.secret(secretFile));
+        InetAddress address = InetAddress.getByName(host);
         try (Lifetime lifetime = Lifetime.begin("quiver-zookeeper")) {
             EmbeddedZooKeeper zk = lifetime.add(new EmbeddedZooKeeper(address, port, dir,
                     EmbeddedZooKeeper.STANDARD_TICK_MILLIS, 0)).start();

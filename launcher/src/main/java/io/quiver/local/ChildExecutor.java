@@ -35,6 +35,7 @@ final class ChildExecutor {
                 .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
         // stdin stays a pipe: its EOF tells the child that the parent is gone.
         Map<String, String> env = builder.environment();
+        env.remove("QUIVER_SECRET_FILE"); // it would win over QUIVER_SECRET: the child uses the cluster's secret
         if (secret.isEmpty()) {
             env.remove("QUIVER_SECRET");
         } else {

@@ -342,7 +342,10 @@ public final class LocalCluster implements AutoCloseable {
         cmd.add("-Xmx" + heapMiB + "m");
         cmd.add("-XX:+ExitOnOutOfMemoryError");
         for (String key : System.getProperties().stringPropertyNames()) {
-            if (key.startsWith("quiver.") && !key.equals(CHILD_JVM_ARGS_PROPERTY) || key.equals("io.netty.leakDetection.level")) {
+            // Never a secret on a command line (ps shows it): the child gets the cluster's in its environment.
+            boolean secret = key.equals("quiver.secret") || key.equals("quiver.secretFile");
+            if (key.startsWith("quiver.") && !key.equals(CHILD_JVM_ARGS_PROPERTY) && !secret
+                    || key.equals("io.netty.leakDetection.level")) {
                 cmd.add("-D" + key + "=" + System.getProperty(key));
             }
         }

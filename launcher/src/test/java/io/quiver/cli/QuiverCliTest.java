@@ -25,16 +25,16 @@ class QuiverCliTest {
     @Test
     void helpListsTheCommands() {
         assertThat(run("--help")).isZero();
-        assertThat(out.toString()).contains("zookeeper", "coordinator", "executor", "demo");
+        assertThat(out.toString()).contains("zookeeper", "coordinator", "executor", "submit", "demo");
     }
 
     @Test
     void everyCommandHasHelp() {
-        for (String command : new String[] {"zookeeper", "coordinator", "executor", "demo"}) {
+        for (String command : new String[] {"zookeeper", "coordinator", "executor", "submit", "demo"}) {
             assertThat(run(command, "--help")).as(command).isZero();
         }
         assertThat(out.toString()).contains("--zk", "--slots", "--memory", "--size-mb", "--separate-processes",
-                "--secret-file", "--classpath", "--work-dir");
+                "--secret-file", "--classpath", "--work-dir", "--jars", "--class", "--config", "--print-config");
     }
 
     @Test
@@ -101,10 +101,14 @@ class QuiverCliTest {
 
     @Test
     void nonLoopbackHostNeedsASecret() {
-        assumeTrue(System.getenv("QUIVER_SECRET") == null, "QUIVER_SECRET is set in this environment");
+        assumeTrue(System.getenv("QUIVER_SECRET") == null && System.getenv("QUIVER_SECRET_FILE") == null,
+                "a secret is set in this environment");
         assertThat(run("coordinator", "--zk", "zk://127.0.0.1:2181/quiver", "--host", "8.8.8.8"))
                 .isEqualTo(QuiverCli.EXIT_USAGE);
-        assertThat(errors()).contains("--host 8.8.8.8").contains("--secret-file");
+        assertThat(errors()).contains("--host 8.8.8.8").contains("--secret-file", "QUIVER_SECRET_FILE", "QUIVER_SECRET");
+        assertThat(run("zookeeper", "--port", "0", "--host", "0.0.0.0")).isEqualTo(QuiverCli.EXIT_USAGE);
+        assertThat(errors()).contains("quiver zookeeper: --host 0.0.0.0 is not a loopback address")
+                .contains("--secret-file");
     }
 
     @Test
@@ -122,7 +126,7 @@ class QuiverCliTest {
     @Test
     void zookeeperChecksItsPort() {
         assertThat(run("zookeeper", "--port", "-1")).isEqualTo(QuiverCli.EXIT_USAGE);
-        assertThat(errors()).contains("--port must be in [0, 65535], got -1");
+        assertThat(errors()).contains("--port must be in [0, 65535] (0: any free port), got -1");
     }
 
     @Test
@@ -132,7 +136,7 @@ class QuiverCliTest {
                 "--secret-file", missing.toString());
         assertThat(code).isEqualTo(QuiverCli.EXIT_ERROR);
         assertThat(errors().lines()).hasSize(1);
-        assertThat(errors()).startsWith("quiver executor: ").contains("cannot read secret file").contains(missing.toString())
+        assertThat(errors()).startsWith("quiver executor: ").contains("cannot read the secret file").contains(missing.toString()).contains("--secret-file")
                 .doesNotContain("\tat ");
     }
 
@@ -141,7 +145,7 @@ class QuiverCliTest {
         int code = run("executor", "--verbose", "--zk", "zk://127.0.0.1:2181/quiver", "--slots", "1", "--memory", "1g",
                 "--secret-file", dir.resolve("no-secret").toString());
         assertThat(code).isEqualTo(QuiverCli.EXIT_ERROR);
-        assertThat(errors()).contains("cannot read secret file").contains("\tat ");
+        assertThat(errors()).contains("cannot read the secret file").contains("\tat ");
     }
 
     @Test

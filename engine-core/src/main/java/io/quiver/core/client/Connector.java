@@ -14,7 +14,29 @@ import java.util.regex.Pattern;
 public final class Connector {
     private static final Pattern LOCAL = Pattern.compile("local\\[(\\d+)]");
 
+    /** The system property {@code quiver submit} sets to the cluster's URL. */
+    public static final String URL_PROPERTY = "quiver.url";
+    /** The environment variable a user sets to the cluster's URL. */
+    public static final String URL_ENV = "QUIVER_URL";
+
     private Connector() {}
+
+    /**
+     * The URL {@link Quiver#connect()} uses: {@value #URL_PROPERTY}, else {@value #URL_ENV}.
+     *
+     * @throws IllegalArgumentException naming both if neither is set
+     */
+    public static String urlFromEnvironment(java.util.function.UnaryOperator<String> env) {
+        String url = System.getProperty(URL_PROPERTY);
+        if (url == null || url.isBlank()) {
+            url = env.apply(URL_ENV);
+        }
+        checkArgument(url != null && !url.isBlank(), "Quiver.connect() found no cluster url: neither the system property "
+                + "%s nor the environment variable %s is set; run the program with quiver submit --zk URL, set %s "
+                + "(e.g. %s=zk://zk1:2181/quiver or %s=local[2]), or call Quiver.connect(url)",
+                URL_PROPERTY, URL_ENV, URL_ENV, URL_ENV, URL_ENV);
+        return url.trim();
+    }
 
     public static Quiver connect(String url, ConnectOptions options) {
         checkArgument(url != null && !url.isBlank(), "cluster url is empty; pass zk://host:port/root or local[N]");

@@ -40,6 +40,8 @@ import org.slf4j.LoggerFactory;
 public final class Pipelines {
     private static final Logger log = LoggerFactory.getLogger(Pipelines.class);
     private static final long HANDSHAKE_TIMEOUT_MILLIS = 10_000;
+    /** Refusals logged in full per minute by one server; the rest are counted (see {@link RefusalLog}). */
+    private static final int REFUSALS_LOGGED_PER_MINUTE = 3;
 
     private Pipelines() {}
 
@@ -47,6 +49,7 @@ public final class Pipelines {
     public record ServerSpec(String serverId, Secret secret, int maxFrame, LongSupplier epoch, LongSupplier sessions) {}
 
     public static ChannelInitializer<SocketChannel> server(ServerSpec spec, Endpoint endpoint) {
+        RefusalLog refusals = new RefusalLog(TimeUnit.MINUTES.toNanos(1), REFUSALS_LOGGED_PER_MINUTE);
         return new ChannelInitializer<>() {
             @Override
             protected void initChannel(SocketChannel ch) {
@@ -55,7 +58,7 @@ public final class Pipelines {
                 ch.pipeline()
                         .addLast("encoder", MessageCodec.Encoder.INSTANCE)
                         .addLast("frames", MessageCodec.frameDecoder(spec.maxFrame()))
-                        .addLast("handshake", new ServerHandshake(spec, connection, dispatcher))
+                        .addLast("handshake", new ServerHandshake(spec, connection, dispatcher, refusals))
                         .addLast("decoder", new MessageCodec.Decoder())
                         .addLast("dispatcher", dispatcher);
             }
@@ -106,14 +109,16 @@ public final class Pipelines {
         private final ServerSpec spec;
         private final Connection connection;
         private final Dispatcher dispatcher;
+        private final RefusalLog refusals;
         private final byte[] nonce = Secret.nonce();
         private ScheduledFuture<?> timeout;
         private boolean done;
 
-        ServerHandshake(ServerSpec spec, Connection connection, Dispatcher dispatcher) {
+        ServerHandshake(ServerSpec spec, Connection connection, Dispatcher dispatcher, RefusalLog refusals) {
             this.spec = spec;
             this.connection = connection;
             this.dispatcher = dispatcher;
+            this.refusals = refusals;
         }
 
         @Override
@@ -163,7 +168,7 @@ public final class Pipelines {
         }
 
         private void refuse(ChannelHandlerContext ctx, String reason) {
-            log.warn("refusing connection from {}: {}", ctx.channel().remoteAddress(), reason);
+            refusals.refused(ctx.channel().remoteAddress() + ": " + reason, System.nanoTime()).ifPresent(log::warn);
             done = true;
             if (timeout != null) {
                 timeout.cancel(false);
@@ -217,7 +222,7 @@ public final class Pipelines {
                 dispatcher.opened();
                 welcome.complete(w);
             } else if (msg instanceof Refused r) {
-                welcome.completeExceptionally(new QuiverException("refused: " + r.reason()));
+                welcome.completeExceptionally(new HandshakeRefusedException(r.reason()));
                 ctx.close();
             } else {
                 ReferenceCountUtil.release(msg);
@@ -256,7 +261,7 @@ public final class Pipelines {
     public static void checkBindAllowed(String host, Secret secret) {
         if (!secret.isSet() && !isLoopback(host)) {
             throw new QuiverException("refusing to listen on " + host + " without a cluster secret: anyone who can"
-                    + " reach it could run code here; pass --secret-file (or set QUIVER_SECRET), or bind to 127.0.0.1");
+                    + " reach it could run code here; " + Secret.HOW_TO_SET + "; or listen on 127.0.0.1");
         }
     }
 
