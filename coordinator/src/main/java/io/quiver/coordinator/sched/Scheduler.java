@@ -458,29 +458,33 @@ public final class Scheduler {
         if (unclaimed.isEmpty() || t.finished()) {
             return false;
         }
-        boolean all = true;
-        for (RefId out : t.outs) {
-            all &= unclaimed.hasBlock(out);
+        // Every output is there, or at least one is and those missing are needed by nobody (dropped
+        // once their readers were done).
+        boolean any = false;
+        boolean enough = true;
+        for (Block out : t.outputs) {
+            boolean there = unclaimed.hasBlock(out.ref);
+            any |= there;
+            enough &= there || (out.consumers == 0 && !out.ownerHolds);
         }
-        if (all) {
+        if (any && enough) {
             List<List<Unclaimed.Copy>> copies = new ArrayList<>(t.outs.size());
             for (RefId out : t.outs) {
-                copies.add(unclaimed.takeBlock(out));
+                List<Unclaimed.Copy> c = unclaimed.takeBlock(out);
+                copies.add(c == null ? List.of() : c);
             }
-            if (!copies.contains(null)) {
-                unclaimed.takeActive(t.id);
-                Dispatch.unassign(t);
-                ready.remove(t);
-                for (int i = 0; i < t.outputs.size(); i++) {
-                    Block b = t.outputs.get(i);
-                    for (Unclaimed.Copy copy : copies.get(i)) {
-                        b.locations.add(copy.holder());
-                        b.size = copy.size();
-                    }
+            unclaimed.takeActive(t.id);
+            Dispatch.unassign(t);
+            ready.remove(t);
+            for (int i = 0; i < t.outputs.size(); i++) {
+                Block b = t.outputs.get(i);
+                for (Unclaimed.Copy copy : copies.get(i)) {
+                    b.locations.add(copy.holder());
+                    b.size = copy.size();
                 }
-                finish(t, null);
-                return true;
             }
+            finish(t, null);
+            return true;
         }
         Failure f = unclaimed.takeFailure(t.id);
         if (f != null) {
@@ -860,8 +864,10 @@ public final class Scheduler {
                 results = stageOuts.stream().map(o -> o.get(0)).toList();
             }
         }
-        for (Task t : added) {
-            adoptOrSettle(t); // in stage order: what a job sent again finds done is kept for its readers
+        for (int i = added.size() - 1; i >= 0; i--) {
+            // Readers first: a reduce task found done no longer needs its map outputs, so a map task
+            // whose output for it was dropped (consumed) is adopted with the outputs that remain.
+            adoptOrSettle(added.get(i));
         }
         for (int i = added.size() - 1; i >= 0; i--) {
             // A map task whose readers all turned out done has nothing left to do: it is not run again.
