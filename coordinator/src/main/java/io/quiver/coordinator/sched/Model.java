@@ -40,6 +40,8 @@ final class Model {
         boolean alive = true;
         /** Its ZooKeeper node went away while its connection stayed up: lost unless the node returns. */
         boolean nodeGone;
+        /** How many times its link dropped or its node went with the link up: names the current grace. */
+        int drops;
         double avgTaskNanos = 200_000;
         final ArrayDeque<Task> queue = new ArrayDeque<>();
         final Set<Task> running = new LinkedHashSet<>();

@@ -176,11 +176,11 @@ public final class Scheduler {
             if (x != null && x.link == e.link()) {
                 x.link = null;
                 viewDirty = true;
-                timers.after(EXECUTOR_GRACE_NANOS, new ExecutorGraceExpired(e.executor()));
+                timers.after(EXECUTOR_GRACE_NANOS, new ExecutorGraceExpired(e.executor(), ++x.drops));
             }
         } else if (event instanceof ExecutorGraceExpired e) {
             Exec x = executors.get(e.executor());
-            if (x != null && (x.link == null || x.nodeGone)) {
+            if (x != null && e.drop() == x.drops && (x.link == null || x.nodeGone)) {
                 lose(x, x.link == null ? "its connection stayed down for the grace period"
                         : "its ZooKeeper node went away and did not come back");
             }
@@ -192,7 +192,7 @@ public final class Scheduler {
                 } else {
                     // Its session ended but its connection is up: a ZooKeeper outage, or a frozen process.
                     x.nodeGone = true;
-                    timers.after(EXECUTOR_GRACE_NANOS, new ExecutorGraceExpired(e.executor()));
+                    timers.after(EXECUTOR_GRACE_NANOS, new ExecutorGraceExpired(e.executor(), ++x.drops));
                 }
             }
         } else if (event instanceof ExecutorNodeSeen e) {

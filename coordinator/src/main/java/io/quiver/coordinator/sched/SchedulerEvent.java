@@ -76,8 +76,12 @@ public sealed interface SchedulerEvent {
     /** An executor's connection closed; it is lost unless it registers again within the grace. */
     record ExecutorLinkClosed(String executor, Link link) implements SchedulerEvent {}
 
-    /** Timer: the grace after {@link ExecutorLinkClosed} is over. */
-    record ExecutorGraceExpired(String executor) implements SchedulerEvent {}
+    /**
+     * Timer: the grace after the executor's {@code drop}-th trouble ({@link ExecutorLinkClosed} or
+     * {@link ExecutorNodeGone} with the link up) is over. A later trouble starts a grace of its own:
+     * this one's timer then changes nothing.
+     */
+    record ExecutorGraceExpired(String executor, int drop) implements SchedulerEvent {}
 
     /** The executor's ZooKeeper node went away: its process or its session is gone. */
     record ExecutorNodeGone(String executor) implements SchedulerEvent {}

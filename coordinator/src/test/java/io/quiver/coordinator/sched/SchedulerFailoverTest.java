@@ -258,7 +258,7 @@ class SchedulerFailoverTest {
         assertThat(timers).contains(new TaskRetry(b));
 
         next.handle(new ExecutorLinkClosed("e1", exec1));
-        next.handle(new ExecutorGraceExpired("e1"));
+        next.handle(lastGrace("e1"));
         next.handle(new TaskRetry(b));
         next.afterBatch();
         // a is recomputed from lineage on the survivor (busy runs again too), and b is sent ahead to
@@ -278,7 +278,7 @@ class SchedulerFailoverTest {
             next.afterBatch();
             assertThat(launched(link)).containsExactly(a);
             next.handle(new ExecutorLinkClosed("e" + i, link));
-            next.handle(new ExecutorGraceExpired("e" + i));
+            next.handle(lastGrace("e" + i));
             next.afterBatch();
         }
         assertThat(client.done()).singleElement().satisfies(d -> {
@@ -317,7 +317,7 @@ class SchedulerFailoverTest {
         next.handle(new ExecutorRegistered("e3", exec3, new Register("127.0.0.1", 1003, 8, 512 * MIB, 0, List.of(),
                 List.of(), List.of()))); // many slots: the recompute goes there
         next.handle(new ExecutorLinkClosed("e1", exec1));
-        next.handle(new ExecutorGraceExpired("e1"));
+        next.handle(lastGrace("e1"));
         next.afterBatch();
         assertThat(launched(exec3)).contains(x);
         String xOn = "e3";
@@ -334,5 +334,15 @@ class SchedulerFailoverTest {
                 }
             }
         }
+    }
+
+    /** The grace timer the scheduler set last for this executor (it fires it as the timer would). */
+    SchedulerEvent.ExecutorGraceExpired lastGrace(String executor) {
+        for (int i = timers.size() - 1; i >= 0; i--) {
+            if (timers.get(i) instanceof SchedulerEvent.ExecutorGraceExpired g && g.executor().equals(executor)) {
+                return g;
+            }
+        }
+        throw new AssertionError("no grace timer for " + executor + " in " + timers);
     }
 }

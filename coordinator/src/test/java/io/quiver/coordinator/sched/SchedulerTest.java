@@ -115,7 +115,7 @@ class SchedulerTest {
 
     void lose(String id, RecordingLink link) {
         scheduler.handle(new SchedulerEvent.ExecutorLinkClosed(id, link));
-        scheduler.handle(new SchedulerEvent.ExecutorGraceExpired(id));
+        scheduler.handle(lastGrace(id));
     }
 
     RefId ref() {
@@ -249,6 +249,23 @@ class SchedulerTest {
     }
 
     @Test
+    void theGraceOfAnEarlierDropDoesNotLoseAnExecutorThatCameBackAndDroppedAgain() {
+        RefId data = scatterOn("e1", exec1, 10 * MIB);
+        scheduler.handle(new SchedulerEvent.ExecutorLinkClosed("e1", exec1));
+        SchedulerEvent.ExecutorGraceExpired first = lastGrace("e1");
+        RecordingLink again = register("e1", 1, 512 * MIB);
+        scheduler.handle(new SchedulerEvent.ExecutorLinkClosed("e1", again)); // it moves on, say to a new leader
+
+        scheduler.handle(first); // the first grace is over, the second is not
+        scheduler.afterBatch();
+        assertThat(client.done()).noneMatch(d -> d.ref().equals(data) && d.failure() != null);
+
+        scheduler.handle(lastGrace("e1"));
+        scheduler.afterBatch();
+        assertThat(client.done()).anyMatch(d -> d.ref().equals(data) && d.failure() != null);
+    }
+
+    @Test
     void singleCopyScatteredDataOfALostExecutorFailsItsRefsAsLost() {
         RefId data = scatterOn("e1", exec1, 10 * MIB);
         lose("e1", exec1);
@@ -323,5 +340,15 @@ class SchedulerTest {
         next.afterBatch();
         assertThat(e1.last(Message.Drop.class).refs()).containsExactly(stale);
         assertThat(e1.last(Message.Drop.class).epoch()).isEqualTo(8);
+    }
+
+    /** The grace timer the scheduler set last for this executor (it fires it as the timer would). */
+    SchedulerEvent.ExecutorGraceExpired lastGrace(String executor) {
+        for (int i = timers.size() - 1; i >= 0; i--) {
+            if (timers.get(i) instanceof SchedulerEvent.ExecutorGraceExpired g && g.executor().equals(executor)) {
+                return g;
+            }
+        }
+        throw new AssertionError("no grace timer for " + executor + " in " + timers);
     }
 }
