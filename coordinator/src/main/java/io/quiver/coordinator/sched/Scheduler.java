@@ -584,9 +584,14 @@ public final class Scheduler {
         for (int i = resumed.size() - 1; i >= 0; i--) {
             Task t = resumed.get(i); // readers before their inputs: a dormant reader releases its inputs
             t.heldBack = false;
-            if (!t.finished() && t.state != TaskState.LAUNCHED && !stillWanted(t)) {
+            if (t.finished() || t.state == TaskState.LAUNCHED) {
+                continue;
+            }
+            if (!stillWanted(t)) {
                 dormant(t);
                 t.outputs.forEach(this::maybeDrop);
+            } else {
+                adopt(t); // again: an output that only a reader just made dormant needed may be missing
             }
         }
         for (Task t : resumed) {
