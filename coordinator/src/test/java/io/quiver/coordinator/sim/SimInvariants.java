@@ -303,6 +303,15 @@ final class SimInvariants {
      * Every executor that was to hold it, or held it, is dead or was lost to the leader for a while
      * (its session expired): a leader may rightly have declared the data lost for good then.
      */
+    /** The user released the scattered value and no live executor holds it: nothing can bring it back. */
+    private boolean releasedAndDropped(SimClient c, RefId scatter) {
+        SimClient.ClientRef r = c.refs().get(scatter);
+        if (r == null || r.held) {
+            return false;
+        }
+        return sim.liveExecutors().stream().noneMatch(e -> e.store.containsKey(scatter));
+    }
+
     private boolean lostForGood(RefId scatter) {
         for (String id : scatterCopies.getOrDefault(scatter, Set.of())) {
             SimExecutor e = sim.executor(id);
@@ -361,7 +370,7 @@ final class SimInvariants {
         Set<RefId> lineage = new HashSet<>();
         c.lineage(r.ref, scatters, lineage);
         for (RefId s : scatters) {
-            if (lostForGood(s) && Failure.LOST.equals(f.kind())) {
+            if ((lostForGood(s) || releasedAndDropped(c, s)) && Failure.LOST.equals(f.kind())) {
                 return; // DataLostException: every copy is gone
             }
         }
