@@ -87,7 +87,8 @@ final class Dispatch {
                 }
                 target = p.exec;
             }
-            if (!ok || target == null || !target.live()) {
+            List<String> pins = ok && target != null ? pins(t) : null;
+            if (!ok || target == null || !target.live() || (pins != null && !pins.contains(target.id))) {
                 continue;
             }
             t.ahead = true;
@@ -113,18 +114,27 @@ final class Dispatch {
         for (int i = 0; i < live.size(); i++) {
             load[i] = live.get(i).load();
         }
+        List<Task> deferred = null;
         Task t;
         while ((t = ready.poll()) != null) {
             if (t.state != TaskState.WAITING || t.missingInput) {
                 continue;
             }
             candidates.clear();
-            boolean pinned = anyLive(t.pinnedTo);
+            List<String> pins = pins(t);
             for (int i = 0; i < live.size(); i++) {
                 Exec e = live.get(i);
-                if (!pinned || t.pinnedTo.contains(e.id)) {
+                if (pins == null || pins.contains(e.id)) {
                     candidates.add(new Placement.Candidate(i, e.host, load[i], e.slots, e.avgTaskNanos));
                 }
+            }
+            if (candidates.isEmpty()) {
+                // Pinned to executors that are reconnecting: it waits for them (or for their loss).
+                if (deferred == null) {
+                    deferred = new ArrayList<>();
+                }
+                deferred.add(t);
+                continue;
             }
             int chosen = candidates.get(Placement.choose(candidates, inputsOf(t, live))).index();
             load[chosen]++;
@@ -135,6 +145,51 @@ final class Dispatch {
                 }
             }
         }
+        if (deferred != null) {
+            ready.addAll(deferred);
+        }
+    }
+
+    /**
+     * Where a task may run, by executor id, or null for anywhere. A planner pin ({@code pinnedTo})
+     * holds while one of its executors is live. An input scattered {@code Scatter.on(...)} holds its
+     * consumers to those of its executors that are not lost (they wait for one that is reconnecting
+     * within its grace); when all of them are lost but a copy
+     * survives elsewhere (an executor fetched it for a task), to the executors holding that copy, so
+     * the pin follows the value. With neither, the value is lost and its readers fail as lost.
+     * Several pinned inputs: any executor one of them names (as the planner's preferences).
+     */
+    private List<String> pins(Task t) {
+        List<String> out = null;
+        for (Block in : t.inputs) {
+            if (in.pinnedOn.isEmpty()) {
+                continue;
+            }
+            if (out == null) {
+                out = new ArrayList<>(anyLive(t.pinnedTo) ? t.pinnedTo : List.of());
+            }
+            boolean onLive = false; // not lost: one reconnecting within its grace keeps them
+            for (String id : in.pinnedOn) {
+                Exec e = executors.get(id);
+                if (e != null && e.alive) {
+                    onLive = true;
+                    if (!out.contains(id)) {
+                        out.add(id);
+                    }
+                }
+            }
+            if (!onLive) {
+                for (Exec holder : in.locations) {
+                    if (holder.live() && !out.contains(holder.id)) {
+                        out.add(holder.id);
+                    }
+                }
+            }
+        }
+        if (out == null) {
+            return anyLive(t.pinnedTo) ? t.pinnedTo : null;
+        }
+        return out.isEmpty() ? null : out;
     }
 
     /** Whether any of these executors is live (pinned tasks then run only there). */
@@ -240,8 +295,11 @@ final class Dispatch {
                 Iterator<Task> it = busy.queue.descendingIterator();
                 while (it.hasNext() && idle.running.size() < idle.limit()) {
                     Task t = it.next();
-                    if (t.ahead || t.unresolved > 0 || feedsAheadTasks(t)
-                            || (!t.pinnedTo.contains(idle.id) && anyLive(t.pinnedTo))) {
+                    if (t.ahead || t.unresolved > 0 || feedsAheadTasks(t)) {
+                        continue;
+                    }
+                    List<String> pins = pins(t);
+                    if (pins != null && !pins.contains(idle.id)) {
                         continue;
                     }
                     double waitThere = (double) busy.load() * busy.avgTaskNanos / busy.slots;

@@ -23,6 +23,7 @@ import io.quiver.core.protocol.Message.JobReply;
 import io.quiver.core.protocol.Message.Launch;
 import io.quiver.core.protocol.Message.RefDone;
 import io.quiver.core.protocol.Message.RefsDone;
+import io.quiver.core.protocol.Message.Replicate;
 import io.quiver.core.protocol.Message.Register;
 import io.quiver.core.protocol.Message.RequestFailed;
 import io.quiver.core.protocol.Message.ScatterPlan;
@@ -94,6 +95,7 @@ public final class Scheduler {
     private final ArrayDeque<Task> ready = new ArrayDeque<>();
     private final Dispatch dispatch = new Dispatch(executors, ready);
     private final Unclaimed unclaimed = new Unclaimed();
+    private final Replication replication = new Replication(executors, blocks);
     /** Executors expected to register before anything is placed; null once recovery is over. */
     private Set<String> recovering;
     /** ZooKeeper is suspended: this leader may be deposed already, so it starts nothing new. */
@@ -223,6 +225,7 @@ public final class Scheduler {
     public void afterBatch() {
         if (recovering == null && !suspended) {
             dispatch.run();
+            replication.run();
         }
         if (viewDirty) {
             // Before the flush: a client told its persist is done plans its next job against this view.
@@ -661,6 +664,9 @@ public final class Scheduler {
         b.size = req.size();
         b.broadcast = req.mode() == 2;
         b.pinnable = true;
+        if (req.mode() == 3) {
+            b.pinnedOn = targets.stream().map(e -> e.id).toList();
+        }
         for (Exec e : targets) {
             b.expected.add(e.id);
             e.reserved += req.size();
@@ -813,6 +819,7 @@ public final class Scheduler {
                 if (b.locations.add(e) && b.done && b.ownerHolds) {
                     b.owner.outDone.add(b.refDone(null)); // back in Ref.locations()
                 }
+                replication.stored(b, e);
                 if (b.size < 0) {
                     b.size = bi.size();
                 }
@@ -857,6 +864,7 @@ public final class Scheduler {
         if (!unclaimed.isEmpty()) {
             armOrphanSweep();
         }
+        replication.wake(); // a newcomer gets the broadcasts it lacks
         if (recovering != null && recovering.remove(id) && recovering.isEmpty()) {
             endRecovery();
         }
@@ -1013,7 +1021,11 @@ public final class Scheduler {
             if (b.expected.remove(e.id)) {
                 e.reserved -= b.scatterReqSize;
             }
-            b.locations.add(e);
+            boolean copied = b.locations.add(e) && b.done;
+            replication.stored(b, e);
+            if (copied && b.failure == null && b.ownerHolds) {
+                b.owner.outDone.add(b.refDone(null)); // a copy made after it was done: Ref.locations() grows
+            }
             if (b.size < 0) {
                 b.size = info.size();
             }
@@ -1024,6 +1036,9 @@ public final class Scheduler {
         }
         for (BlockFailure f : s.failed()) {
             Block b = blocks.get(f.ref());
+            if (b != null) {
+                replication.failed(b, e, f.reason());
+            }
             if (b != null && b.expected.remove(e.id)) {
                 e.reserved -= b.scatterReqSize;
                 failBlock(b, new Failure(Failure.LOST, "io.quiver.QuiverException", "storing " + f.ref() + " on "
@@ -1043,6 +1058,9 @@ public final class Scheduler {
             return;
         }
         b.done = true;
+        if (b.broadcast) {
+            replication.wake(); // executors that joined while it streamed get it now
+        }
         if (b.ownerHolds) {
             b.owner.outDone.add(b.refDone(null));
         }
@@ -1117,6 +1135,7 @@ public final class Scheduler {
             endRecovery();
         }
         unclaimed.lost(e);
+        replication.lost(e);
         log.warn("executor {} lost ({}); {} running and {} queued tasks run again elsewhere", e.id, why,
                 e.running.size(), e.queue.size());
         List<Task> reset = new ArrayList<>(e.queue);
@@ -1357,6 +1376,7 @@ public final class Scheduler {
         for (Exec e : b.locations) {
             e.outDrops.add(b.ref);
         }
+        replication.forget(b);
         for (String id : b.expected) {
             Exec e = executors.get(id);
             if (e != null) {
@@ -1390,6 +1410,7 @@ public final class Scheduler {
             if (e.link == null) {
                 e.outLaunches.clear();
                 e.outFns.clear();
+                e.outCopies.clear();
                 continue;
             }
             // Drops first: a function dropped and launched again in one batch must end up defined.
@@ -1402,6 +1423,10 @@ public final class Scheduler {
                 e.link.send(new Launch(epoch, List.copyOf(e.outFns), List.copyOf(e.outLaunches)));
                 e.outLaunches.clear();
                 e.outFns.clear();
+            }
+            if (!e.outCopies.isEmpty()) {
+                e.link.send(new Replicate(epoch, List.copyOf(e.outCopies)));
+                e.outCopies.clear();
             }
         }
         for (Client c : clients.values()) {

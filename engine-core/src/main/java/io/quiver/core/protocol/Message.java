@@ -16,7 +16,7 @@ import java.util.List;
  *  client->leader Submit, Release, ScatterRequest, InfoRequest, SubmitJob, Hold (on resume), Goodbye
  *  leader->client ScatterPlan, RequestFailed, RefsDone, InfoReply, JobReply
  *  exec->leader   Register, TaskResults, StoredBlocks, Status
- *  leader->exec   Launch, Drop            (both carry the leader's epoch)
+ *  leader->exec   Launch, Drop, Replicate (all carry the leader's epoch)
  *  data plane     PutChunk (forwarded down a chain), Fetch -> FetchChunk* | FetchFailed
  * </pre>
  */
@@ -52,6 +52,7 @@ public sealed interface Message {
         STATUS(33, Status::read),
         LAUNCH(40, Launch::read),
         DROP(41, Drop::read),
+        REPLICATE(42, Replicate::read),
         PUT_CHUNK(50, PutChunk::read),
         FETCH(51, Fetch::read),
         FETCH_CHUNK(52, FetchChunk::read),
@@ -704,6 +705,37 @@ public sealed interface Message {
 
         static Drop read(ByteBuf in) {
             return new Drop(readLong(in), readList(in, 16, Wire::readRef), readList(in, 8, Wire::readLong));
+        }
+    }
+
+    /**
+     * Blocks the executor should copy into its store from a peer ({@code from}, tried in turn), as
+     * a task input is fetched: a broadcast reaching an executor that joined after it was scattered.
+     * The executor reports each copy as it would a scatter's ({@link StoredBlocks}), or its failure.
+     */
+    record Replicate(long epoch, List<Copy> copies) implements Message {
+        /** One block to copy: its id, its size in bytes, and where it can be fetched. */
+        public record Copy(RefId ref, long size, List<Peer> from) {
+            static void put(ByteBuf out, Copy c) {
+                writeRef(out, c.ref);
+                out.writeLong(c.size);
+                writeList(out, c.from, Peer::put);
+            }
+
+            static Copy get(ByteBuf in) {
+                return new Copy(readRef(in), readLong(in), readList(in, 12, Peer::get));
+            }
+        }
+
+        public Type type() { return Type.REPLICATE; }
+
+        public void write(ByteBuf out) {
+            out.writeLong(epoch);
+            writeList(out, copies, Copy::put);
+        }
+
+        static Replicate read(ByteBuf in) {
+            return new Replicate(readLong(in), readList(in, 28, Copy::get));
         }
     }
 

@@ -65,6 +65,7 @@ class MessageCodecTest {
                 new Launch(5, List.of(new FnDef(1, new byte[] {1}, null)),
                         List.of(new TaskLaunch(List.of(R), 1, List.of(Arg.ref(R).withLocations(List.of(P)))))),
                 new Drop(5, List.of(R), List.of(1L, 2L)),
+                new Replicate(5, List.of(new Replicate.Copy(R, 4096, List.of(P)))),
                 new Fetch(9, R),
                 new FetchFailed(9, "gone"));
         for (Message m : all) {
