@@ -19,7 +19,8 @@ import org.junit.jupiter.api.Timeout;
  * Elastic membership with executors as child JVMs ({@code separateProcesses(true)}): one joins
  * after a broadcast and gets it from a peer process, one is killed with SIGKILL, and a leader
  * change in between does not make the cluster forget which values are broadcast. Tasks report
- * where they ran by the executor in their worker thread's name.
+ * where they ran by the executor in their worker thread's name. The leader change also keeps a
+ * {@code Scatter.on} value's readers on its executor.
  */
 @Timeout(value = 4, unit = TimeUnit.MINUTES)
 class ElasticMembershipIT {
@@ -80,11 +81,12 @@ class ElasticMembershipIT {
     }
 
     @Test
-    void aBroadcastStaysABroadcastAcrossALeaderChangeAndReachesALaterJoiner() {
+    void aBroadcastAndAScatterOnKeepWhatTheyAreAcrossALeaderChange() {
         try (LocalCluster cluster = LocalCluster.start(LocalCluster.options().executors(2).separateProcesses(true)
                         .coordinators(2).executorMemory(64L << 20));
              Quiver q = cluster.connect()) {
             Ref<double[]> shared = q.scatter(data(64 * 1024), Scatter.broadcast());
+            Ref<double[]> onSecond = q.scatter(data(512 * 1024), Scatter.on("exec-2")); // 4 MiB
             long epoch = q.cluster().epoch();
             String old = cluster.killLeader();
             await().atMost(WAIT).until(() -> {
@@ -97,6 +99,13 @@ class ElasticMembershipIT {
             await().atMost(WAIT).untilAsserted(() ->
                     assertThat(shared.locations()).containsExactlyInAnyOrder("exec-1", "exec-2", added));
             assertThat(q.submit(d -> d.length + ":" + where(), shared).result(WAIT)).startsWith("65536:");
+            // The client told the new leader about the pin (HoldPins): its readers still stay on exec-2.
+            List<Ref<String>> pinned = new ArrayList<>();
+            for (int i = 0; i < 20; i++) {
+                int k = i;
+                pinned.add(q.submit(d -> d[k] >= 0 ? where() : "?", onSecond));
+            }
+            assertThat(q.gather(pinned)).containsOnly("exec-2");
         }
     }
 }

@@ -18,6 +18,7 @@ import io.quiver.core.protocol.Message.ExecInfo;
 import io.quiver.core.protocol.Message.Failure;
 import io.quiver.core.protocol.Message.FnDef;
 import io.quiver.core.protocol.Message.HeldRef;
+import io.quiver.core.protocol.Message.HoldPins;
 import io.quiver.core.protocol.Message.InfoReply;
 import io.quiver.core.protocol.Message.JobReply;
 import io.quiver.core.protocol.Message.Launch;
@@ -157,6 +158,14 @@ public final class Scheduler {
             onJob(client(e.client()), e);
         } else if (event instanceof RefsHeld e) {
             onHeld(client(e.client()), e.refs());
+        } else if (event instanceof RefsPinned e) {
+            Client c = client(e.client());
+            for (HoldPins.Pin pin : e.pins()) {
+                Block b = blocks.get(pin.ref());
+                if (b != null && b.owner == c && b.producer == null) {
+                    b.pinnedOn = List.copyOf(pin.on());
+                }
+            }
         } else if (event instanceof ClientLinkClosed e) {
             onClientLinkClosed(e.client(), e.link());
         } else if (event instanceof ClientGraceExpired e) {

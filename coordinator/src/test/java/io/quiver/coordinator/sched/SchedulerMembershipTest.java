@@ -323,6 +323,34 @@ class SchedulerMembershipTest {
     }
 
     @Test
+    void aNewLeaderKeepsTheReadersOfAScatterOnWhereTheClientSaysItWasPinned() {
+        RefId data = ref();
+        Scheduler next = new Scheduler("leader-2", 8, () -> 0L, (delay, e) -> timers.add(e));
+        RecordingLink e1 = new RecordingLink();
+        RecordingLink e2 = new RecordingLink();
+        next.handle(new SchedulerEvent.ExecutorRegistered("e1", e1, new Register("127.0.0.1", 1, 1, 512 * MIB, 0,
+                List.of(), List.of(), List.of())));
+        next.handle(new SchedulerEvent.ExecutorRegistered("e2", e2, new Register("127.0.0.1", 2, 1, 512 * MIB, 0,
+                List.of(new BlockInfo(data, 4 * MIB)), List.of(), List.of())));
+        next.handle(new SchedulerEvent.TermStarted(List.of("e1", "e2")));
+        RecordingLink c = new RecordingLink();
+        next.handle(new SchedulerEvent.ClientConnected("c", c));
+        // The resume: Hold, then HoldPins, then the tasks (LeaderSession.resume's order).
+        next.handle(WireEvents.fromClient("c", new Message.Hold(List.of(
+                new Message.HeldRef(data, Message.HeldRef.SCATTERED, 4 * MIB, List.of())))));
+        next.handle(WireEvents.fromClient("c", new Message.HoldPins(List.of(
+                new Message.HoldPins.Pin(data, List.of("e2"))))));
+        List<TaskSpec> specs = new ArrayList<>();
+        for (int i = 0; i < 20; i++) {
+            specs.add(new TaskSpec(ref(), 1, List.of(Arg.ref(data))));
+        }
+        next.handle(WireEvents.fromClient("c", new Submit(List.of(new FnDef(1, new byte[] {1}, null)), specs)));
+        next.afterBatch();
+        assertThat(e2.launches()).isNotEmpty();
+        assertThat(e1.launches()).isEmpty();
+    }
+
+    @Test
     void aPinnedConsumerIsNotSentAheadToAnotherExecutor() {
         RefId data = requestScatter(ON, 4 * MIB, "e2");
         stored(exec2, "e2", data, 4 * MIB);

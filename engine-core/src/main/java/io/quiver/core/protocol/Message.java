@@ -13,7 +13,7 @@ import java.util.List;
  *
  * <pre>
  *  handshake      server -> peer  Challenge ; peer -> server Hello ; server -> peer Welcome | Refused
- *  client->leader Submit, Release, ScatterRequest, InfoRequest, SubmitJob, Hold (on resume), Goodbye
+ *  client->leader Submit, Release, ScatterRequest, InfoRequest, SubmitJob, Hold and HoldPins (on resume), Goodbye
  *  leader->client ScatterPlan, RequestFailed, RefsDone, InfoReply, JobReply
  *  exec->leader   Register, TaskResults, StoredBlocks, Status
  *  leader->exec   Launch, Drop, Replicate (all carry the leader's epoch)
@@ -41,6 +41,7 @@ public sealed interface Message {
         SUBMIT_JOB(14, SubmitJob::read),
         HOLD(15, Hold::read),
         GOODBYE(16, Goodbye::read),
+        HOLD_PINS(17, HoldPins::read),
         SCATTER_PLAN(20, ScatterPlan::read),
         REQUEST_FAILED(21, RequestFailed::read),
         REFS_DONE(22, RefsDone::read),
@@ -427,6 +428,34 @@ public sealed interface Message {
 
         static Hold read(ByteBuf in) {
             return new Hold(readList(in, 29, HeldRef::get));
+        }
+    }
+
+    /**
+     * Sent on resume right after {@link Hold}: the held refs that were scattered {@code Scatter.on},
+     * each with the executors it names, so a new leader keeps their readers there as the first did.
+     */
+    record HoldPins(List<Pin> pins) implements Message {
+        /** A held ref and the executor ids of its {@code Scatter.on}. */
+        public record Pin(RefId ref, List<String> on) {
+            static void put(ByteBuf out, Pin p) {
+                writeRef(out, p.ref);
+                writeList(out, p.on, Wire::writeString);
+            }
+
+            static Pin get(ByteBuf in) {
+                return new Pin(readRef(in), readList(in, 4, Wire::readString));
+            }
+        }
+
+        public Type type() { return Type.HOLD_PINS; }
+
+        public void write(ByteBuf out) {
+            writeList(out, pins, Pin::put);
+        }
+
+        static HoldPins read(ByteBuf in) {
+            return new HoldPins(readList(in, 20, Pin::get));
         }
     }
 
