@@ -62,6 +62,26 @@ final class Dispatch {
     }
 
     /**
+     * Before a task goes back to be placed again (its launch was lost, or a fetch failed): readers
+     * sent ahead to its executor wait there for it to be produced locally, with no location to
+     * fetch it from, so it must run there again while that executor is live.
+     */
+    static void keepWithAheadReaders(Task t) {
+        Exec e = t.exec;
+        if (e == null || !e.alive) {
+            return;
+        }
+        for (Block out : t.outputs) {
+            for (Task w : out.waiters) {
+                if (w.ahead && w.exec == e && (w.state == TaskState.QUEUED || w.state == TaskState.LAUNCHED)) {
+                    t.pinnedTo = List.of(e.id);
+                    return;
+                }
+            }
+        }
+    }
+
+    /**
      * Sends a waiting task ahead to the executor that produces all its missing inputs, so a chain
      * runs there without a leader round trip per link.
      */
@@ -226,6 +246,9 @@ final class Dispatch {
     private static void launch(Exec e) {
         int limit = e.limit();
         int stalled = -1;
+        if (e.running.size() >= limit) {
+            launchProducersOfAheadReaders(e);
+        }
         while (!e.queue.isEmpty()) {
             if (e.running.size() >= limit) {
                 // Launched tasks whose inputs were lost after launch wait there for a recompute; they
@@ -237,35 +260,74 @@ final class Dispatch {
                     break;
                 }
             }
-            Task t = e.queue.poll();
-            t.state = TaskState.LAUNCHED;
-            t.onExecutor = true;
-            e.running.add(t);
-            if (e.knownFns.add(t.fn.id)) {
-                e.outFns.add(new FnDef(t.fn.id, t.fn.bytes, null));
-                e.outDropFns.remove(t.fn.id); // dropped and needed again in the same batch
+            launchNext(e);
+        }
+    }
+
+    /** Launches the head of the queue: it is running there now, as the leader sees it. */
+    private static void launchNext(Exec e) {
+        Task t = e.queue.poll();
+        t.state = TaskState.LAUNCHED;
+        t.onExecutor = true;
+        e.running.add(t);
+        if (e.knownFns.add(t.fn.id)) {
+            e.outFns.add(new FnDef(t.fn.id, t.fn.bytes, null));
+            e.outDropFns.remove(t.fn.id); // dropped and needed again in the same batch
+        }
+        List<Arg> args = t.args;
+        if (!t.inputs.isEmpty()) {
+            // Ref arguments and t.inputs are in the same order: every ref argument became an input.
+            args = new ArrayList<>(t.args.size());
+            int input = 0;
+            for (Arg a : t.args) {
+                if (!a.isRef()) {
+                    args.add(a);
+                    continue;
+                }
+                Block b = t.inputs.get(input++);
+                List<Peer> where = new ArrayList<>(b.locations.size());
+                if (b.done) {
+                    for (Exec holder : b.locations) {
+                        where.add(holder.peer());
+                    }
+                }
+                args.add(a.withLocations(where));
             }
-            List<Arg> args = t.args;
-            if (!t.inputs.isEmpty()) {
-                // Ref arguments and t.inputs are in the same order: every ref argument became an input.
-                args = new ArrayList<>(t.args.size());
-                int input = 0;
-                for (Arg a : t.args) {
-                    if (!a.isRef()) {
-                        args.add(a);
-                        continue;
+        }
+        e.outLaunches.add(new TaskLaunch(t.outs, t.fn.id, args));
+    }
+
+    /**
+     * Readers launched ahead here wait for producers queued here; those go out whatever the
+     * lookahead, as the readers may be what fills it (a producer whose launch was lost and that
+     * was placed here again queues behind them, and would wait for ever).
+     */
+    private static void launchProducersOfAheadReaders(Exec e) {
+        List<Task> producers = null;
+        for (Task w : e.running) {
+            if (!w.ahead || w.unresolved == 0) {
+                continue;
+            }
+            for (Block in : w.inputs) {
+                Task p = in.producer;
+                if (!in.done && p != null && p.state == TaskState.QUEUED && p.exec == e) {
+                    if (producers == null) {
+                        producers = new ArrayList<>(1);
                     }
-                    Block b = t.inputs.get(input++);
-                    List<Peer> where = new ArrayList<>(b.locations.size());
-                    if (b.done) {
-                        for (Exec holder : b.locations) {
-                            where.add(holder.peer());
-                        }
+                    if (!producers.contains(p)) {
+                        producers.add(p);
                     }
-                    args.add(a.withLocations(where));
                 }
             }
-            e.outLaunches.add(new TaskLaunch(t.outs, t.fn.id, args));
+        }
+        if (producers != null) {
+            for (Task p : producers) {
+                e.queue.remove(p);
+                e.queue.addFirst(p);
+            }
+            for (int i = 0; i < producers.size(); i++) {
+                launchNext(e);
+            }
         }
     }
 

@@ -1001,6 +1001,7 @@ public final class Scheduler {
                     null, leaderId, t.attempts));
             return;
         }
+        Dispatch.keepWithAheadReaders(t);
         Dispatch.unassign(t);
         t.state = TaskState.WAITING;
         t.attempts++;

@@ -235,6 +235,57 @@ class SchedulerMembershipTest {
         assertThat(scheduler.blockCount()).isZero();
     }
 
+    @Test
+    void aProducerWhoseLaunchWasLostRunsAgainWhereItsReadersWereSentAhead() {
+        // A chain, sent ahead to one executor: more links than its lookahead holds.
+        List<RefId> chain = new ArrayList<>();
+        RefId first = ref();
+        scheduler.handle(WireEvents.fromClient("c", new Submit(List.of(new FnDef(1, new byte[] {1}, null)),
+                List.of(new TaskSpec(first, 1, List.of())))));
+        chain.add(first);
+        for (int i = 1; i < 30; i++) {
+            chain.add(submit(1, chain.get(i - 1)));
+        }
+        scheduler.afterBatch();
+        RecordingLink on = exec1.launches().isEmpty() ? exec2 : exec1;
+        String onId = on == exec1 ? "e1" : "e2";
+        int launched = on.launches().size();
+        assertThat(launched).isLessThan(chain.size());
+        // Its connection drops with every launch lost; it registers again with nothing.
+        scheduler.handle(new SchedulerEvent.ExecutorLinkClosed(onId, on));
+        RecordingLink back = new RecordingLink();
+        scheduler.handle(new SchedulerEvent.ExecutorRegistered(onId, back, new Register("127.0.0.1", 3000, 1,
+                512 * MIB, 0, List.of(), List.of(), List.of())));
+        scheduler.afterBatch(); // the links still queued there go out, waiting for their producer there
+        RefId lastLost = chain.get(launched - 1);
+        // Run the chain as the leader hands it out: each task finishes where it was launched.
+        java.util.Set<RefId> finished = new java.util.HashSet<>();
+        String ranLastLost = null;
+        for (int round = 0; round < 200 && ranLastLost == null; round++) {
+            for (SchedulerEvent t : List.copyOf(timers)) {
+                timers.remove(t);
+                scheduler.handle(t);
+            }
+            scheduler.afterBatch();
+            for (var peer : List.of(java.util.Map.entry(onId, back), java.util.Map.entry(onId.equals("e1") ? "e2" : "e1",
+                    onId.equals("e1") ? exec2 : exec1))) {
+                for (TaskLaunch l : peer.getValue().launches()) {
+                    RefId out = l.outs().get(0);
+                    if (out.equals(lastLost)) {
+                        ranLastLost = peer.getKey();
+                    }
+                    int at = chain.indexOf(out);
+                    if (!finished.contains(out) && at < launched && (at == 0 || finished.contains(chain.get(at - 1)))) {
+                        finished.add(out);
+                        finish(peer.getValue(), peer.getKey(), out);
+                        break;
+                    }
+                }
+            }
+        }
+        assertThat(ranLastLost).as("the producer of the links waiting on %s", onId).isEqualTo(onId);
+    }
+
     // ------------------------------------------------------------------ Scatter.on pins its consumers
 
     @Test
