@@ -10,6 +10,10 @@ import io.quiver.QuiverException;
 import io.quiver.core.net.Pipelines;
 import io.quiver.core.net.Pipelines.ServerSpec;
 import io.quiver.core.net.Transport;
+import io.quiver.RefId;
+import io.quiver.core.protocol.Message.BlockFailure;
+import io.quiver.core.protocol.Message.BlockInfo;
+import io.quiver.core.protocol.Message.Replicate;
 import io.quiver.core.protocol.MessageCodec;
 import io.quiver.core.zk.Records.ExecutorRecord;
 import io.quiver.core.zk.Zk;
@@ -38,6 +42,7 @@ import org.slf4j.LoggerFactory;
  * <pre>
  *   ZooKeeper  /executors/&lt;id&gt; (ephemeral)      /leader (watched)
  *   leader     &lt;-- Register, TaskResults, StoredBlocks, Status --   LeaderLink  -- Launch, Drop (fenced) --> loop
+ *                                                                               -- Replicate (fenced) --> Fetcher
  *   peers      &lt;-- PutChunk / Fetch -->  DataServer ; PeerLinks (forward, fetch) --> peers
  *   loop       TaskSlots (one thread) --> workers (slots threads) --> BlockStore
  * </pre>
@@ -60,6 +65,8 @@ public final class Executor implements AutoCloseable {
     private final LongAdder functionsDeserialized = new LongAdder();
     private final AtomicLong sessions = new AtomicLong();
     private final java.util.concurrent.CompletableFuture<QuiverException> refused = new java.util.concurrent.CompletableFuture<>();
+    /** Blocks being copied because the leader asked ({@link #replicate}): their failure is reported. */
+    private final java.util.Set<RefId> replicating = java.util.concurrent.ConcurrentHashMap.newKeySet();
     private State state = State.NEW;
 
     private ExecutorService io;
@@ -119,13 +126,19 @@ public final class Executor implements AutoCloseable {
             LinkedBlockingQueue<Task> handoff = new LinkedBlockingQueue<>();
             leader = new LeaderLink(config, () -> port, transport, fence, store, () -> slots.queued(),
                     launch -> loop.execute(() -> slots.launch(launch)), drop -> loop.execute(() -> slots.drop(drop)),
-                    this::activity);
+                    this::replicate, this::activity);
             leader.refusal().thenAccept(refused::complete);
             peers = new PeerLinks(config.id(), transport, config.secret(), fence::newest, io);
             fetcher = new Fetcher(config.id(), peers, store, bytesFetched, ref -> {
-                leader.stored(new io.quiver.core.protocol.Message.BlockInfo(ref, store.size(ref)));
+                replicating.remove(ref);
+                leader.stored(new BlockInfo(ref, store.size(ref)));
                 loop.execute(() -> slots.blockArrived(ref));
-            }, (ref, failure) -> loop.execute(() -> slots.fetchFailed(ref, failure)));
+            }, (ref, failure) -> {
+                if (replicating.remove(ref)) {
+                    leader.blockFailed(new BlockFailure(ref, failure.message()));
+                }
+                loop.execute(() -> slots.fetchFailed(ref, failure));
+            });
             peers.fetcher(fetcher);
             slots = new TaskSlots(config.id(), config.slots(), store, handoff, leader, fetcher::fetch);
             runner = new TaskRunner(config.id(), config.slots(), store, loader, handoff, leader, loop, slots, tasksRun,
@@ -170,6 +183,22 @@ public final class Executor implements AutoCloseable {
      */
     public java.util.concurrent.CompletionStage<QuiverException> refusal() {
         return refused;
+    }
+
+    /**
+     * The leader asks for copies of blocks this executor lacks (a broadcast that predates it): each
+     * is fetched from a peer like a task input (one fetch, shared with any task waiting for it) and
+     * reported as stored, or as failed once every peer given failed. Any thread.
+     */
+    private void replicate(Replicate r) {
+        for (Replicate.Copy c : r.copies()) {
+            if (store.contains(c.ref())) {
+                leader.stored(new BlockInfo(c.ref(), store.size(c.ref())));
+                continue;
+            }
+            replicating.add(c.ref());
+            fetcher.fetch(c.ref(), c.from());
+        }
     }
 
     /** The slots' snapshot, taken on their loop; called by the leader link before it registers. */

@@ -13,6 +13,7 @@ import io.quiver.core.protocol.Message.BlockInfo;
 import io.quiver.core.protocol.Message.Drop;
 import io.quiver.core.protocol.Message.Launch;
 import io.quiver.core.protocol.Message.Register;
+import io.quiver.core.protocol.Message.Replicate;
 import io.quiver.core.protocol.Message.Role;
 import io.quiver.core.protocol.Message.Status;
 import io.quiver.core.protocol.Message.StoredBlocks;
@@ -41,8 +42,8 @@ import org.slf4j.LoggerFactory;
 /**
  * The executor's connection to the leader. Watches {@code /leader}; connects to whoever it names
  * (retrying with backoff while nobody answers), registers with the block inventory, and again
- * after every leader change or drop. Admits {@link Launch} and {@link Drop} only through the
- * {@link EpochFence}. Results are queued and sent in batches: all results that finish while a
+ * after every leader change or drop. Admits {@link Launch}, {@link Drop} and {@link Replicate}
+ * only through the {@link EpochFence}. Results are queued and sent in batches: all results that finish while a
  * report is pending go out in one {@link TaskResults}, drained by one task on the connection's
  * event loop; results queued while no leader is connected go to the next one after it registers.
  *
@@ -64,6 +65,7 @@ final class LeaderLink implements Endpoint, Reports, AutoCloseable {
     private final IntSupplier queued;
     private final Consumer<Launch> onLaunch;
     private final Consumer<Drop> onDrop;
+    private final Consumer<Replicate> onReplicate;
     private final java.util.function.Supplier<TaskSlots.Snapshot> activity;
     private final ScheduledExecutorService thread;
     private final ConcurrentLinkedQueue<TaskResult> results = new ConcurrentLinkedQueue<>();
@@ -82,7 +84,7 @@ final class LeaderLink implements Endpoint, Reports, AutoCloseable {
     private boolean reportedUnreachable;
 
     LeaderLink(ExecutorConfig config, IntSupplier dataPort, Transport transport, EpochFence fence, BlockStore store,
-               IntSupplier queued, Consumer<Launch> onLaunch, Consumer<Drop> onDrop,
+               IntSupplier queued, Consumer<Launch> onLaunch, Consumer<Drop> onDrop, Consumer<Replicate> onReplicate,
                java.util.function.Supplier<TaskSlots.Snapshot> activity) {
         this.config = config;
         this.dataPort = dataPort;
@@ -92,6 +94,7 @@ final class LeaderLink implements Endpoint, Reports, AutoCloseable {
         this.queued = queued;
         this.onLaunch = onLaunch;
         this.onDrop = onDrop;
+        this.onReplicate = onReplicate;
         this.activity = activity;
         this.thread = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "quiver-" + config.id() + "-leader");
@@ -255,6 +258,13 @@ final class LeaderLink implements Endpoint, Reports, AutoCloseable {
             } else {
                 log.warn("refusing a Drop of {} blocks from {}: its epoch {} is older than the newest seen, {}",
                         drop.refs().size(), c, drop.epoch(), fence.newest());
+            }
+        } else if (m instanceof Replicate replicate) {
+            if (fence.admit(replicate.epoch())) {
+                onReplicate.accept(replicate);
+            } else {
+                log.warn("refusing a Replicate of {} blocks from {}: its epoch {} is older than the newest seen, {}",
+                        replicate.copies().size(), c, replicate.epoch(), fence.newest());
             }
         } else {
             if (m instanceof Message.DataMessage d) {

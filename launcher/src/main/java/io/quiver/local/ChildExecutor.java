@@ -67,7 +67,7 @@ final class ChildExecutor {
     void checkAlive() {
         if (!process.isAlive()) {
             throw new QuiverException("executor " + id + " (child JVM, pid " + process.pid() + ") exited with code "
-                    + process.exitValue() + " while the cluster was starting; " + log + " ends with:"
+                    + process.exitValue() + " while it was starting; " + log + " ends with:"
                     + System.lineSeparator() + Files2.tail(log, 15));
         }
     }

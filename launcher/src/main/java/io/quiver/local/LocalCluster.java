@@ -82,6 +82,7 @@ public final class LocalCluster implements AutoCloseable {
     /** Read by the JVM-exit hook without locking, hence copy-on-write. */
     private final List<ChildExecutor> children = new CopyOnWriteArrayList<>();
     private final Set<String> liveExecutors = new LinkedHashSet<>();
+    private int executorsStarted;
     private final List<Quiver> connections = new ArrayList<>();
 
     private LocalCluster(Settings settings) {
@@ -133,39 +134,18 @@ public final class LocalCluster implements AutoCloseable {
             coordinators.add(coordinator);
             coordinator.start();
         }
-        await(deadline, () -> readLeader() != null,
+        await(deadline, List.of(), () -> readLeader() != null,
                 () -> "no leader elected among coordinators " + coordinatorIds() + " (" + ZkPaths.LEADER + " is absent)");
 
         List<String> ids = new ArrayList<>();
-        for (int i = 1; i <= settings.executors(); i++) {
-            ids.add("exec-" + i);
+        for (int i = 0; i < settings.executors(); i++) {
+            ids.add(nextExecutorId());
         }
         // Child JVMs boot concurrently; in-process executors start one after another.
         for (String id : ids) {
-            if (settings.separateProcesses()) {
-                children.add(ChildExecutor.launch(childCommand(id), dir.resolve(id + ".log"), id, settings.secret()));
-            } else {
-                Executor executor = new Executor(new ExecutorConfig(url, id, HOST, 0, settings.slotsPerExecutor(),
-                        settings.executorMemory(), workDir(id), secret, userClassLoader()));
-                inProcess.put(id, executor);
-                executor.start();
-            }
-            liveExecutors.add(id);
+            launchExecutor(id);
         }
-        await(deadline, () -> registeredInZooKeeper().containsAll(ids),
-                () -> "executors " + missing(ids, registeredInZooKeeper()) + " did not register in ZooKeeper ("
-                        + ZkPaths.EXECUTORS + ")");
-        try (Quiver probe = QuiverClient.connect(url, clientOptions().connectTimeout(
-                Duration.ofMillis(remainingMillis(deadline))))) {
-            Set<String> seen = new LinkedHashSet<>();
-            await(deadline, () -> {
-                seen.clear();
-                for (ExecutorInfo info : probe.cluster().executors()) {
-                    seen.add(info.id());
-                }
-                return seen.containsAll(ids);
-            }, () -> "leader " + leaderId() + " lists executors " + seen + " but not " + missing(ids, seen));
-        }
+        awaitRegistered(deadline, ids);
         state = State.STARTED;
         LOG.info("local cluster up in {} ms: ZooKeeper {}, leader {}, executors {} ({})",
                 (System.nanoTime() - startNanos) / 1_000_000, zk.connectString(), leaderId(), ids,
@@ -195,9 +175,65 @@ public final class LocalCluster implements AutoCloseable {
         return url.toString();
     }
 
-    /** Ids of the executors started and not killed, in start order ({@code exec-1}, {@code exec-2}, ...). */
+    /**
+     * Ids of the executors started (by {@link #start} or {@link #addExecutor()}) and not killed or
+     * stopped, in start order ({@code exec-1}, {@code exec-2}, ...).
+     */
     public synchronized List<String> executorIds() {
         return List.copyOf(liveExecutors);
+    }
+
+    /**
+     * Starts one more executor, like those of {@link Options#executors(int)} (same slots and memory,
+     * in-process or, with {@link Options#separateProcesses(boolean) separateProcesses(true)}, a child
+     * JVM), and returns its id once the leader has registered it. Ids continue the sequence
+     * ({@code exec-3} after two) and are never reused, not even those of killed executors.
+     *
+     * <p>Executors may join and leave at any time, jobs running or not. The leader places new
+     * tasks on the newcomer at once, and copies every broadcast value to it from an executor that
+     * holds one, in the background (data moves between executors, never through the client or
+     * the coordinator). A broadcast's {@code Ref.locations()} lists the newcomer once its copy is
+     * stored; a task placed there before that fetches the value from a peer. A value scattered
+     * {@code Scatter.on(...)} other executors stays where it is, and so do the tasks that read it.
+     *
+     * @return the new executor's id
+     * @throws QuiverException if it did not register with the leader within
+     *     {@link Options#startTimeout(Duration)} (it is stopped again), or could not start at all
+     */
+    public String addExecutor() {
+        String id;
+        synchronized (this) {
+            checkState(state == State.STARTED, "local cluster is %s; addExecutor needs a started cluster", state);
+            id = nextExecutorId();
+            launchExecutor(id);
+        }
+        try {
+            // Not under the lock: registering takes a while, and other calls need not wait for it.
+            awaitRegistered(System.nanoTime() + settings.startTimeout().toNanos(), List.of(id));
+        } catch (RuntimeException | Error e) {
+            synchronized (this) {
+                if (state == State.STARTED && liveExecutors.contains(id)) {
+                    quietly("stop executor " + id + " after it failed to join", () -> stop(id, false));
+                }
+            }
+            throw e;
+        }
+        LOG.info("executor {} joined the local cluster", id);
+        return id;
+    }
+
+    /**
+     * Stops an executor cleanly, as an operator stopping its process would: it finishes sending
+     * what it has, closes its connections and deletes its ZooKeeper node, and the leader declares it
+     * gone at once. What it held is then served or recomputed as after a crash
+     * ({@link #killExecutor(String)}), without the wait for its grace period.
+     */
+    public synchronized void stopExecutor(String id) {
+        checkState(state == State.STARTED, "local cluster is %s; stopExecutor needs a started cluster", state);
+        checkArgument(id != null && liveExecutors.contains(id), "no live executor '%s' in this cluster; live ones are %s",
+                id, liveExecutors);
+        stop(id, true);
+        LOG.info("stopped executor {}", id);
     }
 
     /**
@@ -209,14 +245,65 @@ public final class LocalCluster implements AutoCloseable {
         checkState(state == State.STARTED, "local cluster is %s; killExecutor needs a started cluster", state);
         checkArgument(id != null && liveExecutors.contains(id), "no live executor '%s' in this cluster; live ones are %s",
                 id, liveExecutors);
+        stop(id, false);
+        LOG.info("killed executor {}", id);
+    }
+
+    /** Under the lock: a clean stop, or a kill. */
+    private void stop(String id, boolean graceful) {
         Executor executor = inProcess.get(id);
         if (executor != null) {
-            executor.kill();
+            if (graceful) {
+                executor.close();
+            } else {
+                executor.kill();
+            }
+        } else if (graceful) {
+            ChildExecutor child = child(id);
+            child.requestExit();
+            child.awaitExit(CHILD_EXIT_WAIT);
         } else {
             child(id).kill(CHILD_EXIT_WAIT);
         }
         liveExecutors.remove(id);
-        LOG.info("killed executor {}", id);
+    }
+
+    /** Under the lock (or while booting): the next executor id; ids are never reused. */
+    private String nextExecutorId() {
+        return "exec-" + (++executorsStarted);
+    }
+
+    /** Under the lock (or while booting): starts an executor; it registers in the background. */
+    private void launchExecutor(String id) {
+        if (settings.separateProcesses()) {
+            children.add(ChildExecutor.launch(childCommand(id), dir.resolve(id + ".log"), id, settings.secret()));
+        } else {
+            Executor executor = new Executor(new ExecutorConfig(url, id, HOST, 0, settings.slotsPerExecutor(),
+                    settings.executorMemory(), workDir(id), secret, userClassLoader()));
+            inProcess.put(id, executor);
+            liveExecutors.add(id);
+            executor.start();
+            return;
+        }
+        liveExecutors.add(id);
+    }
+
+    /** Waits until every one of {@code ids} is in ZooKeeper and the leader lists it among its executors. */
+    private void awaitRegistered(long deadline, List<String> ids) {
+        await(deadline, ids, () -> registeredInZooKeeper().containsAll(ids),
+                () -> "executors " + missing(ids, registeredInZooKeeper()) + " did not register in ZooKeeper ("
+                        + ZkPaths.EXECUTORS + ")");
+        try (Quiver probe = QuiverClient.connect(url, clientOptions().connectTimeout(
+                Duration.ofMillis(remainingMillis(deadline))))) {
+            Set<String> seen = new LinkedHashSet<>();
+            await(deadline, ids, () -> {
+                seen.clear();
+                for (ExecutorInfo info : probe.cluster().executors()) {
+                    seen.add(info.id());
+                }
+                return seen.containsAll(ids);
+            }, () -> "leader " + leaderId() + " lists executors " + seen + " but not " + missing(ids, seen));
+        }
     }
 
     /**
@@ -422,17 +509,24 @@ public final class LocalCluster implements AutoCloseable {
         return expected.stream().filter(id -> !present.contains(id)).toList();
     }
 
-    /** Polls {@code ready} until it holds; fails naming what is missing, or at once if a child JVM died. */
-    private void await(long deadlineNanos, BooleanSupplier ready, Supplier<String> whatIsMissing) {
+    /**
+     * Polls {@code ready} until it holds; fails naming what is missing, or at once if the child JVM
+     * of one of the executors {@code starting} died.
+     */
+    private void await(long deadlineNanos, List<String> starting, BooleanSupplier ready, Supplier<String> whatIsMissing) {
+        String what = state == State.STARTING ? "local cluster did not start" : "executors " + starting + " did not join";
         while (!ready.getAsBoolean()) {
             for (ChildExecutor child : children) {
-                child.checkAlive();
+                if (starting.contains(child.id())) {
+                    child.checkAlive();
+                }
             }
             if (state == State.CLOSED) {
-                throw new QuiverException("local cluster was closed while starting");
+                throw new QuiverException("local cluster was closed while starting " + (starting.isEmpty()
+                        ? "its coordinators" : "executors " + starting));
             }
             if (System.nanoTime() - deadlineNanos > 0) {
-                throw new QuiverException("local cluster did not start within " + settings.startTimeout().toMillis()
+                throw new QuiverException(what + " within " + settings.startTimeout().toMillis()
                         + " ms: " + whatIsMissing.get() + "; raise LocalCluster.options().startTimeout(...) on a "
                         + "slow machine" + (settings.separateProcesses() ? ", or see the executor logs in " + dir : ""));
             }

@@ -87,7 +87,8 @@ final class Dispatch {
                 }
                 target = p.exec;
             }
-            if (!ok || target == null || !target.live()) {
+            List<String> pins = ok && target != null ? pins(t) : null;
+            if (!ok || target == null || !target.live() || (pins != null && !pins.contains(target.id))) {
                 continue;
             }
             t.ahead = true;
@@ -113,26 +114,34 @@ final class Dispatch {
         for (int i = 0; i < live.size(); i++) {
             load[i] = live.get(i).load();
         }
+        List<Task> deferred = null;
         Task t;
-        List<Task> heldBack = null;
         while ((t = ready.poll()) != null) {
             if (t.state != TaskState.WAITING || t.missingInput || t.unresolved > 0) {
                 continue; // (an input lost since it became ready: it is ready again when the input is back)
             }
             if (t.heldBack) {
-                if (heldBack == null) {
-                    heldBack = new ArrayList<>();
+                if (deferred == null) {
+                    deferred = new ArrayList<>();
                 }
-                heldBack.add(t); // until its client's resume ends
+                deferred.add(t); // until its client's resume ends
                 continue;
             }
             candidates.clear();
-            boolean pinned = anyLive(t.pinnedTo);
+            List<String> pins = pins(t);
             for (int i = 0; i < live.size(); i++) {
                 Exec e = live.get(i);
-                if (!pinned || t.pinnedTo.contains(e.id)) {
+                if (pins == null || pins.contains(e.id)) {
                     candidates.add(new Placement.Candidate(i, e.host, load[i], e.slots, e.avgTaskNanos));
                 }
+            }
+            if (candidates.isEmpty()) {
+                // Pinned to executors that are reconnecting: it waits for them (or for their loss).
+                if (deferred == null) {
+                    deferred = new ArrayList<>();
+                }
+                deferred.add(t);
+                continue;
             }
             int chosen = candidates.get(Placement.choose(candidates, inputsOf(t, live))).index();
             load[chosen]++;
@@ -143,9 +152,51 @@ final class Dispatch {
                 }
             }
         }
-        if (heldBack != null) {
-            ready.addAll(heldBack);
+        if (deferred != null) {
+            ready.addAll(deferred);
         }
+    }
+
+    /**
+     * Where a task may run, by executor id, or null for anywhere. A planner pin ({@code pinnedTo})
+     * holds while one of its executors is live. An input scattered {@code Scatter.on(...)} holds its
+     * consumers to those of its executors that are not lost (they wait for one that is reconnecting
+     * within its grace); when all of them are lost but a copy
+     * survives elsewhere (an executor fetched it for a task), to the executors holding that copy, so
+     * the pin follows the value. With neither, the value is lost and its readers fail as lost.
+     * Several pinned inputs: any executor one of them names (as the planner's preferences).
+     */
+    private List<String> pins(Task t) {
+        List<String> out = null;
+        for (Block in : t.inputs) {
+            if (in.pinnedOn.isEmpty()) {
+                continue;
+            }
+            if (out == null) {
+                out = new ArrayList<>(anyLive(t.pinnedTo) ? t.pinnedTo : List.of());
+            }
+            boolean onLive = false; // not lost: one reconnecting within its grace keeps them
+            for (String id : in.pinnedOn) {
+                Exec e = executors.get(id);
+                if (e != null && e.alive) {
+                    onLive = true;
+                    if (!out.contains(id)) {
+                        out.add(id);
+                    }
+                }
+            }
+            if (!onLive) {
+                for (Exec holder : in.locations) {
+                    if (holder.live() && !out.contains(holder.id)) {
+                        out.add(holder.id);
+                    }
+                }
+            }
+        }
+        if (out == null) {
+            return anyLive(t.pinnedTo) ? t.pinnedTo : null;
+        }
+        return out.isEmpty() ? null : out;
     }
 
     /** Whether any of these executors is live (pinned tasks then run only there). */
@@ -182,6 +233,9 @@ final class Dispatch {
     private static void launch(Exec e) {
         int limit = e.limit();
         int stalled = -1;
+        if (e.running.size() >= limit) {
+            launchProducersOfAheadReaders(e);
+        }
         while (!e.queue.isEmpty()) {
             if (e.running.size() >= limit) {
                 // Launched tasks whose inputs were lost after launch wait there for a recompute; they
@@ -193,35 +247,74 @@ final class Dispatch {
                     break;
                 }
             }
-            Task t = e.queue.poll();
-            t.state = TaskState.LAUNCHED;
-            t.onExecutor = true;
-            e.running.add(t);
-            if (e.knownFns.add(t.fn.id)) {
-                e.outFns.add(new FnDef(t.fn.id, t.fn.bytes, null));
-                e.outDropFns.remove(t.fn.id); // dropped and needed again in the same batch
+            launchNext(e);
+        }
+    }
+
+    /** Launches the head of the queue: it is running there now, as the leader sees it. */
+    private static void launchNext(Exec e) {
+        Task t = e.queue.poll();
+        t.state = TaskState.LAUNCHED;
+        t.onExecutor = true;
+        e.running.add(t);
+        if (e.knownFns.add(t.fn.id)) {
+            e.outFns.add(new FnDef(t.fn.id, t.fn.bytes, null));
+            e.outDropFns.remove(t.fn.id); // dropped and needed again in the same batch
+        }
+        List<Arg> args = t.args;
+        if (!t.inputs.isEmpty()) {
+            // Ref arguments and t.inputs are in the same order: every ref argument became an input.
+            args = new ArrayList<>(t.args.size());
+            int input = 0;
+            for (Arg a : t.args) {
+                if (!a.isRef()) {
+                    args.add(a);
+                    continue;
+                }
+                Block b = t.inputs.get(input++);
+                List<Peer> where = new ArrayList<>(b.locations.size());
+                if (b.done) {
+                    for (Exec holder : b.locations) {
+                        where.add(holder.peer());
+                    }
+                }
+                args.add(a.withLocations(where));
             }
-            List<Arg> args = t.args;
-            if (!t.inputs.isEmpty()) {
-                // Ref arguments and t.inputs are in the same order: every ref argument became an input.
-                args = new ArrayList<>(t.args.size());
-                int input = 0;
-                for (Arg a : t.args) {
-                    if (!a.isRef()) {
-                        args.add(a);
-                        continue;
+        }
+        e.outLaunches.add(new TaskLaunch(t.outs, t.fn.id, args));
+    }
+
+    /**
+     * Readers launched ahead here wait for producers queued here; those go out whatever the
+     * lookahead, as the readers may be what fills it (a producer whose launch was lost and that
+     * was placed here again queues behind them, and would wait for ever).
+     */
+    private static void launchProducersOfAheadReaders(Exec e) {
+        List<Task> producers = null;
+        for (Task w : e.running) {
+            if (!w.ahead || w.unresolved == 0) {
+                continue;
+            }
+            for (Block in : w.inputs) {
+                Task p = in.producer;
+                if (!in.done && p != null && p.state == TaskState.QUEUED && p.exec == e) {
+                    if (producers == null) {
+                        producers = new ArrayList<>(1);
                     }
-                    Block b = t.inputs.get(input++);
-                    List<Peer> where = new ArrayList<>(b.locations.size());
-                    if (b.done) {
-                        for (Exec holder : b.locations) {
-                            where.add(holder.peer());
-                        }
+                    if (!producers.contains(p)) {
+                        producers.add(p);
                     }
-                    args.add(a.withLocations(where));
                 }
             }
-            e.outLaunches.add(new TaskLaunch(t.outs, t.fn.id, args));
+        }
+        if (producers != null) {
+            for (Task p : producers) {
+                e.queue.remove(p);
+                e.queue.addFirst(p);
+            }
+            for (int i = 0; i < producers.size(); i++) {
+                launchNext(e);
+            }
         }
     }
 
@@ -251,8 +344,11 @@ final class Dispatch {
                 Iterator<Task> it = busy.queue.descendingIterator();
                 while (it.hasNext() && idle.running.size() < idle.limit()) {
                     Task t = it.next();
-                    if (t.ahead || t.unresolved > 0 || feedsAheadTasks(t)
-                            || (!t.pinnedTo.contains(idle.id) && anyLive(t.pinnedTo))) {
+                    if (t.ahead || t.unresolved > 0 || feedsAheadTasks(t)) {
+                        continue;
+                    }
+                    List<String> pins = pins(t);
+                    if (pins != null && !pins.contains(idle.id)) {
                         continue;
                     }
                     double waitThere = (double) busy.load() * busy.avgTaskNanos / busy.slots;

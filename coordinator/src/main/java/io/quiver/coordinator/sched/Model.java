@@ -6,6 +6,7 @@ import io.quiver.core.protocol.Message.Failure;
 import io.quiver.core.protocol.Message.FnDef;
 import io.quiver.core.protocol.Message.Peer;
 import io.quiver.core.protocol.Message.RefDone;
+import io.quiver.core.protocol.Message.Replicate;
 import io.quiver.core.protocol.Message.TaskLaunch;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -51,6 +52,7 @@ final class Model {
         final List<TaskLaunch> outLaunches = new ArrayList<>();
         final List<RefId> outDrops = new ArrayList<>();
         final List<Long> outDropFns = new ArrayList<>();
+        final List<Replicate.Copy> outCopies = new ArrayList<>();
 
         Exec(String id) {
             this.id = id;
@@ -93,6 +95,13 @@ final class Model {
         /** Lineage-free or persisted: the planner may pin work to it, so it is in the published view. */
         boolean pinnable;
         boolean broadcast;
+        /**
+         * {@code Scatter.on}: the executors (by id) its consumers run on while any of them is live;
+         * empty for every other kind of value.
+         */
+        List<String> pinnedOn = List.of();
+        /** Broadcast only: executors copying it from a peer ({@link Replication}), each with {@code size} reserved. */
+        final Set<Exec> copying = new LinkedHashSet<>();
         /** Scatter only: the bytes reserved on each target, and the targets (by id) still to store it. */
         long scatterReqSize;
         final Set<String> expected = new HashSet<>();

@@ -18,11 +18,13 @@ import io.quiver.core.protocol.Message.ExecInfo;
 import io.quiver.core.protocol.Message.Failure;
 import io.quiver.core.protocol.Message.FnDef;
 import io.quiver.core.protocol.Message.HeldRef;
+import io.quiver.core.protocol.Message.HoldPins;
 import io.quiver.core.protocol.Message.InfoReply;
 import io.quiver.core.protocol.Message.JobReply;
 import io.quiver.core.protocol.Message.Launch;
 import io.quiver.core.protocol.Message.RefDone;
 import io.quiver.core.protocol.Message.RefsDone;
+import io.quiver.core.protocol.Message.Replicate;
 import io.quiver.core.protocol.Message.Register;
 import io.quiver.core.protocol.Message.RequestFailed;
 import io.quiver.core.protocol.Message.ScatterPlan;
@@ -94,6 +96,7 @@ public final class Scheduler {
     private final ArrayDeque<Task> ready = new ArrayDeque<>();
     private final Dispatch dispatch = new Dispatch(executors, ready);
     private final Unclaimed unclaimed = new Unclaimed();
+    private final Replication replication = new Replication(executors, blocks);
     /** Executors expected to register before anything is placed; null once recovery is over. */
     private Set<String> recovering;
     /** ZooKeeper is suspended: this leader may be deposed already, so it starts nothing new. */
@@ -159,6 +162,14 @@ public final class Scheduler {
             onResuming(client(e.client()), e.end());
         } else if (event instanceof RefsHeld e) {
             onHeld(client(e.client()), e.refs());
+        } else if (event instanceof RefsPinned e) {
+            Client c = client(e.client());
+            for (HoldPins.Pin pin : e.pins()) {
+                Block b = blocks.get(pin.ref());
+                if (b != null && b.owner == c && b.producer == null) {
+                    b.pinnedOn = List.copyOf(pin.on());
+                }
+            }
         } else if (event instanceof ClientLinkClosed e) {
             onClientLinkClosed(e.client(), e.link());
         } else if (event instanceof ClientGraceExpired e) {
@@ -227,6 +238,7 @@ public final class Scheduler {
     public void afterBatch() {
         if (recovering == null && !suspended) {
             dispatch.run();
+            replication.run();
         }
         if (viewDirty) {
             // Before the flush: a client told its persist is done plans its next job against this view.
@@ -757,6 +769,9 @@ public final class Scheduler {
         b.size = req.size();
         b.broadcast = req.mode() == 2;
         b.pinnable = true;
+        if (req.mode() == 3) {
+            b.pinnedOn = targets.stream().map(e -> e.id).toList();
+        }
         for (Exec e : targets) {
             b.expected.add(e.id);
             e.reserved += req.size();
@@ -927,6 +942,7 @@ public final class Scheduler {
                 if (b.locations.add(e) && b.done && b.ownerHolds) {
                     b.owner.outDone.add(b.refDone(null)); // back in Ref.locations()
                 }
+                replication.stored(b, e);
                 if (b.size < 0) {
                     b.size = bi.size();
                 }
@@ -971,6 +987,7 @@ public final class Scheduler {
         if (!unclaimed.isEmpty()) {
             armOrphanSweep();
         }
+        replication.wake(); // a newcomer gets the broadcasts it lacks
         if (recovering != null && recovering.remove(id) && recovering.isEmpty()) {
             endRecovery();
         }
@@ -1155,7 +1172,11 @@ public final class Scheduler {
             if (b.expected.remove(e.id)) {
                 e.reserved -= b.scatterReqSize;
             }
-            b.locations.add(e);
+            boolean copied = b.locations.add(e) && b.done;
+            replication.stored(b, e);
+            if (copied && b.failure == null && b.ownerHolds) {
+                b.owner.outDone.add(b.refDone(null)); // a copy made after it was done: Ref.locations() grows
+            }
             if (b.size < 0) {
                 b.size = info.size();
             }
@@ -1166,6 +1187,9 @@ public final class Scheduler {
         }
         for (BlockFailure f : s.failed()) {
             Block b = blocks.get(f.ref());
+            if (b != null) {
+                replication.failed(b, e, f.reason());
+            }
             if (b != null && b.expected.remove(e.id)) {
                 e.reserved -= b.scatterReqSize;
                 failBlock(b, new Failure(Failure.LOST, "io.quiver.QuiverException", "storing " + f.ref() + " on "
@@ -1185,6 +1209,9 @@ public final class Scheduler {
             return;
         }
         b.done = true;
+        if (b.broadcast) {
+            replication.wake(); // executors that joined while it streamed get it now
+        }
         if (b.ownerHolds) {
             b.owner.outDone.add(b.refDone(null));
         }
@@ -1261,6 +1288,7 @@ public final class Scheduler {
             endRecovery();
         }
         unclaimed.lost(e);
+        replication.lost(e);
         log.warn("executor {} lost ({}); {} running and {} queued tasks run again elsewhere", e.id, why,
                 e.running.size(), e.queue.size());
         List<Task> reset = new ArrayList<>(e.queue);
@@ -1503,6 +1531,7 @@ public final class Scheduler {
         for (Exec e : b.locations) {
             e.outDrops.add(b.ref);
         }
+        replication.forget(b);
         for (String id : b.expected) {
             Exec e = executors.get(id);
             if (e != null) {
@@ -1537,6 +1566,7 @@ public final class Scheduler {
                 e.outLaunches.clear(); // their tasks are taken back when it registers again, or is lost
                 e.outFns.forEach(f -> e.knownFns.remove(f.fnId())); // never sent
                 e.outFns.clear();
+                e.outCopies.clear();
                 continue;
             }
             // Drops first: a function dropped and launched again in one batch must end up defined.
@@ -1549,6 +1579,10 @@ public final class Scheduler {
                 e.link.send(new Launch(epoch, List.copyOf(e.outFns), List.copyOf(e.outLaunches)));
                 e.outLaunches.clear();
                 e.outFns.clear();
+            }
+            if (!e.outCopies.isEmpty()) {
+                e.link.send(new Replicate(epoch, List.copyOf(e.outCopies)));
+                e.outCopies.clear();
             }
         }
         for (Client c : clients.values()) {

@@ -3,6 +3,7 @@ package io.quiver.coordinator.sched;
 import io.quiver.RefId;
 import io.quiver.core.protocol.Message.FnDef;
 import io.quiver.core.protocol.Message.HeldRef;
+import io.quiver.core.protocol.Message.HoldPins;
 import io.quiver.core.protocol.Message.Register;
 import io.quiver.core.protocol.Message.ScatterRequest;
 import io.quiver.core.protocol.Message.Status;
@@ -41,6 +42,9 @@ public sealed interface SchedulerEvent {
 
     /** A resuming client's refs that no task produces (scattered, broadcast, persisted). */
     record RefsHeld(String client, List<HeldRef> refs) implements SchedulerEvent {}
+
+    /** A resuming client's held refs that were scattered {@code Scatter.on}: their readers stay there. */
+    record RefsPinned(String client, List<HoldPins.Pin> pins) implements SchedulerEvent {}
 
     record ScatterRequested(String client, ScatterRequest request) implements SchedulerEvent {}
 

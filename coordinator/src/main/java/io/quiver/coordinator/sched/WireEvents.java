@@ -31,6 +31,8 @@ public final class WireEvents {
             return new SchedulerEvent.RefsReleased(client, r.refs());
         } else if (m instanceof Message.Hold h) {
             return new SchedulerEvent.RefsHeld(client, h.refs());
+        } else if (m instanceof Message.HoldPins p) {
+            return new SchedulerEvent.RefsPinned(client, p.pins());
         } else if (m instanceof Message.ScatterRequest s) {
             return new SchedulerEvent.ScatterRequested(client, s);
         } else if (m instanceof Message.InfoRequest i) {

@@ -10,6 +10,7 @@ import io.quiver.core.protocol.Message.FnDef;
 import io.quiver.core.protocol.Message.Launch;
 import io.quiver.core.protocol.Message.Peer;
 import io.quiver.core.protocol.Message.Register;
+import io.quiver.core.protocol.Message.Replicate;
 import io.quiver.core.protocol.Message.StoredBlocks;
 import io.quiver.core.protocol.Message.TaskLaunch;
 import io.quiver.core.protocol.Message.TaskResult;
@@ -27,7 +28,7 @@ import java.util.Set;
 
 /**
  * A simulated executor that behaves like {@code TaskSlots} over a {@code BlockStore} and a
- * {@code LeaderLink}, confined to the simulation thread. It admits {@link Launch} and {@link Drop}
+ * {@code LeaderLink}, confined to the simulation thread. It admits {@link Launch}, {@link Drop} and {@link Replicate}
  * only through its epoch fence, runs each task after a simulated duration, keeps outputs in its
  * store, reports results in batches and keeps unreported ones for the next leader. It keeps
  * running through a leader change and registers with every new leader with its inventory, the
@@ -83,6 +84,8 @@ final class SimExecutor implements SimLink.Peer {
     final Map<RefId, TaskResult> failedResults = new LinkedHashMap<>();
     final Set<Run> active = new LinkedHashSet<>();
     private final Map<RefId, List<Run>> waiting = new HashMap<>();
+    /** Copies the leader asked for (Replicate): their failure is reported, as Executor does. */
+    private final Set<RefId> replicating = new LinkedHashSet<>();
     private final PriorityQueue<Run> ready = new PriorityQueue<>(Comparator.comparingLong(r -> r.seq));
     private int running;
     private long nextSeq;
@@ -205,6 +208,7 @@ final class SimExecutor implements SimLink.Peer {
 
     void crash() {
         alive = false;
+        replicating.clear();
         if (link != null) {
             link.breakLink(id + " crashed");
         }
@@ -227,6 +231,16 @@ final class SimExecutor implements SimLink.Peer {
                     admitTask(from.leader, t, from.deliveringSentAt);
                 }
                 dispatch();
+            }
+        } else if (m instanceof Replicate replicate) {
+            if (admit(from, replicate.epoch(), "Replicate of " + replicate.copies().size() + " blocks")) {
+                for (Replicate.Copy c : replicate.copies()) {
+                    if (store.containsKey(c.ref())) {
+                        sendStored(c.ref());
+                    } else if (replicating.add(c.ref())) {
+                        fetch(c.ref(), c.from());
+                    }
+                }
             }
         } else if (m instanceof Drop drop) {
             if (admit(from, drop.epoch(), "Drop of " + drop.refs().size() + " blocks")) {
@@ -298,11 +312,15 @@ final class SimExecutor implements SimLink.Peer {
     private void fetch(RefId ref, List<Peer> locations) {
         sim.after(2 * sim.netDelay(), () -> {
             if (!alive || store.containsKey(ref)) {
+                if (alive && replicating.remove(ref)) {
+                    sendStored(ref);
+                }
                 return;
             }
             for (Peer p : locations) {
                 SimExecutor source = sim.executor(p.id());
                 if (source != null && source.alive && source.store.containsKey(ref)) {
+                    replicating.remove(ref);
                     put(ref, source.store.get(ref));
                     sendStored(ref);
                     blockArrived(ref);
@@ -311,6 +329,10 @@ final class SimExecutor implements SimLink.Peer {
                 }
             }
             List<String> ids = locations.stream().map(Peer::id).toList();
+            if (replicating.remove(ref) && link != null && registered) {
+                link.sendToLeader(new StoredBlocks(List.of(), List.of(new Message.BlockFailure(ref, "none of "
+                        + ids + " has it")), memoryUsed()));
+            }
             fetchFailed(ref, new Failure(Failure.FETCH, "io.quiver.DataLostException", "executor " + id
                     + " could not fetch " + ref + " from " + ids + ": none of them has it", "", id, 1));
         });

@@ -611,6 +611,9 @@ final class Simulation {
             // Sorted: today's scheduler collects drops from identity-hashed sets, so their order varies.
             return "Drop(epoch " + d.epoch() + ", " + refs(d.refs().stream().sorted().toList()) + ", "
                     + "fns " + d.fnIds() + ")";
+        } else if (o instanceof Message.Replicate r) {
+            return "Replicate(epoch " + r.epoch() + ", " + refs(r.copies().stream().map(Message.Replicate.Copy::ref).toList())
+                    + ")";
         } else if (o instanceof Register r) {
             return "Register(inventory " + refs(r.inventory().stream().map(Message.BlockInfo::ref).toList()) + ", active "
                     + refs(r.active()) + ", failed " + refs(r.failed().stream().map(TaskResult::task).toList()) + ")";

@@ -16,6 +16,7 @@ import io.quiver.core.protocol.Message.FnDef;
 import io.quiver.core.protocol.Message.Goodbye;
 import io.quiver.core.protocol.Message.Hold;
 import io.quiver.core.protocol.Message.HeldRef;
+import io.quiver.core.protocol.Message.HoldPins;
 import io.quiver.core.protocol.Message.InfoReply;
 import io.quiver.core.protocol.Message.JobReply;
 import io.quiver.core.protocol.Message.Peer;
@@ -200,7 +201,8 @@ final class LeaderSession implements AutoCloseable {
     /** Asks where a scatter goes; from now on, a resume holds the ref once its plan arrived. */
     Message scatter(LongFunction<ScatterRequest> request, byte kind) {
         ScatterRequest r = request.apply(requestIds.incrementAndGet());
-        return call(r, () -> lineage.held(r.ref(), kind, r.size()), "scatter");
+        List<String> pinnedOn = r.mode() == (byte) io.quiver.Scatter.Mode.ON.ordinal() ? r.on() : List.of();
+        return call(r, () -> lineage.held(r.ref(), kind, r.size(), pinnedOn), "scatter");
     }
 
     private Message call(Message request, Runnable before, String what) {
@@ -520,6 +522,10 @@ final class LeaderSession implements AutoCloseable {
         }
         if (!holds.isEmpty()) {
             c.send(new Hold(holds));
+            List<HoldPins.Pin> pins = lineage.pins();
+            if (!pins.isEmpty()) {
+                c.send(new HoldPins(pins)); // before the tasks that read them
+            }
         }
         jobs.forEach(c::send);
         if (tasks != null) {

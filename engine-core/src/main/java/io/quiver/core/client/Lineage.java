@@ -4,6 +4,7 @@ import io.quiver.RefId;
 import io.quiver.core.protocol.Message.Arg;
 import io.quiver.core.protocol.Message.FnDef;
 import io.quiver.core.protocol.Message.HeldRef;
+import io.quiver.core.protocol.Message.HoldPins;
 import io.quiver.core.protocol.Message.Submit;
 import io.quiver.core.protocol.Message.SubmitJob;
 import io.quiver.core.protocol.Message.TaskSpec;
@@ -34,6 +35,8 @@ final class Lineage {
         final byte kind;
         long size;
         List<String> pendingTargets = List.of();
+        /** {@code Scatter.on}: the executors it names, which a new leader must keep its readers on. */
+        List<String> pinnedOn = List.of();
         boolean planned;
         boolean userHeld = true;
         boolean done;
@@ -83,7 +86,14 @@ final class Lineage {
 
     /** A ref no task produces: a scatter about to be requested, or a persisted partition. */
     void held(RefId id, byte kind, long size) {
-        entries.put(id, new Entry(id, null, kind, size));
+        held(id, kind, size, List.of());
+    }
+
+    /** A scatter about to be requested; {@code pinnedOn}: the executors of its {@code Scatter.on}, else empty. */
+    void held(RefId id, byte kind, long size, List<String> pinnedOn) {
+        Entry e = new Entry(id, null, kind, size);
+        e.pinnedOn = List.copyOf(pinnedOn);
+        entries.put(id, e);
     }
 
     /** The scatter's plan arrived: until it is done, its copies stream to {@code targets}. */
@@ -160,6 +170,17 @@ final class Lineage {
         for (Entry e : entries.values()) {
             if (e.spec == null && e.kind != JOB_RESULT && (e.done || e.planned)) {
                 out.add(new HeldRef(e.id, e.kind, e.size, e.pendingTargets));
+            }
+        }
+        return out;
+    }
+
+    /** The refs of {@link #holds()} that were scattered {@code Scatter.on}, with their executors. */
+    List<HoldPins.Pin> pins() {
+        List<HoldPins.Pin> out = new ArrayList<>();
+        for (Entry e : entries.values()) {
+            if (e.spec == null && (e.done || e.planned) && !e.pinnedOn.isEmpty()) {
+                out.add(new HoldPins.Pin(e.id, e.pinnedOn));
             }
         }
         return out;

@@ -13,10 +13,10 @@ import java.util.List;
  *
  * <pre>
  *  handshake      server -> peer  Challenge ; peer -> server Hello ; server -> peer Welcome | Refused
- *  client->leader Submit, Release, ScatterRequest, InfoRequest, SubmitJob, Hold and Resume (on resume), Goodbye
+ *  client->leader Submit, Release, ScatterRequest, InfoRequest, SubmitJob, Hold, HoldPins and Resume (on resume), Goodbye
  *  leader->client ScatterPlan, RequestFailed, RefsDone, InfoReply, JobReply
  *  exec->leader   Register, TaskResults, StoredBlocks, Status
- *  leader->exec   Launch, Drop            (both carry the leader's epoch)
+ *  leader->exec   Launch, Drop, Replicate (all carry the leader's epoch)
  *  data plane     PutChunk (forwarded down a chain), Fetch -> FetchChunk* | FetchFailed
  * </pre>
  */
@@ -42,6 +42,7 @@ public sealed interface Message {
         HOLD(15, Hold::read),
         GOODBYE(16, Goodbye::read),
         RESUME(17, Resume::read),
+        HOLD_PINS(18, HoldPins::read),
         SCATTER_PLAN(20, ScatterPlan::read),
         REQUEST_FAILED(21, RequestFailed::read),
         REFS_DONE(22, RefsDone::read),
@@ -53,6 +54,7 @@ public sealed interface Message {
         STATUS(33, Status::read),
         LAUNCH(40, Launch::read),
         DROP(41, Drop::read),
+        REPLICATE(42, Replicate::read),
         PUT_CHUNK(50, PutChunk::read),
         FETCH(51, Fetch::read),
         FETCH_CHUNK(52, FetchChunk::read),
@@ -430,6 +432,34 @@ public sealed interface Message {
         }
     }
 
+    /**
+     * Sent on resume right after {@link Hold}: the held refs that were scattered {@code Scatter.on},
+     * each with the executors it names, so a new leader keeps their readers there as the first did.
+     */
+    record HoldPins(List<Pin> pins) implements Message {
+        /** A held ref and the executor ids of its {@code Scatter.on}. */
+        public record Pin(RefId ref, List<String> on) {
+            static void put(ByteBuf out, Pin p) {
+                writeRef(out, p.ref);
+                writeList(out, p.on, Wire::writeString);
+            }
+
+            static Pin get(ByteBuf in) {
+                return new Pin(readRef(in), readList(in, 4, Wire::readString));
+            }
+        }
+
+        public Type type() { return Type.HOLD_PINS; }
+
+        public void write(ByteBuf out) {
+            writeList(out, pins, Pin::put);
+        }
+
+        static HoldPins read(ByteBuf in) {
+            return new HoldPins(readList(in, 20, Pin::get));
+        }
+    }
+
     /** The client closes on purpose: release all it holds now, not after the reconnect grace. */
     record Goodbye() implements Message {
         public Type type() { return Type.GOODBYE; }
@@ -723,6 +753,37 @@ public sealed interface Message {
 
         static Drop read(ByteBuf in) {
             return new Drop(readLong(in), readList(in, 16, Wire::readRef), readList(in, 8, Wire::readLong));
+        }
+    }
+
+    /**
+     * Blocks the executor should copy into its store from a peer ({@code from}, tried in turn), as
+     * a task input is fetched: a broadcast reaching an executor that joined after it was scattered.
+     * The executor reports each copy as it would a scatter's ({@link StoredBlocks}), or its failure.
+     */
+    record Replicate(long epoch, List<Copy> copies) implements Message {
+        /** One block to copy: its id, its size in bytes, and where it can be fetched. */
+        public record Copy(RefId ref, long size, List<Peer> from) {
+            static void put(ByteBuf out, Copy c) {
+                writeRef(out, c.ref);
+                out.writeLong(c.size);
+                writeList(out, c.from, Peer::put);
+            }
+
+            static Copy get(ByteBuf in) {
+                return new Copy(readRef(in), readLong(in), readList(in, 12, Peer::get));
+            }
+        }
+
+        public Type type() { return Type.REPLICATE; }
+
+        public void write(ByteBuf out) {
+            out.writeLong(epoch);
+            writeList(out, copies, Copy::put);
+        }
+
+        static Replicate read(ByteBuf in) {
+            return new Replicate(readLong(in), readList(in, 28, Copy::get));
         }
     }
 

@@ -6,6 +6,7 @@ import io.quiver.RefId;
 import io.quiver.core.protocol.Message.Arg;
 import io.quiver.core.protocol.Message.FnDef;
 import io.quiver.core.protocol.Message.HeldRef;
+import io.quiver.core.protocol.Message.HoldPins;
 import io.quiver.core.protocol.Message.SubmitJob;
 import io.quiver.core.protocol.Message.TaskSpec;
 import java.util.List;
@@ -26,6 +27,20 @@ class LineageTest {
 
     List<RefId> resubmitted() {
         return lineage.resubmit() == null ? List.of() : lineage.resubmit().tasks().stream().map(TaskSpec::out).toList();
+    }
+
+    @Test
+    void aScatterOnExecutorsIsHeldWithItsPinsOnceItHasAPlan() {
+        lineage.held(ref(1), HeldRef.SCATTERED, 64, List.of("exec-2"));
+        lineage.held(ref(2), HeldRef.BROADCAST, 64, List.of());
+        assertThat(lineage.pins()).as("no plan yet: nothing to hold").isEmpty();
+        lineage.planned(ref(1), List.of("exec-2"));
+        lineage.planned(ref(2), List.of("exec-1", "exec-2"));
+        assertThat(lineage.pins()).containsExactly(new HoldPins.Pin(ref(1), List.of("exec-2")));
+        lineage.done(ref(1), 64, false);
+        assertThat(lineage.pins()).containsExactly(new HoldPins.Pin(ref(1), List.of("exec-2")));
+        lineage.released(ref(1));
+        assertThat(lineage.pins()).isEmpty();
     }
 
     @Test

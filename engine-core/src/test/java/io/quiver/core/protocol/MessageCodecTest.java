@@ -58,6 +58,7 @@ class MessageCodecTest {
                 new Register("h", 1, 2, 3, 4, List.of(new BlockInfo(R, 5)), List.of(R),
                         List.of(new TaskResult(R, 0, List.of(), null, new Failure("task", "T", "m", "s", "e", 1)))),
                 new Hold(List.of(new HeldRef(R, HeldRef.BROADCAST, 10, List.of("e1")))),
+                new HoldPins(List.of(new HoldPins.Pin(R, List.of("e1", "e2")))),
                 new Goodbye(),
                 new TaskResults(List.of(new TaskResult(R, 10, List.of(new BlockInfo(R, 5)), null, f)), 77),
                 new StoredBlocks(List.of(new BlockInfo(R, 5)), List.of(new BlockFailure(R, "crc")), 6),
@@ -65,6 +66,7 @@ class MessageCodecTest {
                 new Launch(5, List.of(new FnDef(1, new byte[] {1}, null)),
                         List.of(new TaskLaunch(List.of(R), 1, List.of(Arg.ref(R).withLocations(List.of(P)))))),
                 new Drop(5, List.of(R), List.of(1L, 2L)),
+                new Replicate(5, List.of(new Replicate.Copy(R, 4096, List.of(P)))),
                 new Fetch(9, R),
                 new FetchFailed(9, "gone"));
         for (Message m : all) {
