@@ -14,7 +14,7 @@ import net.jqwik.api.ShrinkingMode;
  *
  * <p>What runs in every build: the fault-free baseline and ZooKeeper suspensions, which pass on
  * every seed. The property over every fault kind ({@code nothingIsLostAcrossFailures}) still finds
- * failing seeds, though rarely (998 of seeds 1..1000 pass; random seeds fail about as often, mostly
+ * failing seeds, though rarely (992 of seeds 1..1000 pass; random seeds fail about as often, mostly
  * LIVENESS around readers sent ahead across a leader change), so it runs only when asked for,
  * {@code -Dquiver.sim.full=true}, until those are fixed; a survey of seeds by fault kind is
  * {@code -Dtest=SimReplayTest -Dquiver.sim.survey=1000 [-Dquiver.sim.faults=KIND]}.
