@@ -103,8 +103,9 @@ final class ForyValues {
     /**
      * For a loader other than Quiver's own (a client's, on an executor): Fory instances borrowed from
      * pools instead of thread locals, since a worker thread's thread-local map would keep a dropped
-     * client's Fory, and so its loader, alive; and built without codegen (see {@link #newFory}).
-     * Writers apart from readers, as above.
+     * client's Fory, and so its loader, alive. Writers apart from readers, as above. (Fory's own
+     * JVM-wide caches hold classes softly, so such a loader may outlive its client until the heap
+     * runs short.)
      */
     private final java.util.concurrent.ConcurrentLinkedQueue<Fory> readers = new java.util.concurrent.ConcurrentLinkedQueue<>();
     private final java.util.concurrent.ConcurrentLinkedQueue<Fory> writers = new java.util.concurrent.ConcurrentLinkedQueue<>();
@@ -129,7 +130,7 @@ final class ForyValues {
         }
         Fory f = v.writers.poll();
         if (f == null) {
-            f = newFory(OWN_LOADER, false);
+            f = newFory(OWN_LOADER);
         }
         try {
             return encodeWith(f, value, alloc);
@@ -207,7 +208,7 @@ final class ForyValues {
         thread.setContextClassLoader(loader);
         Fory f = reader != null ? reader.get() : readers.poll();
         if (f == null) {
-            f = newFory(loader, false);
+            f = newFory(loader);
         }
         try {
             value = f.deserialize(memory);
@@ -228,18 +229,7 @@ final class ForyValues {
     }
 
     private static Fory newFory(ClassLoader loader) {
-        return newFory(loader, true);
-    }
-
-    /**
-     * {@code codegen} false for a client's loader: Fory keeps the classes it generates in a static
-     * map from loader to a softly held code generator whose class loader is a child of that loader,
-     * so a dropped client's loader would stay reachable until the heap runs short. Without codegen,
-     * Fory's interpreted serializers take those classes, and the loader goes with the client.
-     */
-    private static Fory newFory(ClassLoader loader, boolean codegen) {
         Fory f = Fory.builder()
-                .withCodegen(codegen)
                 .withLanguage(Language.JAVA)
                 .withClassLoader(loader)
                 .requireClassRegistration(false)
