@@ -5,6 +5,8 @@ import static com.google.common.base.Preconditions.checkArgument;
 import io.quiver.core.net.Secret;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Optional;
 
 /**
@@ -14,29 +16,108 @@ import java.util.Optional;
  * <pre>{@code
  * Quiver.connect("zk://zk1:2181/quiver", ConnectOptions.defaults().failoverTimeout(Duration.ofMinutes(2)))
  * }</pre>
+ *
+ * <p>Shipping code: by default the client ships its application class path to the executors (see
+ * {@link #shipClassPath(boolean)}), plus the {@link #jars(List) jars} named here.
  */
 public final class ConnectOptions {
-    private static final ConnectOptions DEFAULTS = new ConnectOptions(null,
-            Duration.ofMillis(Long.getLong("quiver.connectTimeoutMs", 15_000)), Duration.ofSeconds(60));
+    /** Jars that {@link #defaults()} ships in addition, path-separator separated ({@code quiver submit} sets it). */
+    public static final String JARS_PROPERTY = "quiver.jars";
 
     private final String secret;
     private final Duration connectTimeout;
     private final Duration failoverTimeout;
+    /** Those of {@value #JARS_PROPERTY}, kept apart so that {@link #jars(List)} does not drop them. */
+    private final List<Path> propertyJars;
+    private final List<Path> jars;
+    private final boolean shipClassPath;
 
-    private ConnectOptions(String secret, Duration connectTimeout, Duration failoverTimeout) {
+    private ConnectOptions(String secret, Duration connectTimeout, Duration failoverTimeout, List<Path> propertyJars,
+                           List<Path> jars, boolean shipClassPath) {
         this.secret = secret;
         this.connectTimeout = connectTimeout;
         this.failoverTimeout = failoverTimeout;
+        this.propertyJars = propertyJars;
+        this.jars = jars;
+        this.shipClassPath = shipClassPath;
     }
 
     /**
      * No explicit secret (so it comes from the environment, see {@link #secret()}), a 15 s connect
-     * timeout, a 60 s failover timeout.
+     * timeout, a 60 s failover timeout, the application class path shipped, and as {@link #jars()}
+     * those named by the system property {@value #JARS_PROPERTY} (a list separated by
+     * {@link java.io.File#pathSeparator}; read on each call), if set.
      *
      * @return the default options
      */
     public static ConnectOptions defaults() {
-        return DEFAULTS;
+        List<Path> fromProperty = new ArrayList<>();
+        String prop = System.getProperty(JARS_PROPERTY, "");
+        for (String s : prop.split(java.io.File.pathSeparator)) {
+            if (!s.isBlank()) {
+                fromProperty.add(Path.of(s.trim()));
+            }
+        }
+        return new ConnectOptions(null, Duration.ofMillis(Long.getLong("quiver.connectTimeoutMs", 15_000)),
+                Duration.ofSeconds(60), List.copyOf(fromProperty), List.of(), true);
+    }
+
+    /**
+     * Jars (or class folders) to ship to the executors in addition to the application class path, or
+     * instead of it with {@code shipClassPath(false)}; they replace any set before here, and come after
+     * those of {@value #JARS_PROPERTY}, which {@link #defaults()} keeps in any case. Each is
+     * named by the SHA-256 of its bytes and sent to an executor only if it lacks it (executors cache what they received in their work directory). The
+     * files are read when {@code connect} runs.
+     *
+     * @param jars the jar files or class folders to ship
+     * @return a copy of these options with those jars
+     * @throws IllegalArgumentException if the list or an item is null
+     */
+    public ConnectOptions jars(List<Path> jars) {
+        checkArgument(jars != null, "jars is null; pass List.of() for none");
+        for (Path p : jars) {
+            checkArgument(p != null, "jars contains null: %s; pass the paths of built jars", jars);
+        }
+        return new ConnectOptions(secret, connectTimeout, failoverTimeout, propertyJars, List.copyOf(jars),
+                shipClassPath);
+    }
+
+    /**
+     * Whether to ship the application class path (default {@code true}): every entry of
+     * {@code java.class.path}, with the {@code Class-Path} of a manifest-only jar expanded, minus the
+     * JDK; class folders are packed into jars. Only what an executor lacks moves, so Quiver's own jars
+     * and whatever executors were started with ({@code --classpath}) never do. With {@code false},
+     * only {@link #jars(List)} travel, and executors must already have the rest.
+     *
+     * @param ship whether to ship the application class path
+     * @return a copy of these options with that choice
+     */
+    public ConnectOptions shipClassPath(boolean ship) {
+        return new ConnectOptions(secret, connectTimeout, failoverTimeout, propertyJars, jars, ship);
+    }
+
+    /**
+     * The jars shipped beside (or instead of) the class path: those of {@value #JARS_PROPERTY} as
+     * {@link #defaults()} read it, then those of {@link #jars(List)}.
+     *
+     * @return the jars shipped besides the class path
+     */
+    public List<Path> jars() {
+        if (propertyJars.isEmpty()) {
+            return jars;
+        }
+        List<Path> all = new ArrayList<>(propertyJars);
+        all.addAll(jars);
+        return List.copyOf(all);
+    }
+
+    /**
+     * Whether the application class path is shipped; see {@link #shipClassPath(boolean)}.
+     *
+     * @return true if it is shipped
+     */
+    public boolean shipClassPath() {
+        return shipClassPath;
     }
 
     /**
@@ -47,7 +128,7 @@ public final class ConnectOptions {
      */
     public ConnectOptions secret(String secret) {
         checkArgument(secret != null, "secret is null; pass the cluster secret, or \"\" to connect without one");
-        return new ConnectOptions(secret, connectTimeout, failoverTimeout);
+        return new ConnectOptions(secret, connectTimeout, failoverTimeout, propertyJars, jars, shipClassPath);
     }
 
     /**
@@ -57,7 +138,7 @@ public final class ConnectOptions {
      * @return a copy with this timeout
      */
     public ConnectOptions connectTimeout(Duration timeout) {
-        return new ConnectOptions(secret, positive(timeout, "connectTimeout"), failoverTimeout);
+        return new ConnectOptions(secret, positive(timeout, "connectTimeout"), failoverTimeout, propertyJars, jars, shipClassPath);
     }
 
     /**
@@ -68,7 +149,7 @@ public final class ConnectOptions {
      * @return a copy with this timeout
      */
     public ConnectOptions failoverTimeout(Duration timeout) {
-        return new ConnectOptions(secret, connectTimeout, positive(timeout, "failoverTimeout"));
+        return new ConnectOptions(secret, connectTimeout, positive(timeout, "failoverTimeout"), propertyJars, jars, shipClassPath);
     }
 
     /**
@@ -119,6 +200,7 @@ public final class ConnectOptions {
     @Override
     public String toString() {
         return "ConnectOptions[secret=" + (secret == null ? "from environment" : secret.isEmpty() ? "none" : "***")
-                + ", connectTimeout=" + connectTimeout + ", failoverTimeout=" + failoverTimeout + "]";
+                + ", connectTimeout=" + connectTimeout + ", failoverTimeout=" + failoverTimeout + ", shipClassPath="
+                + shipClassPath + ", jars=" + jars() + "]";
     }
 }

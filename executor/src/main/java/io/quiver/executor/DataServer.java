@@ -37,6 +37,8 @@ import org.slf4j.LoggerFactory;
  *            report StoredBlocks (or a BlockFailure) to the leader
  *
  *  peer --Fetch(req, ref)--> here --FetchChunk(req, total, offset, slice)*--> peer   (or FetchFailed)
+ *
+ *  client --CodeOffer / JarChunk* / CodeRelease--> here: {@link ClientCodes}
  * </pre>
  *
  * Per-connection state lives in the connection's attachment and is touched only on that
@@ -53,9 +55,11 @@ final class DataServer implements Endpoint {
     private final Reports reports;
     private final Consumer<RefId> onStored;
     private final Executor disk;
+    private final ClientCodes codes;
 
     DataServer(String selfId, BlockStore store, PeerLinks links, Reports reports, Consumer<RefId> onStored,
-               Executor disk) {
+               Executor disk, ClientCodes codes) {
+        this.codes = codes;
         this.selfId = selfId;
         this.store = store;
         this.links = links;
@@ -127,11 +131,17 @@ final class DataServer implements Endpoint {
             onPut(in, put);
         } else if (m instanceof Fetch fetch) {
             onFetch(in, fetch);
+        } else if (m instanceof Message.JarChunk chunk) {
+            codes.onChunk(c, chunk);
+        } else if (m instanceof Message.CodeOffer offer) {
+            codes.onOffer(c, offer);
+        } else if (m instanceof Message.CodeRelease release) {
+            codes.onRelease(c, release);
         } else {
             if (m instanceof Message.DataMessage d) {
                 d.data().release();
             }
-            log.warn("closing data connection from {}: a data port takes PutChunk and Fetch, not {}", c,
+            log.warn("closing data connection from {}: a data port takes PutChunk, Fetch and client code, not {}", c,
                     m.getClass().getSimpleName());
             c.close();
         }
@@ -404,6 +414,7 @@ final class DataServer implements Endpoint {
 
     @Override
     public void onClose(Connection c) {
+        codes.onClose(c);
         Inbound in = c.attachment();
         if (in == null) {
             return;

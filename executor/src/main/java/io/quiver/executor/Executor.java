@@ -79,6 +79,7 @@ public final class Executor implements AutoCloseable {
     private LeaderLink leader;
     private PeerLinks peers;
     private Fetcher fetcher;
+    private ClientCodes codes;
     private Channel server;
     private volatile int port;
     private CuratorFramework zk;
@@ -140,11 +141,13 @@ public final class Executor implements AutoCloseable {
                 loop.execute(() -> slots.fetchFailed(ref, failure));
             });
             peers.fetcher(fetcher);
-            slots = new TaskSlots(config.id(), config.slots(), store, handoff, leader, fetcher::fetch);
+            slots = new TaskSlots(config.id(), config.slots(), store, handoff, leader, fetcher::fetch, loop);
+            codes = new ClientCodes(config.id(), config.workDir(), loader, io, disk, loop,
+                    code -> loop.execute(() -> slots.codeReady(code)), code -> loop.execute(() -> slots.codeGone(code)));
             runner = new TaskRunner(config.id(), config.slots(), store, loader, handoff, leader, loop, slots, tasksRun,
                     functionsDeserialized);
             DataServer data = new DataServer(config.id(), store, peers, leader,
-                    ref -> loop.execute(() -> slots.blockArrived(ref)), disk);
+                    ref -> loop.execute(() -> slots.blockArrived(ref)), disk, codes);
 
             server = transport.bind(config.host(), config.port(), Pipelines.server(new ServerSpec(config.id(),
                     config.secret(), MessageCodec.DEFAULT_MAX_FRAME, fence::newest, sessions::incrementAndGet), data));
@@ -225,6 +228,22 @@ public final class Executor implements AutoCloseable {
                 s.blockCount(), s.spills(), slots == null ? 0 : slots.queued(), s.decodeCounts());
     }
 
+    /**
+     * Not part of API.md (tests, diagnostics): clients whose code is here, how many of them have a
+     * class loader of their own, and the jar bytes received so far.
+     */
+    public CodeStats codeStats() {
+        ClientCodes c = codes;
+        if (c == null) {
+            return new CodeStats(0, 0, 0);
+        }
+        int[] n = c.counts();
+        return new CodeStats(n[0], n[1], c.bytesReceived());
+    }
+
+    /** See {@link #codeStats()}. */
+    public record CodeStats(int clients, int ownLoaders, long jarBytesReceived) {}
+
     /** The block store, for tests and diagnostics in this module. */
     BlockStore store() {
         return store;
@@ -290,11 +309,17 @@ public final class Executor implements AutoCloseable {
         if (peers != null) {
             peers.close();
         }
+        if (codes != null) {
+            codes.close();
+        }
         if (runner != null) {
             runner.stop(graceful ? 2_000 : 200);
         }
         if (loop != null) {
             loop.stop(1_000);
+        }
+        if (codes != null) {
+            codes.all().forEach(ClientCode::close);
         }
         if (transport != null) {
             transport.close();

@@ -18,6 +18,8 @@ import java.util.concurrent.atomic.LongAdder;
  */
 final class FunctionEntry {
     private final FnDef def;
+    /** The client whose tasks use it (a function belongs to one client); set by the loop at first use. */
+    Long owner;
     private volatile TaskFunction function;
     private Throwable failure;
 

@@ -14,6 +14,10 @@ final class Task {
     int missing;
     /** Finished or failed: ignore further events for it. */
     boolean done;
+    /** The code of the client that submitted it; set by the loop before the task is handed out. */
+    ClientCode code;
+    /** Its hold on {@code code} was given back. */
+    boolean detached;
 
     /** The task's id: its first output. */
     io.quiver.RefId id() {

@@ -45,7 +45,6 @@ final class TaskRunner {
     private final TaskSlots slots;
     private final LongAdder tasksRun;
     private final LongAdder functionsDeserialized;
-    private final Function<ByteBuf, Object> decoder;
     private final Thread[] workers;
     private volatile boolean stopped;
 
@@ -61,7 +60,6 @@ final class TaskRunner {
         this.slots = taskSlots;
         this.tasksRun = tasksRun;
         this.functionsDeserialized = functionsDeserialized;
-        this.decoder = buf -> DefaultCodec.INSTANCE.decode(buf, loader);
         this.workers = new Thread[slots];
         for (int i = 0; i < slots; i++) {
             workers[i] = new Thread(this::work, "quiver-" + executorId + "-worker-" + i);
@@ -121,10 +119,17 @@ final class TaskRunner {
         long start = System.nanoTime();
         TaskResult result;
         int stored = 0;
+        // The client's loader: its submits, dataset stages (which resolve through the context loader)
+        // and values all load through it.
+        ClassLoader loader = task.code != null ? task.code.loader : this.loader;
+        Thread thread = Thread.currentThread();
+        ClassLoader previous = thread.getContextClassLoader();
+        thread.setContextClassLoader(loader);
         try {
             TaskFunction fn = task.function.get(store, loader, functionsDeserialized);
             List<Arg> argList = launch.args();
             Object[] args = new Object[argList.size()];
+            Function<ByteBuf, Object> decoder = buf -> DefaultCodec.INSTANCE.decode(buf, loader);
             for (int i = 0; i < args.length; i++) {
                 Arg a = argList.get(i);
                 args[i] = a.isRef() ? store.value(a.ref(), decoder) : DefaultCodec.INSTANCE.fromBytes(a.value(), loader);
@@ -137,7 +142,7 @@ final class TaskRunner {
             List<BlockInfo> infos = new ArrayList<>(values.length);
             byte[] inline = null;
             for (int i = 0; i < values.length; i++) {
-                ByteBuf encoded = DefaultCodec.INSTANCE.encode(values[i], ByteBufAllocator.DEFAULT);
+                ByteBuf encoded = DefaultCodec.INSTANCE.encode(values[i], ByteBufAllocator.DEFAULT, loader);
                 int size = encoded.readableBytes();
                 if (values.length == 1 && size <= INLINE_LIMIT) {
                     inline = ByteBufUtil.getBytes(encoded);
@@ -151,7 +156,10 @@ final class TaskRunner {
             for (int i = 0; i < stored; i++) {
                 store.drop(outs.get(i));
             }
-            result = new TaskResult(outs.get(0), System.nanoTime() - start, List.of(), null, failure(t, executorId));
+            result = new TaskResult(outs.get(0), System.nanoTime() - start, List.of(), null,
+                    failure(t, executorId, task.code));
+        } finally {
+            thread.setContextClassLoader(previous);
         }
         tasksRun.increment();
         reports.taskResult(result);
@@ -159,11 +167,33 @@ final class TaskRunner {
     }
 
     /** What user code (or resolving its inputs) threw, as the leader and client see it. */
-    static Failure failure(Throwable t, String executorId) {
+    static Failure failure(Throwable t, String executorId, ClientCode code) {
         StringWriter stack = new StringWriter();
         t.printStackTrace(new PrintWriter(stack));
         String kind = t instanceof BlockStore.MissingBlockException ? Failure.LOST : Failure.TASK;
+        String missing = missingClass(t);
+        if (missing != null) {
+            String client = code == null ? "its client" : "client " + code.clientId;
+            return new Failure(kind, t.getClass().getName(), "class " + missing + " cannot be found on executor "
+                    + executorId + " for " + client + ": ship it (ConnectOptions.jars(...), or"
+                    + " ConnectOptions.shipClassPath(true), the default, with the class on the client's class path),"
+                    + " or start executors with --classpath <jars holding it>", stack.toString(), executorId, 1);
+        }
         return new Failure(kind, t.getClass().getName(), t.getMessage(), stack.toString(), executorId, 1);
+    }
+
+    /** The class a failure comes down to not finding, if that is what it is. */
+    static String missingClass(Throwable t) {
+        for (Throwable c = t; c != null; c = c.getCause() == c ? null : c.getCause()) {
+            if (c instanceof io.quiver.core.codec.JavaSerialization.MissingClassException m) {
+                return m.className();
+            } else if (c instanceof ClassNotFoundException && c.getMessage() != null) {
+                return c.getMessage();
+            } else if (c instanceof NoClassDefFoundError && c.getMessage() != null && !c.getMessage().contains(" ")) {
+                return c.getMessage().replace('/', '.');
+            }
+        }
+        return null;
     }
 
     private record Context(String executorId, int outputs) implements TaskContext {}

@@ -35,9 +35,16 @@ import java.util.function.BiConsumer;
  * the same {@link Failure}. Ready tasks go to the workers in launch order; the workers hold at
  * most two per slot (one running, one queued) so that a worker finds its next task without
  * waiting for this loop.
+ *
+ * <p>A task runs with the code of the client that submitted it ({@link ClientCode}, found by the
+ * owner of its refs): until that code is here the task waits, at most {@link #CODE_WAIT_MILLIS}.
+ * When the client goes, its waiting and queued tasks fail, its functions are forgotten, and its
+ * loader is closed once its last running task ends.
  */
 final class TaskSlots {
     static final int MAX_REMEMBERED_FAILURES = 10_000;
+    /** How long a task waits for its client's code to arrive. */
+    static final long CODE_WAIT_MILLIS = Long.getLong("quiver.executor.codeWaitMs", 60_000);
 
     /** What this executor is doing, as a new leader needs to know it (see {@code Register}). */
     record Snapshot(List<RefId> active, List<TaskResult> failed) {}
@@ -65,13 +72,27 @@ final class TaskSlots {
             return size() > MAX_REMEMBERED_FAILURES;
         }
     };
+    /** The code of each client here, by the owner of its refs. */
+    private final Map<Long, ClientCode> codes = new HashMap<>();
+    /** Tasks whose client's code has not arrived yet, by owner. */
+    private final Map<Long, List<Task>> awaitingCode = new HashMap<>();
+    /** Owners whose client left: their late tasks fail at once. */
+    private final Set<Long> goneOwners = java.util.Collections.newSetFromMap(new LinkedHashMap<>(16, 0.75f, false) {
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<Long, Boolean> eldest) {
+            return size() > MAX_REMEMBERED_FAILURES;
+        }
+    });
+    private final EventLoop loop;
     private long nextSeq;
+    private int awaitingCodeTasks;
     private int waitingTasks;
     private int handedOut;
     private volatile int queued;
 
     TaskSlots(String executorId, int slots, BlockStore store, BlockingQueue<Task> handoff, Reports reports,
-              BiConsumer<RefId, List<Peer>> fetcher) {
+              BiConsumer<RefId, List<Peer>> fetcher, EventLoop loop) {
+        this.loop = loop;
         this.executorId = executorId;
         this.slots = slots;
         this.store = store;
@@ -124,6 +145,144 @@ final class TaskSlots {
                     + " is unknown on executor " + executorId + " (never sent, or dropped)", "", executorId, 1));
             return;
         }
+        long owner = owner(task.id());
+        ClientCode code = codes.get(owner);
+        if (code == null) {
+            if (goneOwners.contains(owner)) {
+                fail(task, clientGone(owner));
+                return;
+            }
+            List<Task> list = awaitingCode.get(owner);
+            if (list == null) {
+                List<Task> fresh = new ArrayList<>();
+                awaitingCode.put(owner, fresh);
+                loop.schedule(() -> codeTimedOut(owner, fresh), CODE_WAIT_MILLIS, java.util.concurrent.TimeUnit.MILLISECONDS);
+                list = fresh;
+            }
+            list.add(task);
+            awaitingCodeTasks++;
+            return;
+        }
+        attach(task, code);
+        admitInputs(task);
+    }
+
+    /** The client that minted a ref: job refs carry the client's owner with every bit flipped (JobRefs). */
+    static long owner(RefId ref) {
+        return ref.owner() < 0 ? ~ref.owner() : ref.owner();
+    }
+
+    private void attach(Task task, ClientCode code) {
+        task.code = code;
+        code.tasks++;
+        if (task.function.owner == null) {
+            task.function.owner = code.owner;
+        }
+    }
+
+    /** The task ended (ran, or failed before running): its client's loader may close if the client left. */
+    private void detach(Task task) {
+        ClientCode code = task.code;
+        if (code != null && !task.detached) {
+            task.detached = true;
+            if (--code.tasks == 0 && code.gone) {
+                code.close();
+            }
+        }
+    }
+
+    /** The client's code is here (ClientCodes made its loader): its waiting tasks go on. */
+    void codeReady(ClientCode code) {
+        codes.put(code.owner, code);
+        goneOwners.remove(code.owner);
+        List<Task> list = awaitingCode.remove(code.owner);
+        if (list != null) {
+            for (Task t : list) {
+                awaitingCodeTasks--;
+                if (!t.done) {
+                    attach(t, code);
+                    admitInputs(t);
+                }
+            }
+        }
+        dispatch();
+    }
+
+    /**
+     * The client left: its tasks not yet running fail (the leader cancels them anyway), its functions
+     * are forgotten, and its loader closes once its running tasks end.
+     */
+    void codeGone(ClientCode code) {
+        if (codes.get(code.owner) == code) {
+            codes.remove(code.owner);
+        }
+        goneOwners.add(code.owner);
+        code.gone = true;
+        Failure f = clientGone(code.owner);
+        List<Task> awaiting = awaitingCode.remove(code.owner);
+        if (awaiting != null) {
+            for (Task t : awaiting) {
+                awaitingCodeTasks--;
+                if (!t.done) {
+                    fail(t, f);
+                }
+            }
+        }
+        functions.values().removeIf(e -> e.owner != null && e.owner == code.owner);
+        List<Task> queuedHere = new ArrayList<>();
+        for (Task t : ready) {
+            if (t.code == code) {
+                queuedHere.add(t);
+            }
+        }
+        for (Task t : queuedHere) {
+            ready.remove(t);
+            fail(t, f);
+        }
+        for (java.util.Iterator<List<Task>> it = waiting.values().iterator(); it.hasNext(); ) {
+            List<Task> list = it.next();
+            for (Task t : list) {
+                if (!t.done && t.code == code) {
+                    fail(t, f);
+                }
+            }
+            list.removeIf(t -> t.done);
+            if (list.isEmpty()) {
+                it.remove();
+            }
+        }
+        if (code.tasks == 0) {
+            code.close();
+        }
+        dispatch();
+    }
+
+    private void codeTimedOut(long owner, List<Task> list) {
+        if (awaitingCode.get(owner) != list) {
+            return; // the code came, or the client left
+        }
+        awaitingCode.remove(owner);
+        Failure f = new Failure(Failure.TASK, "io.quiver.QuiverException", "the code of the client that submitted"
+                + " this task (owner " + Long.toHexString(owner) + ") did not reach executor " + executorId + " within "
+                + CODE_WAIT_MILLIS + " ms; the client may have died, or cannot reach this executor's data port (check"
+                + " the client's log)", "", executorId, 1);
+        for (Task t : list) {
+            awaitingCodeTasks--;
+            if (!t.done) {
+                fail(t, f);
+            }
+        }
+        dispatch();
+    }
+
+    private Failure clientGone(long owner) {
+        return new Failure(Failure.TASK, "io.quiver.QuiverException", "the client that submitted this task (owner "
+                + Long.toHexString(owner) + ") has disconnected from executor " + executorId, "", executorId, 1);
+    }
+
+    private void admitInputs(Task task) {
+        FunctionEntry fn = task.function;
+        TaskLaunch launch = task.launch;
         Failure inputFailed = null;
         if (fn.def().block() != null) {
             inputFailed = need(task, fn.def().block(), List.of());
@@ -171,6 +330,7 @@ final class TaskSlots {
     void taskDone(Task task, Failure failure) {
         handedOut--;
         task.done = true;
+        detach(task);
         active.remove(task.id());
         if (failure == null) {
             for (RefId out : task.launch.outs()) {
@@ -261,6 +421,7 @@ final class TaskSlots {
             waitingTasks--;
         }
         task.done = true;
+        detach(task);
         active.remove(task.id());
         failedTasks.put(task.id(), failure);
         for (RefId out : task.launch.outs()) {
@@ -275,6 +436,6 @@ final class TaskSlots {
             handedOut++;
             handoff.add(ready.poll());
         }
-        queued = ready.size() + waitingTasks;
+        queued = ready.size() + waitingTasks + awaitingCodeTasks;
     }
 }

@@ -88,11 +88,18 @@ abstract class ClusterTestBase {
         return startExecutor(config(id, slots, 256L << 20));
     }
 
+    /**
+     * Starts an executor and, as a client would on connect, offers it the code of owner 7 (whose refs
+     * {@link #ref()} mints): no jars, so its tasks load through the executor's own loader.
+     */
     Executor startExecutor(ExecutorConfig config) {
         Executor e = closeLater(new Executor(config));
         e.start();
+        closeLater(new TestingClient(e.port())).offerNoCode(OWNER);
         return e;
     }
+
+    static final long OWNER = 7;
 
     TestingLeader startLeader(String id, long epoch) throws Exception {
         return closeLater(new TestingLeader(cluster, id, epoch)).start();

@@ -72,6 +72,24 @@ final class TestingClient implements Endpoint, AutoCloseable {
         return r.done;
     }
 
+    /** Replies to code offers (CodeWant, CodeReady), in arrival order. */
+    final java.util.concurrent.LinkedBlockingQueue<Message> codeReplies = new java.util.concurrent.LinkedBlockingQueue<>();
+
+    /** Offers code with no jars of its own for {@code owner}, and waits until the executor has it. */
+    void offerNoCode(long owner) {
+        connection.send(new Message.CodeOffer(owner, "test-client", List.of()));
+        try {
+            Message want = codeReplies.poll(30, java.util.concurrent.TimeUnit.SECONDS);
+            Message ready = codeReplies.poll(30, java.util.concurrent.TimeUnit.SECONDS);
+            if (!(want instanceof Message.CodeWant) || !(ready instanceof Message.CodeReady r) || r.error() != null) {
+                throw new IllegalStateException("code offer not accepted: " + want + ", " + ready);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+
     void sendRaw(Message m) {
         connection.send(m);
     }
@@ -99,6 +117,8 @@ final class TestingClient implements Endpoint, AutoCloseable {
             }
         } else if (m instanceof FetchFailed f) {
             fetches.get(f.reqId()).done.completeExceptionally(new IllegalStateException(f.reason()));
+        } else if (m instanceof Message.CodeWant || m instanceof Message.CodeReady) {
+            codeReplies.add(m);
         } else if (m instanceof Message.DataMessage d) {
             d.data().release();
         }

@@ -103,6 +103,9 @@ public final class LocalCluster implements AutoCloseable {
      */
     public static LocalCluster start(Options options) {
         checkArgument(options != null, "options is null; pass LocalCluster.options()");
+        checkArgument(!options.settings().shipClassPath() || options.settings().separateProcesses(),
+                "shipClassPath(true) needs separateProcesses(true): in-process executors share this JVM's class"
+                        + " loader, so nothing would be shipped");
         LocalCluster cluster = new LocalCluster(options.settings());
         try {
             cluster.boot();
@@ -441,7 +444,7 @@ public final class LocalCluster implements AutoCloseable {
             cmd.addAll(List.of(extra.split("\\s+")));
         }
         cmd.add("-cp");
-        cmd.add(System.getProperty("java.class.path"));
+        cmd.add(settings.shipClassPath() ? quiverClassPath() : System.getProperty("java.class.path"));
         cmd.add(CLI_MAIN);
         cmd.addAll(List.of("executor", "--zk", url.toString(), "--id", id, "--host", HOST, "--port", "0",
                 "--slots", String.valueOf(settings.slotsPerExecutor()),
@@ -449,6 +452,12 @@ public final class LocalCluster implements AutoCloseable {
                 "--work-dir", dir.resolve(id).toString(),
                 "--parent-pid", String.valueOf(ProcessHandle.current().pid())));
         return cmd;
+    }
+
+    /** Quiver's own class path, without this JVM's application classes (ClassPath.quiverOwn). */
+    private static String quiverClassPath() {
+        return String.join(java.io.File.pathSeparator,
+                io.quiver.core.code.ClassPath.quiverOwn().stream().map(Path::toString).toList());
     }
 
     private Path workDir(String executorId) {
@@ -556,7 +565,7 @@ public final class LocalCluster implements AutoCloseable {
 
     /** An immutable snapshot of {@link Options}. */
     record Settings(int executors, int slotsPerExecutor, int coordinators, long executorMemory,
-                    boolean separateProcesses, String secret, Duration startTimeout) {}
+                    boolean separateProcesses, String secret, Duration startTimeout, boolean shipClassPath) {}
 
     /**
      * What {@link LocalCluster#start} starts. Each setter checks its argument and returns this builder.
@@ -571,6 +580,7 @@ public final class LocalCluster implements AutoCloseable {
         private boolean separateProcesses = false;
         private String secret = "";
         private Duration startTimeout = Duration.ofSeconds(60);
+        private boolean shipClassPath = false;
 
         private Options() {}
 
@@ -612,6 +622,20 @@ public final class LocalCluster implements AutoCloseable {
             return this;
         }
 
+        /**
+         * With {@link #separateProcesses(boolean) separateProcesses(true)}: start child executors with
+         * Quiver's own class path only (its modules and the jars of the class path), without this JVM's
+         * class folders (application and test classes), so that user code reaches them only by
+         * shipping, as on a real cluster (API.md, section 6). Default {@code false}: children get this
+         * JVM's class path. In-process executors always share this JVM's class loader.
+         *
+         * @throws IllegalArgumentException at {@link LocalCluster#start} if set without separate processes
+         */
+        public Options shipClassPath(boolean ship) {
+            this.shipClassPath = ship;
+            return this;
+        }
+
         /** The cluster secret: every connection then authenticates with it (HMAC handshake). */
         public Options secret(String secret) {
             checkArgument(secret != null && !secret.isBlank(),
@@ -638,7 +662,7 @@ public final class LocalCluster implements AutoCloseable {
                 }
             }
             return new Settings(executors, slotsPerExecutor, coordinators, memory, separateProcesses, secret,
-                    startTimeout);
+                    startTimeout, shipClassPath);
         }
 
         @Override

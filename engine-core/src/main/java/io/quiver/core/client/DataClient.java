@@ -43,6 +43,8 @@ final class DataClient implements AutoCloseable {
     private final Map<String, Connection> connections = new ConcurrentHashMap<>();
     private final Map<Long, Download> downloads = new ConcurrentHashMap<>();
     private final AtomicLong requestIds = new AtomicLong();
+    /** Set once at connect; every new connection offers the client's code first. */
+    private volatile CodeShipper code;
 
     DataClient(Transport transport, Secret secret, String clientId) {
         this.transport = transport;
@@ -57,7 +59,12 @@ final class DataClient implements AutoCloseable {
         long received;
     }
 
-    private Connection connection(Peer peer) {
+    void code(CodeShipper shipper) {
+        this.code = shipper;
+    }
+
+    /** The connection to {@code peer}, opened (and offered the client's code) if there is none. */
+    Connection connection(Peer peer) {
         Connection c = connections.get(peer.id());
         if (c != null && c.isOpen()) {
             return c;
@@ -70,6 +77,10 @@ final class DataClient implements AutoCloseable {
             c = Pipelines.connect(transport, peer.host(), peer.port(), secret, Role.CLIENT, clientId, 0,
                     MessageCodec.DEFAULT_MAX_FRAME, 5_000, new DataEndpoint());
             connections.put(peer.id(), c);
+            CodeShipper shipper = code;
+            if (shipper != null) {
+                shipper.shipOn(c);
+            }
             return c;
         }
     }
@@ -196,6 +207,10 @@ final class DataClient implements AutoCloseable {
                 if (d != null) {
                     d.result.completeExceptionally(new QuiverException(f.reason()));
                 }
+            } else if (m instanceof Message.CodeWant want && code != null) {
+                code.onWant(c, want);
+            } else if (m instanceof Message.CodeReady ready && code != null) {
+                code.onReady(c, ready);
             } else if (m instanceof Message.DataMessage dm) {
                 dm.data().release();
             }
@@ -203,6 +218,10 @@ final class DataClient implements AutoCloseable {
 
         @Override
         public void onClose(Connection c) {
+            CodeShipper shipper = code;
+            if (shipper != null) {
+                shipper.onClose(c);
+            }
             for (Download d : downloads.values()) {
                 d.result.completeExceptionally(new QuiverException("connection to " + c.peerId() + " closed"));
             }

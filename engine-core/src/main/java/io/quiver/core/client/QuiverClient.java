@@ -20,6 +20,8 @@ import io.quiver.RefId;
 import io.quiver.Scatter;
 import io.quiver.core.client.dataset.DatasetImpl;
 import io.quiver.core.client.dataset.JobResult;
+import io.quiver.core.code.ClassPath;
+import io.quiver.core.code.CodeJars;
 import io.quiver.core.codec.ArrayChunker;
 import io.quiver.core.codec.Codec;
 import io.quiver.core.codec.DefaultCodec;
@@ -63,6 +65,9 @@ import java.util.function.Function;
 import org.apache.curator.framework.CuratorFramework;
 import org.apache.curator.framework.recipes.cache.ChildData;
 import org.apache.curator.framework.recipes.cache.CuratorCache;
+import org.apache.curator.framework.recipes.cache.CuratorCacheListener;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Thread-safe; user threads call it, and it never blocks the session loop. The {@link Quiver} behind
@@ -72,6 +77,7 @@ import org.apache.curator.framework.recipes.cache.CuratorCache;
  * here, and tasks queued by any thread go out as one Submit per loop turn, or to the next leader.
  */
 public final class QuiverClient implements Quiver {
+    private static final Logger log = LoggerFactory.getLogger(QuiverClient.class);
     private static final Cleaner CLEANER = Cleaner.create();
     /** A function larger than this travels as a block on the data plane, not in a control message. */
     static final int LARGE_FUNCTION_BYTES = 1 << 20;
@@ -88,10 +94,13 @@ public final class QuiverClient implements Quiver {
     private final ClientJobs jobs = new ClientJobs(this);
     private final AtomicLong fnIds = new AtomicLong();
     private final AtomicBoolean closed = new AtomicBoolean();
+    private final String clientId;
+    private volatile CodeShipper code;
     private Runnable onClose = () -> {};
 
     private QuiverClient(ClusterUrl url, ConnectOptions options, CuratorFramework zk) {
         String clientId = "client-" + ProcessHandle.current().pid() + "-" + Long.toHexString(System.nanoTime() & 0xffffff);
+        this.clientId = clientId;
         Secret secret = Secret.of(options.secret().orElse(null));
         this.zk = zk;
         this.executorsCache = CuratorCache.build(zk, ZkPaths.EXECUTORS);
@@ -127,6 +136,7 @@ public final class QuiverClient implements Quiver {
                 }
                 Thread.sleep(50);
             }
+            client.shipCode(options, deadline);
             return client;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -136,6 +146,96 @@ public final class QuiverClient implements Quiver {
             client.close();
             throw e;
         }
+    }
+
+    /**
+     * Ships this client's code (DESIGN.md, "User code") to every registered executor and waits until
+     * each has it, so that no task of this client starts before its classes are there; executors that
+     * register later get it in the background (their tasks wait for it). An executor that refuses the
+     * code fails the connect; one that cannot be reached is left to the cluster's failure handling.
+     */
+    private void shipCode(ConnectOptions options, long deadlineNanos) throws InterruptedException {
+        List<java.nio.file.Path> entries = new ArrayList<>();
+        if (options.shipClassPath()) {
+            entries.addAll(ClassPath.application());
+        }
+        for (java.nio.file.Path jar : options.jars()) {
+            if (!java.nio.file.Files.exists(jar)) {
+                throw new IllegalArgumentException("ConnectOptions.jars: " + jar.toAbsolutePath() + " does not exist;"
+                        + " build it first, or fix the path" + (options.jars().size() > 1 ? " (jars " + options.jars()
+                        + ")" : "") + (System.getProperty(ConnectOptions.JARS_PROPERTY) != null ? "; -D"
+                        + ConnectOptions.JARS_PROPERTY + "=" + System.getProperty(ConnectOptions.JARS_PROPERTY) : ""));
+            }
+        }
+        entries.addAll(ClassPath.expand(options.jars()));
+        CodeShipper shipper = new CodeShipper(refs.owner(), clientId, CodeJars.of(entries), userExecutor);
+        code = shipper;
+        data.code(shipper);
+        executorsCache.listenable().addListener(CuratorCacheListener.builder()
+                .forCreatesAndChanges((before, node) -> {
+                    if (!closed.get() && node.getPath().startsWith(ZkPaths.EXECUTORS + "/")) {
+                        userExecutor.execute(() -> shipInBackground(ExecutorRecord.parse(node.getData())));
+                    }
+                })
+                .build());
+        long totalBytes = shipper.jars().stream().mapToLong(io.quiver.core.code.CodeJar::size).sum();
+        // Bounded by the connect timeout plus time for the bytes at a slow 10 MB/s.
+        long bound = Math.max(0, deadlineNanos - System.nanoTime()) + totalBytes * 100;
+        long shipDeadline = System.nanoTime() + Math.max(bound, 5_000_000_000L);
+        Map<String, CompletableFuture<Void>> pending = new HashMap<>();
+        for (ExecutorInfo e : cluster().executors()) {
+            try {
+                pending.put(e.id(), shipper.shipOn(data.connection(new Peer(e.id(), e.host(), e.port()))));
+            } catch (QuiverException ex) {
+                log.warn("cannot reach executor {} at {}:{} to ship this client's code: {}", e.id(), e.host(), e.port(),
+                        ex.getMessage());
+            }
+        }
+        for (Map.Entry<String, CompletableFuture<Void>> p : pending.entrySet()) {
+            try {
+                p.getValue().get(Math.max(1, shipDeadline - System.nanoTime()), java.util.concurrent.TimeUnit.NANOSECONDS);
+            } catch (ExecutionException ex) {
+                Throwable cause = ex.getCause();
+                if (cause.getMessage() != null && cause.getMessage().contains("refused this client's code")) {
+                    throw new QuiverException(cause.getMessage(), cause);
+                }
+                log.warn("could not ship this client's code to executor {}: {}", p.getKey(), cause.getMessage());
+            } catch (java.util.concurrent.TimeoutException ex) {
+                throw new ClusterUnavailableException("executor " + p.getKey() + " did not receive this client's code ("
+                        + shipper.jars().size() + " jars, " + totalBytes + " bytes) in time; check that it is alive,"
+                        + " or ship less with ConnectOptions.shipClassPath(false).jars(...)");
+            }
+        }
+    }
+
+    private void shipInBackground(ExecutorRecord r) {
+        CodeShipper shipper = code;
+        if (shipper == null || closed.get()) {
+            return;
+        }
+        try {
+            shipper.shipOn(data.connection(new Peer(r.id(), r.host(), r.port()))).whenComplete((x, e) -> {
+                if (e != null && !closed.get()) {
+                    log.warn("could not ship this client's code to executor {}: {}", r.id(), e.getMessage());
+                }
+            });
+        } catch (RuntimeException e) {
+            if (!closed.get()) {
+                log.warn("cannot reach executor {} at {}:{} to ship this client's code: {}", r.id(), r.host(), r.port(),
+                        e.getMessage());
+            }
+        }
+    }
+
+    /** Not part of API.md (tests, benchmarks): jar bytes this client has sent to executors. */
+    public long codeBytesShipped() {
+        CodeShipper s = code;
+        return s == null ? 0 : s.bytesSent();
+    }
+
+    /** Not part of API.md (tests, diagnostics): this client's id, as executors name it in messages. */
+    public String clientId() {
+        return clientId;
     }
 
     /** Runs {@code hook} after this client closes (a local cluster stops with its Quiver). */
@@ -508,6 +608,10 @@ public final class QuiverClient implements Quiver {
         }
         session.close();
         refs.clear(new ClusterUnavailableException("the Quiver was closed"));
+        CodeShipper shipper = code;
+        if (shipper != null) {
+            shipper.release();
+        }
         data.close();
         executorsCache.close();
         zk.close();

@@ -25,6 +25,11 @@ final class RefTable {
         }
     }
 
+    /** The owner of every ref this client mints (its first session); -1 before the first session. */
+    long owner() {
+        return owner;
+    }
+
     RefId nextId() {
         if (owner < 0) {
             throw new IllegalStateException("no leader session yet: refs are minted only after connect");

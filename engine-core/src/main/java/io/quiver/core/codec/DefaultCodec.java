@@ -58,8 +58,22 @@ public final class DefaultCodec implements Codec {
 
     private DefaultCodec() {}
 
+    /** Forgets what the codec keeps for {@code loader}, a client's class loader that is being closed. */
+    public static void forgetLoader(ClassLoader loader) {
+        ForyValues.forget(loader);
+    }
+
     @Override
     public ByteBuf encode(Object value, ByteBufAllocator alloc) {
+        return encode(value, alloc, null);
+    }
+
+    /**
+     * Encodes a value whose classes come from {@code loader} (a client's loader on an executor): the
+     * Fory writer that learns those classes belongs to that loader and goes with it
+     * ({@link #forgetLoader}), instead of pinning it in a thread's writer. Null: Quiver's own.
+     */
+    public ByteBuf encode(Object value, ByteBufAllocator alloc, ClassLoader loader) {
         if (value == null) {
             return alloc.heapBuffer(1).writeByte(NULL);
         } else if (value instanceof byte[] a) {
@@ -103,7 +117,7 @@ public final class DefaultCodec implements Codec {
             byte[] utf8 = s.getBytes(StandardCharsets.UTF_8);
             return alloc.heapBuffer(5 + utf8.length).writeByte(STRING).writeInt(utf8.length).writeBytes(utf8);
         } else if (value instanceof Serializable) {
-            ByteBuf fory = encodeWithFory(value, alloc);
+            ByteBuf fory = encodeWithFory(value, alloc, loader);
             if (fory != null) {
                 return fory;
             }
@@ -112,9 +126,9 @@ public final class DefaultCodec implements Codec {
     }
 
     /** FORY, or null where Java serialization must take the value (which then encodes or rejects it). */
-    private static ByteBuf encodeWithFory(Object value, ByteBufAllocator alloc) {
+    private static ByteBuf encodeWithFory(Object value, ByteBufAllocator alloc, ClassLoader loader) {
         try {
-            return ForyValues.encode(value, alloc);
+            return loader == null ? ForyValues.encode(value, alloc) : ForyValues.encode(value, alloc, loader);
         } catch (VirtualMachineError e) {
             if (!(e instanceof StackOverflowError)) {
                 throw e;

@@ -100,10 +100,43 @@ final class ForyValues {
 
     private final ClassLoader loader;
     private final ThreadLocal<Fory> reader;
+    /**
+     * For a loader other than Quiver's own (a client's, on an executor): Fory instances borrowed from
+     * pools instead of thread locals, since a worker thread's thread-local map would keep a dropped
+     * client's Fory, and so its loader, alive. Writers apart from readers, as above. (Fory's own
+     * JVM-wide caches hold classes softly, so such a loader may outlive its client until the heap
+     * runs short.)
+     */
+    private final java.util.concurrent.ConcurrentLinkedQueue<Fory> readers = new java.util.concurrent.ConcurrentLinkedQueue<>();
+    private final java.util.concurrent.ConcurrentLinkedQueue<Fory> writers = new java.util.concurrent.ConcurrentLinkedQueue<>();
 
     private ForyValues(ClassLoader loader) {
         this.loader = loader;
-        this.reader = ThreadLocal.withInitial(() -> newFory(loader));
+        this.reader = loader == OWN_LOADER ? ThreadLocal.withInitial(() -> newFory(loader)) : null;
+    }
+
+    /** Drops the Fory instances of {@code loader} (a client's loader that is being closed). */
+    static void forget(ClassLoader loader) {
+        if (loader != null && loader != OWN_LOADER) {
+            BY_LOADER.invalidate(loader);
+        }
+    }
+
+    /** Encodes with a writer of {@code loader}'s (so that the classes it sees stay with that loader). */
+    static ByteBuf encode(Object value, ByteBufAllocator alloc, ClassLoader loader) {
+        ForyValues v = forLoader(loader);
+        if (v == OWN) {
+            return encode(value, alloc);
+        }
+        Fory f = v.writers.poll();
+        if (f == null) {
+            f = newFory(OWN_LOADER);
+        }
+        try {
+            return encodeWith(f, value, alloc);
+        } finally {
+            v.writers.offer(f);
+        }
     }
 
     /** The reading side for {@code loader}; null means the loader that loaded Quiver. */
@@ -123,9 +156,13 @@ final class ForyValues {
      *     cannot encode it the way Java serialization would; nothing is left allocated then
      */
     static ByteBuf encode(Object value, ByteBufAllocator alloc) {
+        return encodeWith(WRITER.get(), value, alloc);
+    }
+
+    private static ByteBuf encodeWith(Fory writer, Object value, ByteBufAllocator alloc) {
         Sink sink = new Sink(alloc);
         try {
-            WRITER.get().serialize(sink, value);
+            writer.serialize(sink, value);
             if (sink.buf == null) {
                 throw new IllegalStateException("Fory wrote nothing for a " + value.getClass().getName());
             }
@@ -169,12 +206,19 @@ final class ForyValues {
         Thread thread = Thread.currentThread();
         ClassLoader context = thread.getContextClassLoader();
         thread.setContextClassLoader(loader);
+        Fory f = reader != null ? reader.get() : readers.poll();
+        if (f == null) {
+            f = newFory(loader);
+        }
         try {
-            value = reader.get().deserialize(memory);
+            value = f.deserialize(memory);
         } catch (Throwable e) { // Fory wraps what its serializers throw, Errors included
             throw decodeFailure(e, length);
         } finally {
             thread.setContextClassLoader(context);
+            if (reader == null) {
+                readers.offer(f);
+            }
         }
         if (memory.readerIndex() != length) {
             throw new QuiverException("corrupt value: a FORY value of " + length + " bytes ended after "

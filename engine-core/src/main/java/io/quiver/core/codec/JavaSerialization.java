@@ -81,7 +81,9 @@ public final class JavaSerialization {
      * @throws QuiverException if an object's own {@code readObject} fails
      */
     public static Object readFrom(InputStream in, ClassLoader loader, long maxBytes) throws IOException {
-        try (ObjectInputStream ois = new LoaderObjectInputStream(in, loader)) {
+        LoaderObjectInputStream stream = null;
+        try (LoaderObjectInputStream ois = new LoaderObjectInputStream(in, loader)) {
+            stream = ois;
             ObjectInputFilter bound = info -> info.arrayLength() > maxBytes || info.arrayLength() < -1
                     ? ObjectInputFilter.Status.REJECTED
                     : ObjectInputFilter.Status.UNDECIDED;
@@ -92,7 +94,17 @@ public final class JavaSerialization {
             throw new MissingClassException(e.getMessage(), e);
         } catch (QuiverException e) {
             throw e;
-        } catch (RuntimeException e) {
+        } catch (IOException | RuntimeException e) {
+            // A class that could not be loaded may surface later as another error: a lambda whose
+            // capturing class is missing stays a SerializedLambda, and its assignment fails with
+            // "Cannot cast SerializedLambda to ...". The missing class is the cause: name it.
+            String missing = stream == null ? null : stream.firstMissing;
+            if (missing != null) {
+                throw new MissingClassException(missing, e);
+            }
+            if (e instanceof IOException io) {
+                throw io;
+            }
             // Corrupt input surfaces as NegativeArraySizeException, ClassCastException, ... from
             // ObjectInputStream or from a class's readObject.
             throw new QuiverException("could not deserialize a value, the bytes are corrupt or a readObject"
@@ -127,6 +139,8 @@ public final class JavaSerialization {
                 "void", void.class);
 
         private final ClassLoader loader;
+        /** The first class that could not be loaded, if any. */
+        String firstMissing;
 
         LoaderObjectInputStream(InputStream in, ClassLoader loader) throws IOException {
             super(in);
@@ -135,11 +149,19 @@ public final class JavaSerialization {
 
         @Override
         protected Class<?> resolveClass(ObjectStreamClass desc) throws IOException, ClassNotFoundException {
-            if (loader == null) {
-                return super.resolveClass(desc);
+            try {
+                if (loader == null) {
+                    return super.resolveClass(desc);
+                }
+                Class<?> primitive = PRIMITIVES.get(desc.getName());
+                return primitive != null ? primitive : Class.forName(desc.getName(), false, loader);
+            } catch (ClassNotFoundException | NoClassDefFoundError e) {
+                if (firstMissing == null) {
+                    firstMissing = e instanceof NoClassDefFoundError && e.getMessage() != null
+                            ? e.getMessage().replace('/', '.') : desc.getName();
+                }
+                throw e;
             }
-            Class<?> primitive = PRIMITIVES.get(desc.getName());
-            return primitive != null ? primitive : Class.forName(desc.getName(), false, loader);
         }
     }
 }

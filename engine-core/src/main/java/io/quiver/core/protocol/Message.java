@@ -18,6 +18,8 @@ import java.util.List;
  *  exec->leader   Register, TaskResults, StoredBlocks, Status
  *  leader->exec   Launch, Drop, Replicate (all carry the leader's epoch)
  *  data plane     PutChunk (forwarded down a chain), Fetch -> FetchChunk* | FetchFailed
+ *  client code    client -> exec CodeOffer ; exec -> client CodeWant ; client -> exec JarChunk* ;
+ *                 exec -> client CodeReady ; client -> exec CodeRelease (on close)
  * </pre>
  */
 public sealed interface Message {
@@ -58,7 +60,12 @@ public sealed interface Message {
         PUT_CHUNK(50, PutChunk::read),
         FETCH(51, Fetch::read),
         FETCH_CHUNK(52, FetchChunk::read),
-        FETCH_FAILED(53, FetchFailed::read);
+        FETCH_FAILED(53, FetchFailed::read),
+        CODE_OFFER(54, CodeOffer::read),
+        CODE_WANT(55, CodeWant::read),
+        JAR_CHUNK(56, JarChunk::read),
+        CODE_READY(57, CodeReady::read),
+        CODE_RELEASE(58, CodeRelease::read);
 
         private static final Type[] BY_CODE = new Type[128];
 
@@ -790,7 +797,7 @@ public sealed interface Message {
     // ---------------------------------------------------------------- data plane
 
     /** Marker for messages that own a slice of the frame; whoever handles one releases {@code data}. */
-    sealed interface DataMessage extends Message permits PutChunk, FetchChunk {
+    sealed interface DataMessage extends Message permits PutChunk, FetchChunk, JarChunk {
         ByteBuf data();
     }
 
@@ -868,6 +875,116 @@ public sealed interface Message {
 
         static FetchFailed read(ByteBuf in) {
             return new FetchFailed(readLong(in), readString(in));
+        }
+    }
+
+    // ---------------------------------------------------------------- client code (DESIGN.md, "User code")
+
+    /** One jar of a client's code: the SHA-256 of its bytes (64 lower-case hex digits), its size, a name for messages. */
+    record JarInfo(String sha256, long size, String name) {
+        static void put(ByteBuf out, JarInfo j) {
+            writeString(out, j.sha256);
+            out.writeLong(j.size);
+            writeString(out, j.name);
+        }
+
+        static JarInfo get(ByteBuf in) {
+            String sha = readSha(in);
+            long size = readLong(in);
+            if (size < 0) {
+                throw new ProtocolException("jar " + sha + " has a negative size " + size);
+            }
+            return new JarInfo(sha, size, readString(in));
+        }
+    }
+
+    private static String readSha(ByteBuf in) {
+        String sha = readString(in);
+        if (!io.quiver.core.code.CodeJar.isSha256(sha)) {
+            throw new ProtocolException("a jar name must be a SHA-256 in 64 lower-case hex digits, got '"
+                    + (sha == null ? "null" : sha.length() > 80 ? sha.substring(0, 80) + "..." : sha) + "'");
+        }
+        return sha;
+    }
+
+    /**
+     * A client announces its code to an executor on its data connection: its ref owner (the session its
+     * refs are minted under, which names it in every task), its id, and its jars in class path order.
+     */
+    record CodeOffer(long owner, String client, List<JarInfo> jars) implements Message {
+        public Type type() { return Type.CODE_OFFER; }
+
+        public void write(ByteBuf out) {
+            out.writeLong(owner);
+            writeString(out, client);
+            writeList(out, jars, JarInfo::put);
+        }
+
+        static CodeOffer read(ByteBuf in) {
+            return new CodeOffer(readLong(in), readString(in), readList(in, 80, JarInfo::get));
+        }
+    }
+
+    /** The jars of an offer the executor lacks (neither on its own class path nor in its cache). */
+    record CodeWant(long owner, List<String> sha256s) implements Message {
+        public Type type() { return Type.CODE_WANT; }
+
+        public void write(ByteBuf out) {
+            out.writeLong(owner);
+            writeList(out, sha256s, Wire::writeString);
+        }
+
+        static CodeWant read(ByteBuf in) {
+            return new CodeWant(readLong(in), readList(in, 68, Message::readSha));
+        }
+    }
+
+    /** A chunk of a wanted jar; chunks of one jar come in order, one jar after another. */
+    record JarChunk(String sha256, long total, long offset, ByteBuf data) implements DataMessage {
+        public Type type() { return Type.JAR_CHUNK; }
+
+        public void write(ByteBuf out) {
+            writeString(out, sha256);
+            out.writeLong(total);
+            out.writeLong(offset);
+        }
+
+        static JarChunk read(ByteBuf in) {
+            String sha = readSha(in);
+            long total = readLong(in);
+            long offset = readLong(in);
+            if (total < 0 || offset < 0 || offset + in.readableBytes() > total) {
+                throw new ProtocolException("chunk [" + offset + ", +" + in.readableBytes() + ") outside jar " + sha
+                        + " of " + total + " bytes");
+            }
+            return new JarChunk(sha, total, offset, in.readRetainedSlice(in.readableBytes()));
+        }
+    }
+
+    /** The client's code is ready on the executor ({@code error} null), or why it cannot be. */
+    record CodeReady(long owner, String error) implements Message {
+        public Type type() { return Type.CODE_READY; }
+
+        public void write(ByteBuf out) {
+            out.writeLong(owner);
+            writeString(out, error);
+        }
+
+        static CodeReady read(ByteBuf in) {
+            return new CodeReady(readLong(in), readString(in));
+        }
+    }
+
+    /** The client closes: its class loader may go now. */
+    record CodeRelease(long owner) implements Message {
+        public Type type() { return Type.CODE_RELEASE; }
+
+        public void write(ByteBuf out) {
+            out.writeLong(owner);
+        }
+
+        static CodeRelease read(ByteBuf in) {
+            return new CodeRelease(readLong(in));
         }
     }
 }

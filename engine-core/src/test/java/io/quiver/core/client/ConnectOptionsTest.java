@@ -56,4 +56,26 @@ class ConnectOptionsTest {
         assertThatThrownBy(() -> Quiver.connect("zk://127.0.0.1:1/x", null)).isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("ConnectOptions.defaults()");
     }
+
+    @Test
+    void jarsComeAfterThoseOfTheQuiverJarsPropertyWhichDefaultsReadsEachTime() {
+        String sep = java.io.File.pathSeparator;
+        System.setProperty(io.quiver.ConnectOptions.JARS_PROPERTY, "/a/app.jar" + sep + " " + sep + "/b/lib.jar");
+        try {
+            io.quiver.ConnectOptions o = io.quiver.ConnectOptions.defaults();
+            assertThat(o.shipClassPath()).isTrue();
+            assertThat(o.jars()).containsExactly(java.nio.file.Path.of("/a/app.jar"), java.nio.file.Path.of("/b/lib.jar"));
+            io.quiver.ConnectOptions mine = o.shipClassPath(false).jars(java.util.List.of(java.nio.file.Path.of("x.jar")));
+            assertThat(mine.shipClassPath()).isFalse();
+            assertThat(mine.jars()).containsExactly(java.nio.file.Path.of("/a/app.jar"),
+                    java.nio.file.Path.of("/b/lib.jar"), java.nio.file.Path.of("x.jar"));
+            assertThat(o.jars()).hasSize(2); // a copy
+        } finally {
+            System.clearProperty(io.quiver.ConnectOptions.JARS_PROPERTY);
+        }
+        assertThat(io.quiver.ConnectOptions.defaults().jars()).isEmpty();
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> io.quiver.ConnectOptions.defaults()
+                .jars(java.util.Arrays.asList(java.nio.file.Path.of("a.jar"), null)))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("null");
+    }
 }
