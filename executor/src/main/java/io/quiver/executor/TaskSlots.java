@@ -140,6 +140,10 @@ final class TaskSlots {
             // The same task again: a new leader adopted it as running here and launched it anyway.
             return;
         }
+        for (RefId out : launch.outs()) {
+            failed.remove(out); // a new attempt: what an earlier one failed with is no longer its outcome
+        }
+        failedTasks.remove(task.id());
         if (fn == null) {
             fail(task, new Failure(Failure.TASK, "io.quiver.QuiverException", "function " + launch.fnId()
                     + " is unknown on executor " + executorId + " (never sent, or dropped)", "", executorId, 1));
@@ -311,7 +315,12 @@ final class TaskSlots {
         }
         Failure f = failed.get(ref);
         if (f != null) {
-            return f;
+            if (locations.isEmpty()) {
+                return f; // to be made here, and it failed here
+            }
+            // The leader knows copies elsewhere: it was made again since it failed here (a failed
+            // fetch is not the block's fate).
+            failed.remove(ref);
         }
         task.missing++;
         List<Task> list = waiting.get(ref);

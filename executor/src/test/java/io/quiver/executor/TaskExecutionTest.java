@@ -215,6 +215,36 @@ class TaskExecutionTest extends ClusterTestBase {
     }
 
     @Test
+    void aFailedFetchHereIsNotTheFateOfTheBlockMadeAgainElsewhere() throws Exception {
+        Executor a = executor("exec-made", 1);
+        executor("exec-fetchfail", 1);
+        RefId input = ref();
+        RefId mid = ref();
+        // mid fails here: its input is nowhere yet (the leader sees a failed fetch and runs it again).
+        leader.send("exec-fetchfail", launch(EPOCH, List.of(fn(1, new Fns.AddOne())), List.of(task(mid, 1,
+                Arg.ref(input).withLocations(List.of(peer(a)))))));
+        assertThat(leader.awaitResult(mid).failure().kind()).isEqualTo(Failure.FETCH);
+
+        // mid runs again on exec-made, where its input now is.
+        try (TestingClient client = new TestingClient(a.port())) {
+            client.put(input, encode(10), List.of());
+        }
+        await().atMost(Duration.ofSeconds(10)).until(() -> leader.storedOn(input).contains("exec-made"));
+        leader.results.remove(mid);
+        leader.send("exec-made", launch(EPOCH, List.of(fn(1, new Fns.AddOne())), List.of(task(mid, 1, Arg.ref(input)))));
+        assertThat(decode(leader.awaitResult(mid).inline())).isEqualTo(11);
+
+        // A reader of mid on exec-fetchfail, told where mid is, fetches it: the failure remembered
+        // from mid's earlier attempt there is not mid's outcome.
+        RefId reader = ref();
+        leader.send("exec-fetchfail", launch(EPOCH, List.of(), List.of(task(reader, 1,
+                Arg.ref(mid).withLocations(List.of(peer(a)))))));
+        TaskResult r = leader.awaitResult(reader);
+        assertThat(r.failure()).isNull();
+        assertThat(decode(r.inline())).isEqualTo(12);
+    }
+
+    @Test
     void awaitsAnInputThatArrivesByPut() throws Exception {
         Executor e = executor("exec-await", 1);
         RefId input = ref();
