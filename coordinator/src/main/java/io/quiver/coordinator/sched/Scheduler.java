@@ -43,7 +43,9 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.HashSet;
+import java.util.Iterator;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -931,6 +933,7 @@ public final class Scheduler {
         viewDirty = true;
 
         Set<RefId> stored = new HashSet<>();
+        Set<Task> producers = new LinkedHashSet<>();
         for (BlockInfo bi : r.inventory()) {
             stored.add(bi.ref());
             Block b = blocks.get(bi.ref());
@@ -952,10 +955,11 @@ public final class Scheduler {
                 if (b.producer == null && !b.awaitingInventory) {
                     scatterProgress(b);
                 } else if (b.producer != null) {
-                    adoptOutputs(b.producer);
+                    producers.add(b.producer);
                 }
             }
         }
+        adoptOutputs(producers);
         Set<RefId> active = new HashSet<>(r.active());
         for (RefId taskId : r.active()) {
             Task t = tasks.get(taskId);
@@ -993,20 +997,49 @@ public final class Scheduler {
         }
     }
 
-    /** A known task whose every output an executor reported: it is done (found, not recomputed). */
-    private void adoptOutputs(Task t) {
-        if (t.finished()) {
-            return;
-        }
-        for (Block b : t.outputs) {
-            if (b.locations.isEmpty()) {
-                return;
+    /**
+     * Known tasks whose outputs an executor reported are done (found, not recomputed) once every
+     * output has a copy, or those without one are needed by nobody (dropped once read). Readers
+     * are adopted before their producers: a map task whose consumed bucket was dropped is found
+     * once the reader of that bucket is, so passes repeat, with the producers of what was adopted,
+     * until one adopts nothing.
+     */
+    private void adoptOutputs(Set<Task> found) {
+        boolean progress = true;
+        while (progress && !found.isEmpty()) {
+            progress = false;
+            List<Task> upstream = new ArrayList<>();
+            for (Iterator<Task> it = found.iterator(); it.hasNext(); ) {
+                Task t = it.next();
+                if (t.finished()) {
+                    it.remove();
+                } else if (outputsFound(t)) {
+                    it.remove();
+                    for (Block in : t.inputs) {
+                        if (in.producer != null && !in.producer.finished()) {
+                            upstream.add(in.producer);
+                        }
+                    }
+                    Dispatch.unassign(t);
+                    ready.remove(t);
+                    parked.remove(t);
+                    finish(t, null);
+                    progress = true;
+                }
             }
+            found.addAll(upstream);
         }
-        Dispatch.unassign(t);
-        ready.remove(t);
-        parked.remove(t);
-        finish(t, null);
+    }
+
+    private static boolean outputsFound(Task t) {
+        boolean any = false;
+        for (Block b : t.outputs) {
+            if (b.locations.isEmpty() && (b.consumers > 0 || b.ownerHolds)) {
+                return false;
+            }
+            any |= !b.locations.isEmpty();
+        }
+        return any;
     }
 
     private void onTaskResults(Exec e, TaskResults results) {
@@ -1085,10 +1118,14 @@ public final class Scheduler {
     private void finish(Task t, byte[] inline) {
         t.state = TaskState.DONE;
         for (Block b : t.outputs) {
+            boolean wasDone = b.done;
             b.done = true;
             viewDirty |= b.pinnable;
             if (b.ownerHolds) {
                 b.owner.outDone.add(b.refDone(inline));
+            }
+            if (wasDone) {
+                continue; // a copy survived the loss that made t run again: its readers never waited for it
             }
             for (Task w : b.waiters) {
                 if (w.state == TaskState.WAITING) {

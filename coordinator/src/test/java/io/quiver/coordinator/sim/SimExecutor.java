@@ -273,6 +273,10 @@ final class SimExecutor implements SimLink.Peer {
     private void admitTask(SimCoordinator from, TaskLaunch launch, long launchedAt) {
         Run run = new Run(launch, nextSeq++, from, launchedAt);
         active.add(run);
+        for (RefId out : launch.outs()) {
+            failed.remove(out); // a new attempt: what an earlier one failed with is no longer its outcome
+        }
+        failedResults.remove(run.task);
         byte[] fn = fns.get(launch.fnId());
         if (fn == null) {
             fail(run, new Failure(Failure.TASK, "io.quiver.QuiverException", "function " + launch.fnId()
@@ -286,10 +290,11 @@ final class SimExecutor implements SimLink.Peer {
                 continue;
             }
             Failure f = failed.get(arg.ref());
-            if (f != null) {
+            if (f != null && arg.locations().isEmpty()) {
                 inputFailed = f;
                 break;
             }
+            failed.remove(arg.ref()); // copies elsewhere: it was made again since it failed here
             run.missing++;
             List<Run> list = waiting.get(arg.ref());
             if (list == null) {
