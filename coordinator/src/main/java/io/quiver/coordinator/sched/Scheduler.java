@@ -408,15 +408,23 @@ public final class Scheduler {
                 in = adoptInput(a.ref());
             }
             if (in == null) {
+                // The others are still linked, so that what they need stays (a late executor may bring
+                // this one during recovery; relink() then links them all again, in order).
+                if (!t.missingInput) {
+                    inputFailure = new Failure(Failure.LOST, "io.quiver.DataLostException", "input " + a.ref()
+                            + " is unknown to the leader: it was released (closed) or belongs to another"
+                            + " cluster; keep the input Ref open until the tasks that read it are submitted",
+                            null, leaderId, 0);
+                }
                 t.missingInput = true;
-                inputFailure = new Failure(Failure.LOST, "io.quiver.DataLostException", "input " + a.ref()
-                        + " is unknown to the leader: it was released (closed) or belongs to another cluster;"
-                        + " keep the input Ref open until the tasks that read it are submitted", null, leaderId, 0);
-                break;
+                continue;
             }
             t.inputs.add(in);
             in.consumers++;
             in.waiters.add(t);
+            if (t.missingInput) {
+                continue;
+            }
             if (in.failure != null) {
                 inputFailure = in.failure;
             } else if (!in.done) {
@@ -477,7 +485,7 @@ public final class Scheduler {
         boolean any = false;
         boolean enough = true;
         for (Block out : t.outputs) {
-            boolean there = unclaimed.hasBlock(out.ref);
+            boolean there = unclaimed.hasBlock(out.ref) || !out.locations.isEmpty();
             any |= there;
             enough &= there || (out.consumers == 0 && !out.ownerHolds);
         }
@@ -966,6 +974,7 @@ public final class Scheduler {
             if (t == null) {
                 unclaimed.active(taskId, e, now);
             } else if (t.state == TaskState.WAITING || t.state == TaskState.QUEUED) {
+                recallAhead(t); // readers sent ahead to where it was queued must not wait there
                 Dispatch.unassign(t);
                 ready.remove(t);
                 runsOn(t, e);
@@ -1015,19 +1024,28 @@ public final class Scheduler {
                     it.remove();
                 } else if (outputsFound(t)) {
                     it.remove();
-                    for (Block in : t.inputs) {
-                        if (in.producer != null && !in.producer.finished()) {
-                            upstream.add(in.producer);
-                        }
-                    }
+                    addProducers(t, upstream);
                     Dispatch.unassign(t);
                     ready.remove(t);
                     parked.remove(t);
                     finish(t, null);
                     progress = true;
+                } else if (adopt(t)) { // outputs an executor reported before this leader knew the task
+                    it.remove();
+                    addProducers(t, upstream);
+                    parked.remove(t);
+                    progress = true;
                 }
             }
             found.addAll(upstream);
+        }
+    }
+
+    private static void addProducers(Task t, List<Task> into) {
+        for (Block in : t.inputs) {
+            if (in.producer != null && !in.producer.finished()) {
+                into.add(in.producer);
+            }
         }
     }
 
@@ -1074,9 +1092,14 @@ public final class Scheduler {
                 if (!ranHere || t.state != TaskState.LAUNCHED) {
                     continue; // stale: re-placed after a loss, cancelled, or already failed through an input
                 }
-                if (Failure.FETCH.equals(r.failure().kind()) && t.fetchRetries < MAX_FETCH_RETRIES) {
+                boolean holdersAway = inputHoldersAway(t);
+                if (Failure.FETCH.equals(r.failure().kind()) && (t.fetchRetries < MAX_FETCH_RETRIES || holdersAway)) {
                     // An input's holder is going away: run again once the input is back (Spark's FetchFailed).
-                    t.fetchRetries++;
+                    // While every holder of an input is disconnected, within its grace, the try does not
+                    // count: the holder comes back, or is lost and the input is recomputed.
+                    if (!holdersAway) {
+                        t.fetchRetries++;
+                    }
                     requeue(t);
                     continue;
                 }
@@ -1107,6 +1130,23 @@ public final class Scheduler {
             }
             finish(t, t.outputs.size() == 1 ? r.inline() : null);
         }
+    }
+
+    /** Whether an input of {@code t} is held only by executors whose connection is down. */
+    private static boolean inputHoldersAway(Task t) {
+        for (Block in : t.inputs) {
+            if (!in.done || in.locations.isEmpty()) {
+                continue;
+            }
+            boolean anyLive = false;
+            for (Exec holder : in.locations) {
+                anyLive |= holder.live();
+            }
+            if (!anyLive) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private static Failure withExecutor(Failure f, Exec e, Task t) {
@@ -1417,7 +1457,7 @@ public final class Scheduler {
             if (t.state != TaskState.DONE) {
                 continue;
             }
-            Failure f = null;
+            Failure f = t.missingInput ? t.inputFailure : null; // adopted done without an input it names
             for (Block in : t.inputs) {
                 if (in.failure != null) {
                     f = in.failure;
@@ -1448,10 +1488,13 @@ public final class Scheduler {
                             continue;
                         }
                         w.unresolved++;
-                        if (w.state == TaskState.QUEUED && !w.ahead) {
-                            // Not launched yet: it must not be, before its input is back (no location to give).
+                        if (w.state == TaskState.QUEUED) {
+                            // Not launched yet: it must not be, before its input is back (no location to
+                            // give). One sent ahead for another input is sent ahead again only if this
+                            // one is produced on the same executor.
                             Dispatch.unassign(w);
                             w.state = TaskState.WAITING;
+                            recallAhead(w); // its readers sent ahead there must not wait for it there
                         } else if (w.ahead && w.state == TaskState.LAUNCHED && w.exec != null && w.exec.alive) {
                             // It waits there for local production: produce it there again.
                             t.pinnedTo = List.of(w.exec.id);
