@@ -93,7 +93,7 @@ class MultiHostIT {
         assertThat(allJar).as("the runnable jar that bin/quiver runs; build it with mvn package").isRegularFile();
 
         StringBuilder why = new StringBuilder();
-        hosts = TestingHosts.create(dir, HOSTS, why);
+        hosts = TestingHosts.create(repo.resolve("launcher/src/test/scripts/netns.sh"), dir, HOSTS, why);
         Assumptions.assumeTrue(hosts != null, () -> "MultiHostIT cannot simulate hosts on this machine: " + why);
         try (TestingHosts h = hosts) {
             System.out.printf("MultiHostIT: hosts as %s%s: %s%n", h.mode(), why.isEmpty() ? "" : " (" + why + ")",
@@ -248,12 +248,12 @@ class MultiHostIT {
     // ------------------------------------------------------------------ processes
 
     private String startZooKeeper(Path dir, Path quiver, Path secret, String address, int port) throws IOException {
-        boolean debian = Files.isRegularFile(DEBIAN_ZOOKEEPER)
-                && !"quiver".equals(System.getProperty("quiver.multihost.zookeeper"));
-        if (!debian) {
+        boolean forced = "quiver".equals(System.getProperty("quiver.multihost.zookeeper"));
+        if (forced || !Files.isRegularFile(DEBIAN_ZOOKEEPER)) {
             startQuiver(quiver, "zk", "zookeeper", 256, "zookeeper", "--host", address, "--port", String.valueOf(port),
                     "--secret-file", secret.toString(), "--dir", dir.resolve("zookeeper-data").toString());
-            return "quiver zookeeper, as " + DEBIAN_ZOOKEEPER + " (Debian's zookeeper package) is not installed";
+            return "quiver zookeeper, as " + (forced ? "quiver.multihost.zookeeper=quiver asks"
+                    : DEBIAN_ZOOKEEPER + " (Debian's zookeeper package, which .ci/run installs) is missing");
         }
         Path cfg = dir.resolve("zoo.cfg");
         // tickTime 500 ms allows sessions of 1-10 s, so the cluster's 4 s ones; no admin server (it would
@@ -472,7 +472,8 @@ class MultiHostIT {
             String tx = bytes == null ? "n/a" : String.format(Locale.ROOT, "%,d", bytes[1]);
             boolean exec = p.id().startsWith("exec-");
             r.append(String.format(Locale.ROOT, "  %-8s %-14s %-9s %12s %12s %14s %14s%n", p.host(),
-                    hosts.address(p.host()), p.id().startsWith("client") ? "client" : p.id(),
+                    p.id().startsWith("client") && hosts.mode() == TestingHosts.Mode.LOOPBACK ? "127.0.0.1"
+                            : hosts.address(p.host()), p.id().startsWith("client") ? "client" : p.id(),
                     exec ? String.valueOf(demo.getOrDefault(p.id(), 0)) : "",
                     exec ? String.valueOf(later.getOrDefault(p.id(), 0)) : "", rx, tx));
         }

@@ -23,7 +23,7 @@ import java.util.concurrent.TimeUnit;
  *
  * <ul>
  *   <li>{@link Mode#NAMESPACES}: one Linux network namespace per host, made by
- *       {@code src/test/scripts/netns.sh} (a veth pair per host on a bridge; the root namespace, where the
+ *       {@code launcher/src/test/scripts/netns.sh} (a veth pair per host on a bridge; the root namespace, where the
  *       test runs, has an address on the bridge too). A host reaches another only through the bridge,
  *       and each namespace counts the bytes its {@code eth0} sent and received. Needs root and
  *       {@code ip}.</li>
@@ -39,10 +39,10 @@ final class TestingHosts implements AutoCloseable {
     /** How hosts are simulated. */
     enum Mode { NAMESPACES, LOOPBACK }
 
-    private static final Path SCRIPT = Path.of("src/test/scripts/netns.sh");
     private static final long COMMAND_WAIT_SECONDS = 30;
 
     private final Mode mode;
+    private final Path script;
     private final Path dir;
     private final String prefix;
     private final String rootAddress;
@@ -54,8 +54,9 @@ final class TestingHosts implements AutoCloseable {
     /** One started process, the host it runs on and its log. */
     record Proc(String id, String host, Process process, Path log) {}
 
-    private TestingHosts(Mode mode, Path dir, String prefix, String rootAddress, Map<String, String> addresses) {
+    private TestingHosts(Mode mode, Path script, Path dir, String prefix, String rootAddress, Map<String, String> addresses) {
         this.mode = mode;
+        this.script = script;
         this.dir = dir;
         this.prefix = prefix;
         this.rootAddress = rootAddress;
@@ -66,15 +67,18 @@ final class TestingHosts implements AutoCloseable {
      * Makes one host per name: network namespaces if this process may, else loopback addresses (or
      * {@code quiver.multihost.mode=loopback|namespaces} forces one).
      *
+     * @param script {@code netns.sh}
+     * @param dir where processes log
+     * @param names the hosts
      * @param why filled with why namespaces were not used, or left empty
      * @return the hosts, or {@code null} when neither way works here (then {@code why} says why)
      */
-    static TestingHosts create(Path dir, List<String> names, StringBuilder why) {
+    static TestingHosts create(Path script, Path dir, List<String> names, StringBuilder why) {
         String forced = System.getProperty("quiver.multihost.mode", "");
         if (!forced.equals("loopback")) {
-            String failure = tryNamespaces(dir, names);
+            String failure = tryNamespaces(script, names);
             if (failure == null) {
-                return namespaces(dir, names);
+                return namespaces(script, dir, names);
             }
             why.append("network namespaces: ").append(failure);
             if (forced.equals("namespaces")) {
@@ -92,7 +96,7 @@ final class TestingHosts implements AutoCloseable {
         for (int i = 0; i < names.size(); i++) {
             addresses.put(names.get(i), "127.0.0." + (i + 2));
         }
-        TestingHosts hosts = new TestingHosts(Mode.LOOPBACK, dir, null, "127.0.0.1", addresses);
+        TestingHosts hosts = new TestingHosts(Mode.LOOPBACK, script, dir, null, "127.0.0.1", addresses);
         Runtime.getRuntime().addShutdownHook(hosts.shutdownHook);
         return hosts;
     }
@@ -107,12 +111,12 @@ final class TestingHosts implements AutoCloseable {
     }
 
     /** Null when namespaces can be made here, else why not. */
-    private static String tryNamespaces(Path dir, List<String> names) {
+    private static String tryNamespaces(Path script, List<String> names) {
         if (!System.getProperty("os.name", "").toLowerCase(java.util.Locale.ROOT).contains("linux")) {
             return "not Linux";
         }
-        if (!Files.isExecutable(SCRIPT)) {
-            return SCRIPT.toAbsolutePath() + " is missing";
+        if (!Files.isRegularFile(script)) {
+            return script + " is missing";
         }
         Result ip = run(List.of("ip", "netns", "list"));
         if (ip.code != 0) {
@@ -122,8 +126,8 @@ final class TestingHosts implements AutoCloseable {
             return "not root (user " + System.getProperty("user.name") + ")";
         }
         String prefix = prefixOf();
-        run(List.of("bash", SCRIPT.toString(), "down", prefix)); // leftovers of a run killed earlier
-        List<String> up = new ArrayList<>(List.of("bash", SCRIPT.toString(), "up", prefix, "10.213." + subnet() + ".1/24"));
+        run(List.of("bash", script.toString(), "down", prefix)); // leftovers of a run killed earlier
+        List<String> up = new ArrayList<>(List.of("bash", script.toString(), "up", prefix, "10.213." + subnet() + ".1/24"));
         for (int i = 0; i < names.size(); i++) {
             up.add(names.get(i) + "=" + namespaceAddress(i));
         }
@@ -138,12 +142,12 @@ final class TestingHosts implements AutoCloseable {
         return "10.213." + subnet() + "." + (10 + i);
     }
 
-    private static TestingHosts namespaces(Path dir, List<String> names) {
+    private static TestingHosts namespaces(Path script, Path dir, List<String> names) {
         Map<String, String> addresses = new LinkedHashMap<>();
         for (int i = 0; i < names.size(); i++) {
             addresses.put(names.get(i), namespaceAddress(i));
         }
-        TestingHosts hosts = new TestingHosts(Mode.NAMESPACES, dir, prefixOf(), "10.213." + subnet() + ".1", addresses);
+        TestingHosts hosts = new TestingHosts(Mode.NAMESPACES, script, dir, prefixOf(), "10.213." + subnet() + ".1", addresses);
         Runtime.getRuntime().addShutdownHook(hosts.shutdownHook);
         return hosts;
     }
@@ -298,7 +302,7 @@ final class TestingHosts implements AutoCloseable {
             }
         }
         if (mode == Mode.NAMESPACES) {
-            Result down = run(List.of("bash", SCRIPT.toString(), "down", prefix));
+            Result down = run(List.of("bash", script.toString(), "down", prefix));
             if (down.code != 0) {
                 System.err.println("TestingHosts: netns.sh down " + prefix + " failed: " + down.output);
             }
