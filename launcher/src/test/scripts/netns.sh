@@ -27,6 +27,9 @@ up() {
   local prefix_len="${cidr#*/}"
   trap 'down "$prefix"' ERR
   ip link add "${prefix}-br" type bridge
+  # Keep the host's firewall out of the bridge (Docker's FORWARD policy DROP would cut the hosts off
+  # where br_netfilter is loaded); older kernels lack the option, and then nothing changes.
+  ip link set "${prefix}-br" type bridge nf_call_iptables 0 nf_call_ip6tables 0 nf_call_arptables 0 2>/dev/null || true
   ip addr add "$cidr" dev "${prefix}-br"
   ip link set "${prefix}-br" up
   local i=0 pair name addr
