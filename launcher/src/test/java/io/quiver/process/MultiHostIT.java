@@ -94,6 +94,10 @@ class MultiHostIT {
 
         StringBuilder why = new StringBuilder();
         hosts = TestingHosts.create(repo.resolve("launcher/src/test/scripts/netns.sh"), dir, HOSTS, why);
+        if (hosts == null) {
+            // Said on the console too: a skipped multi-host test must not pass unnoticed.
+            System.out.println("MultiHostIT: SKIPPED, cannot simulate hosts on this machine: " + why);
+        }
         Assumptions.assumeTrue(hosts != null, () -> "MultiHostIT cannot simulate hosts on this machine: " + why);
         try (TestingHosts h = hosts) {
             System.out.printf("MultiHostIT: hosts as %s%s: %s%n", h.mode(), why.isEmpty() ? "" : " (" + why + ")",
