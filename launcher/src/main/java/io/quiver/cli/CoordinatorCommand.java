@@ -32,7 +32,7 @@ final class CoordinatorCommand implements Callable<Integer> {
     String id;
 
     @Option(names = "--host", defaultValue = "127.0.0.1",
-            description = "Address to listen on and advertise. Default: ${DEFAULT-VALUE}.")
+            description = "Address to listen on and publish to the cluster (so not 0.0.0.0). Default: ${DEFAULT-VALUE}.")
     String host;
 
     @Option(names = "--port", defaultValue = "0", description = "Port (0: any free one). Default: ${DEFAULT-VALUE}.")
@@ -45,7 +45,7 @@ final class CoordinatorCommand implements Callable<Integer> {
         Options.checkId(spec, coordinatorId);
         Options.checkPort(spec, port);
         Secret secret = cluster.secret();
-        Options.checkHost(spec, host, secret);
+        Options.checkAdvertisedHost(spec, host, secret);
         try (Lifetime lifetime = Lifetime.begin("quiver-coordinator")) {
             ClusterRoot.ensureExists(url, 15_000);
             Coordinator coordinator = lifetime.add(new Coordinator(

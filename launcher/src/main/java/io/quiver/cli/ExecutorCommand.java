@@ -46,7 +46,8 @@ final class ExecutorCommand implements Callable<Integer> {
     String id;
 
     @Option(names = "--host", defaultValue = "127.0.0.1",
-            description = "Address of the data server, listened on and advertised. Default: ${DEFAULT-VALUE}.")
+            description = "Address of the data server, listened on and published to the cluster (so not 0.0.0.0). "
+                    + "Default: ${DEFAULT-VALUE}.")
     String host;
 
     @Option(names = "--port", defaultValue = "0", description = "Data server port (0: any free one). Default: ${DEFAULT-VALUE}.")
@@ -90,7 +91,7 @@ final class ExecutorCommand implements Callable<Integer> {
         }
         ClassLoader classLoader = userClassLoader();
         Secret secret = cluster.secret();
-        Options.checkHost(spec, host, secret);
+        Options.checkAdvertisedHost(spec, host, secret);
         long heap = Runtime.getRuntime().maxMemory();
         if (heap != Long.MAX_VALUE && memory > heap) {
             LOG.warn("--memory {} exceeds this JVM's heap ({}); start the JVM with a larger -Xmx (about twice --memory)",

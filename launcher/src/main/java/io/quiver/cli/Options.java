@@ -50,6 +50,26 @@ final class Options {
         }
     }
 
+    /**
+     * {@link #checkHost}, for a process that also publishes {@code host} in ZooKeeper (a coordinator, an
+     * executor): a wildcard address such as 0.0.0.0 would be published as is, and a peer on another
+     * machine would then connect to itself.
+     */
+    static void checkAdvertisedHost(CommandSpec spec, String host, Secret secret) {
+        InetAddress address;
+        try {
+            address = InetAddress.getByName(host);
+        } catch (UnknownHostException e) {
+            throw invalid(spec, "--host", "--host '" + host + "' is not a known address");
+        }
+        if (address.isAnyLocalAddress()) {
+            throw invalid(spec, "--host", "--host " + host + " is not an address other machines can connect to: "
+                    + "--host is also the address this process publishes in ZooKeeper; give this machine's address "
+                    + "on the cluster's network, e.g. --host 10.0.0.3");
+        }
+        checkHost(spec, host, secret);
+    }
+
     static void checkPort(CommandSpec spec, int port) {
         if (port < 0 || port > 65535) {
             throw invalid(spec, "--port", "--port must be in [0, 65535] (0: any free port), got " + port);

@@ -112,6 +112,19 @@ class QuiverCliTest {
     }
 
     @Test
+    void aCoordinatorOrExecutorRefusesAWildcardHostItWouldPublish(@TempDir Path dir) throws Exception {
+        Path secret = dir.resolve("secret");
+        java.nio.file.Files.writeString(secret, "s3cret-s3cret-s3cret\n");
+        assertThat(run("executor", "--zk", "zk://127.0.0.1:2181/quiver", "--slots", "1", "--memory", "16m",
+                "--host", "0.0.0.0", "--secret-file", secret.toString())).isEqualTo(QuiverCli.EXIT_USAGE);
+        assertThat(errors()).contains("quiver executor: --host 0.0.0.0 is not an address other machines can connect to")
+                .contains("publishes in ZooKeeper").contains("e.g. --host 10.0.0.3");
+        assertThat(run("coordinator", "--zk", "zk://127.0.0.1:2181/quiver", "--host", "::",
+                "--secret-file", secret.toString())).isEqualTo(QuiverCli.EXIT_USAGE);
+        assertThat(errors()).contains("quiver coordinator: --host :: is not an address other machines can connect to");
+    }
+
+    @Test
     void demoChecksItsArguments() {
         assertThat(run("demo", "--size-mb", "0")).isEqualTo(QuiverCli.EXIT_USAGE);
         assertThat(errors()).contains("--size-mb must be in [1, 16384], got 0");
