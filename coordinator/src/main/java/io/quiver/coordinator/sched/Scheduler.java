@@ -987,7 +987,8 @@ public final class Scheduler {
             Task t = tasks.get(f.task());
             if (t == null) {
                 unclaimed.failure(f.task(), f.failure(), now);
-            } else if (!t.finished() && (t.exec == null || t.exec == e)) {
+            } else if (!t.finished() && (t.state != TaskState.LAUNCHED || t.exec == e)) {
+                // Its outcome (not one queued elsewhere meanwhile: it would only throw again).
                 failTask(t, withExecutor(f.failure(), e, t));
             }
         }

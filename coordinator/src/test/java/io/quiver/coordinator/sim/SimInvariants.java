@@ -47,6 +47,11 @@ final class SimInvariants {
         }
     }
 
+    /** When each leader last heard of each executor's copy of each block ("leader/executor/ref"). */
+    private final Map<String, Long> reported = new HashMap<>();
+    /** When each leader sent each executor a Drop of each block ("leader/executor/ref"). */
+    private final Map<String, Long> dropsSent = new HashMap<>();
+
     /** What the test knows about one task (named by its first output). */
     static final class TaskTruth {
         final List<RefId> outs;
@@ -116,7 +121,27 @@ final class SimInvariants {
         }
     }
 
+    /** A leader received a peer's message: the blocks it reports are known to that leader from now. */
+    void leaderHeard(SimCoordinator leader, SimLink.Peer from, Message m) {
+        List<RefId> refs = new ArrayList<>();
+        if (m instanceof Message.Register r) {
+            r.inventory().forEach(b -> refs.add(b.ref()));
+        } else if (m instanceof Message.StoredBlocks s) {
+            s.stored().forEach(b -> refs.add(b.ref()));
+        } else if (m instanceof Message.TaskResults t) {
+            t.results().forEach(r -> r.outputs().forEach(b -> refs.add(b.ref())));
+        }
+        for (RefId ref : refs) {
+            reported.put(leader.name() + "/" + from.id() + "/" + ref, sim.now());
+        }
+    }
+
     void leaderSent(SimCoordinator from, SimLink.Peer to, Message m) {
+        if (m instanceof Drop d) {
+            for (RefId ref : d.refs()) {
+                dropsSent.put(from.name() + "/" + to.id() + "/" + ref, sim.now());
+            }
+        }
         long epoch = m instanceof Launch l ? l.epoch() : m instanceof Drop d ? d.epoch() : from.epoch;
         if (epoch != from.epoch) {
             violate(Invariant.ONE_LEADER_PER_EPOCH, from.name() + " sent " + m.getClass().getSimpleName() + " to "
@@ -249,21 +274,57 @@ final class SimInvariants {
      */
     private SimExecutor knownHolder(RefId task, TaskTruth t, SimExecutor.Run run) {
         for (SimExecutor y : sim.liveExecutors()) {
-            boolean all = y.store.keySet().containsAll(t.outs) || failedThere(y, task);
-            if (!all) {
+            boolean failed = failedThere(y, task);
+            boolean all = y.store.keySet().containsAll(t.outs) || failed;
+            if (!all || toldToDrop(run.from, y, t.outs, run.launchedAt)
+                    || (!failed && !reportedTo(run.from, y, t.outs, run.launchedAt))) {
                 continue;
             }
             Long loss = lastLoss.get(y.id());
             boolean disconnected = y.link == null && y.disconnectedAt > 0
                     && sim.now() - y.disconnectedAt >= EXECUTOR_GRACE_NANOS;
             Long registered = registrations.get(run.from.name() + "/" + y.id());
-            boolean known = loss == null ? !disconnected
-                    : registered != null && registered > loss && run.launchedAt > registered;
+            // Known only to a leader it registered with (its inventory), after its last loss: a new
+            // leader that it has not reached yet (its ZooKeeper node was gone when the term began, so
+            // recovery did not wait for it) cannot know what it holds.
+            boolean known = registered != null && run.launchedAt > registered
+                    && (loss == null ? !disconnected : registered > loss);
             if (known) {
                 return y;
             }
         }
         return null;
+    }
+
+    /**
+     * Whether {@code leader} had sent {@code y} a Drop of one of these blocks, after {@code y}
+     * stored it and before {@code before}: the Drop may still be on its way, but for that leader
+     * the copy is gone, and running the task again is what it must do if it needs the block.
+     */
+    private boolean toldToDrop(SimCoordinator leader, SimExecutor y, List<RefId> outs, long before) {
+        for (RefId out : outs) {
+            Long sent = dropsSent.get(leader.name() + "/" + y.id() + "/" + out);
+            Long stored = y.storedAt.get(out);
+            if (sent != null && sent <= before && (stored == null || sent >= stored)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /**
+     * Whether {@code y} had told {@code leader} of its copy of every one of these blocks before
+     * {@code before} (a copy still being reported cannot count against the leader).
+     */
+    private boolean reportedTo(SimCoordinator leader, SimExecutor y, List<RefId> outs, long before) {
+        for (RefId out : outs) {
+            Long heard = reported.get(leader.name() + "/" + y.id() + "/" + out);
+            Long stored = y.storedAt.get(out);
+            if (heard == null || heard > before || (stored != null && heard < stored)) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** A coordinator handled an executor's Register (with its inventory). */

@@ -97,6 +97,7 @@ final class SimLink implements Link {
         long at = lastToLeader = Math.max(lastToLeader, sim.now() + sim.netDelay());
         sim.at(at, () -> {
             if (!leaderSawClose && opened && !severed) {
+                sim.invariants.leaderHeard(leader, peer, message);
                 leader.onMessage(this, message); // the coordinator traces the event it becomes
             }
         });
