@@ -62,8 +62,12 @@ final class Model {
             return new Peer(id, host, port);
         }
 
+        /**
+         * Whether new work goes there: connected, and its ZooKeeper node present (one whose session
+         * ended is paused or cut off from ZooKeeper, and is lost if it does not come back in time).
+         */
         boolean live() {
-            return alive && link != null;
+            return alive && link != null && !nodeGone;
         }
 
         int load() {

@@ -36,6 +36,8 @@ final class SimCoordinator {
     private final SimLeader leader;
     private final Set<SimLink> links = new LinkedHashSet<>();
     State state = State.LEADING;
+    /** When it was deposed, or -1. */
+    long deposedAt = -1;
     private boolean batchPending;
 
     SimCoordinator(Simulation sim, long epoch, SimLeader.Factory factory) {
@@ -143,6 +145,7 @@ final class SimCoordinator {
     void depose() {
         if (state == State.LEADING) {
             state = State.DEPOSED;
+            deposedAt = sim.now();
         }
     }
 
