@@ -184,7 +184,7 @@ public final class Pipelines {
      * is buffered; after it, frames up to {@code maxFrame}. Confined to the channel's event loop.
      */
     static final class Frames extends LengthFieldBasedFrameDecoder {
-        private int limit = HANDSHAKE_MAX_FRAME;
+        private boolean authenticated;
 
         Frames(int maxFrame) {
             super(maxFrame, 0, 4, 0, 4, true);
@@ -193,14 +193,15 @@ public final class Pipelines {
         }
 
         void authenticated() {
-            limit = Integer.MAX_VALUE; // the constructor's maxFrame applies
+            authenticated = true; // from now on the constructor's maxFrame applies
         }
 
         @Override
         protected Object decode(ChannelHandlerContext ctx, ByteBuf in) throws Exception {
-            if (in.readableBytes() >= 4) {
+            if (!authenticated && in.readableBytes() >= 4) {
                 long length = in.getUnsignedInt(in.readerIndex());
-                if (length > limit) {
+                if (length > HANDSHAKE_MAX_FRAME) {
+                    in.skipBytes(in.readableBytes()); // the connection is closing: keep and reread nothing
                     throw new TooLongFrameException("a frame of " + length + " bytes before the handshake finished;"
                             + " at most " + HANDSHAKE_MAX_FRAME + " are accepted until the peer proves the cluster secret");
                 }
