@@ -50,7 +50,10 @@ public final class Coordinator implements AutoCloseable {
     private enum State { NEW, STARTED, CLOSED }
 
     private final CoordinatorConfig config;
-    /** Abdicating closes the term (and its loop), so it never runs on the scheduler loop itself. */
+    /**
+     * Abdicating closes the term (and its loop), so it never runs on the scheduler loop itself; putting
+     * {@code /leader} back runs here too, off Curator's callback thread.
+     */
     private final java.util.concurrent.ExecutorService abdications = java.util.concurrent.Executors.newSingleThreadExecutor(r -> {
         Thread t = new Thread(r, "quiver-coordinator-abdicate");
         t.setDaemon(true);
@@ -460,7 +463,7 @@ public final class Coordinator implements AutoCloseable {
         }
 
         /**
-         * Puts {@code /leader} back whenever it stops naming this leader while this term lasts:
+         * Puts {@code /leader} back whenever someone overwrites it while this term lasts:
          * someone who could write ZooKeeper but has no cluster secret must not send executors and
          * clients elsewhere for long (they would refuse an impostor anyway, see {@code Pipelines}).
          * The rewrite is the same fenced transaction as {@link #publish}, so it never overwrites a
@@ -470,17 +473,14 @@ public final class Coordinator implements AutoCloseable {
             leaderCache = CuratorCache.build(zk, ZkPaths.LEADER, CuratorCache.Options.SINGLE_NODE_CACHE);
             Runnable check = () -> {
                 synchronized (Coordinator.this) {
-                    if (term != this) {
+                    if (term != this || !zk.getZookeeperClient().isConnected()) {
                         return;
                     }
                 }
                 try {
-                    byte[] now = zk.getData().forPath(ZkPaths.LEADER);
-                    if (java.util.Arrays.equals(now, record)) {
+                    if (java.util.Arrays.equals(zk.getData().forPath(ZkPaths.LEADER), record)) {
                         return;
                     }
-                } catch (KeeperException.NoNodeException gone) {
-                    // republish below
                 } catch (Exception e) {
                     log.debug("coordinator {} could not read {}", config.id(), ZkPaths.LEADER, e);
                     return;
@@ -493,13 +493,18 @@ public final class Coordinator implements AutoCloseable {
                     log.warn("coordinator {} could not publish {} again: {}", config.id(), ZkPaths.LEADER, e.toString());
                 }
             };
+            // Only overwrites: a vanished node is what a lost session looks like, and then this term
+            // ends anyway. The check does ZooKeeper calls, so it runs off Curator's callback thread.
             leaderCache.listenable().addListener(CuratorCacheListener.builder()
                     .forCreatesAndChanges((old, node) -> {
                         if (!java.util.Arrays.equals(node.getData(), record)) {
-                            check.run();
+                            try {
+                                abdications.execute(check);
+                            } catch (java.util.concurrent.RejectedExecutionException closing) {
+                                // closed meanwhile
+                            }
                         }
                     })
-                    .forDeletes(node -> check.run())
                     .build());
             leaderCache.start();
         }
