@@ -217,7 +217,7 @@ class SecurityAttackIT {
                 Challenge c = (Challenge) TestingRoguePeer.read(in);
                 byte[] nonce = Secret.nonce();
                 recorded = TestingRoguePeer.frame(new Hello(Role.CLIENT, "honest", 0, nonce,
-                        secret.helloMac(c.nonce(), nonce, c.serverId(), Role.CLIENT.name(), "honest")));
+                        secret.helloMac(c.nonce(), nonce, c.serverId(), Role.CLIENT.name(), "honest", 0)));
                 honest.getOutputStream().write(recorded);
                 assertThat(TestingRoguePeer.read(in)).as("the honest peer is welcomed").isInstanceOf(Message.Welcome.class);
             }

@@ -280,7 +280,7 @@ public final class Pipelines {
                 ReferenceCountUtil.release(frame);
             }
             if (hello.id() == null || !spec.secret().verifyHello(nonce, hello.nonce(), spec.serverId(),
-                    hello.role().name(), hello.id(), hello.mac())) {
+                    hello.role().name(), hello.id(), hello.epoch(), hello.mac())) {
                 refuse(ctx, "authentication failed for " + hello.role().name().toLowerCase() + " " + hello.id()
                         + ": wrong or missing cluster secret");
                 return;
@@ -389,7 +389,7 @@ public final class Pipelines {
             if (m instanceof Challenge c && challenge == null) {
                 challenge = c;
                 ctx.writeAndFlush(new Hello(role, id, epoch, nonce,
-                        secret.helloMac(c.nonce(), nonce, c.serverId(), role.name(), id)));
+                        secret.helloMac(c.nonce(), nonce, c.serverId(), role.name(), id, epoch)));
             } else if (m instanceof Welcome w && challenge != null) {
                 if (!java.util.Objects.equals(w.serverId(), challenge.serverId())
                         || !secret.verifyWelcome(challenge.nonce(), nonce, challenge.serverId(), role.name(), id,

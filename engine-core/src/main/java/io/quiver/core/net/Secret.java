@@ -138,11 +138,11 @@ public final class Secret {
 
     /**
      * What the connecting peer sends in its hello: HMAC-SHA256 over the label {@code "quiver hello"},
-     * the server's nonce, the peer's own nonce, the server's id, and the role and id the peer
-     * claims. Empty without a secret.
+     * the server's nonce, the peer's own nonce, the server's id, and the role, id and epoch the
+     * peer claims. Empty without a secret.
      */
-    public byte[] helloMac(byte[] serverNonce, byte[] peerNonce, String serverId, String role, String id) {
-        return hmac("quiver hello v2", serverNonce, peerNonce, utf8(serverId), utf8(role), utf8(id));
+    public byte[] helloMac(byte[] serverNonce, byte[] peerNonce, String serverId, String role, String id, long epoch) {
+        return hmac("quiver hello v2", serverNonce, peerNonce, utf8(serverId), utf8(role), utf8(id), longBytes(epoch));
     }
 
     /**
@@ -171,9 +171,10 @@ public final class Secret {
     }
 
     /** True if {@code mac} is {@link #helloMac} of these values, or there is no secret. Constant time. */
-    public boolean verifyHello(byte[] serverNonce, byte[] peerNonce, String serverId, String role, String id, byte[] mac) {
+    public boolean verifyHello(byte[] serverNonce, byte[] peerNonce, String serverId, String role, String id, long epoch,
+                               byte[] mac) {
         return key == null || (mac != null && freshNonce(peerNonce, serverNonce)
-                && MessageDigest.isEqual(helloMac(serverNonce, peerNonce, serverId, role, id), mac));
+                && MessageDigest.isEqual(helloMac(serverNonce, peerNonce, serverId, role, id, epoch), mac));
     }
 
     /** True if {@code mac} is {@link #welcomeMac} of these values, or there is no secret. Constant time. */

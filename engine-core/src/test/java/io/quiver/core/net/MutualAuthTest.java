@@ -235,7 +235,7 @@ class MutualAuthTest {
             Challenge c = (Challenge) read(in);
             byte[] nonce = Secret.nonce();
             s.getOutputStream().write(frame(new Hello(Role.EXECUTOR, "exec-1", 0, nonce,
-                    SECRET.helloMac(c.nonce(), nonce, c.serverId(), Role.EXECUTOR.name(), "exec-1"))));
+                    SECRET.helloMac(c.nonce(), nonce, c.serverId(), Role.EXECUTOR.name(), "exec-1", 0))));
             Welcome w = (Welcome) read(in);
             challenge = frame(c);
             welcome = frame(w);
@@ -262,7 +262,7 @@ class MutualAuthTest {
             byte[] nonce = Secret.nonce();
             // What a real executor answered to this challenge.
             recorded = frame(new Hello(Role.EXECUTOR, "exec-1", 0, nonce,
-                    SECRET.helloMac(c.nonce(), nonce, c.serverId(), Role.EXECUTOR.name(), "exec-1")));
+                    SECRET.helloMac(c.nonce(), nonce, c.serverId(), Role.EXECUTOR.name(), "exec-1", 0)));
         }
         try (Socket replay = new Socket("127.0.0.1", port)) {
             replay.setSoTimeout(10_000);
