@@ -50,7 +50,10 @@ public final class Coordinator implements AutoCloseable {
     private enum State { NEW, STARTED, CLOSED }
 
     private final CoordinatorConfig config;
-    /** Abdicating closes the term (and its loop), so it never runs on the scheduler loop itself. */
+    /**
+     * Abdicating closes the term (and its loop), so it never runs on the scheduler loop itself; putting
+     * {@code /leader} back runs here too, off Curator's callback thread.
+     */
     private final java.util.concurrent.ExecutorService abdications = java.util.concurrent.Executors.newSingleThreadExecutor(r -> {
         Thread t = new Thread(r, "quiver-coordinator-abdicate");
         t.setDaemon(true);
@@ -71,7 +74,7 @@ public final class Coordinator implements AutoCloseable {
             throw new IllegalStateException("coordinator " + config.id() + " is " + state);
         }
         Pipelines.checkBindAllowed(config.host(), config.secret());
-        zk = Zk.start(config.cluster(), 15_000);
+        zk = Zk.start(config.cluster(), config.secret(), 15_000);
         zk.getConnectionStateListenable().addListener((client, newState) -> {
             Term t = term;
             if (newState == ConnectionState.LOST) {
@@ -185,6 +188,7 @@ public final class Coordinator implements AutoCloseable {
             endTerm("a newer leader bumped " + ZkPaths.EPOCH + " before this one published itself");
             return;
         }
+        t.watchLeaderNode(record, epochStat.getVersion());
         t.started(expectedExecutors());
         log.info("coordinator {} leads with epoch {} on {}:{}", config.id(), epoch, config.host(), t.port);
     }
@@ -324,6 +328,7 @@ public final class Coordinator implements AutoCloseable {
         Channel server;
         CuratorCache executorsCache;
         CuratorCache epochCache;
+        CuratorCache leaderCache;
         int port;
 
         Term(long epoch) {
@@ -457,7 +462,57 @@ public final class Coordinator implements AutoCloseable {
                     : new SchedulerEvent.ClientLinkClosed(peer, link));
         }
 
+        /**
+         * Puts {@code /leader} back whenever someone overwrites it while this term lasts:
+         * someone who could write ZooKeeper but has no cluster secret must not send executors and
+         * clients elsewhere for long (they would refuse an impostor anyway, see {@code Pipelines}).
+         * The rewrite is the same fenced transaction as {@link #publish}, so it never overwrites a
+         * successor that bumped {@code /epoch}.
+         */
+        void watchLeaderNode(byte[] record, int epochVersion) {
+            leaderCache = CuratorCache.build(zk, ZkPaths.LEADER, CuratorCache.Options.SINGLE_NODE_CACHE);
+            Runnable check = () -> {
+                synchronized (Coordinator.this) {
+                    if (term != this || !zk.getZookeeperClient().isConnected()) {
+                        return;
+                    }
+                }
+                try {
+                    if (java.util.Arrays.equals(zk.getData().forPath(ZkPaths.LEADER), record)) {
+                        return;
+                    }
+                } catch (Exception e) {
+                    log.debug("coordinator {} could not read {}", config.id(), ZkPaths.LEADER, e);
+                    return;
+                }
+                log.warn("coordinator {} leads epoch {} but {} no longer names it; publishing it again", config.id(),
+                        epoch, ZkPaths.LEADER);
+                try {
+                    publish(record, epochVersion);
+                } catch (Exception e) {
+                    log.warn("coordinator {} could not publish {} again: {}", config.id(), ZkPaths.LEADER, e.toString());
+                }
+            };
+            // Only overwrites: a vanished node is what a lost session looks like, and then this term
+            // ends anyway. The check does ZooKeeper calls, so it runs off Curator's callback thread.
+            leaderCache.listenable().addListener(CuratorCacheListener.builder()
+                    .forCreatesAndChanges((old, node) -> {
+                        if (!java.util.Arrays.equals(node.getData(), record)) {
+                            try {
+                                abdications.execute(check);
+                            } catch (java.util.concurrent.RejectedExecutionException closing) {
+                                // closed meanwhile
+                            }
+                        }
+                    })
+                    .build());
+            leaderCache.start();
+        }
+
         void close() {
+            if (leaderCache != null) {
+                leaderCache.close();
+            }
             if (epochCache != null) {
                 epochCache.close();
             }

@@ -155,7 +155,7 @@ public final class Executor implements AutoCloseable {
             loop.start();
             runner.start();
 
-            zk = Zk.start(config.cluster(), ZK_WAIT_MILLIS);
+            zk = Zk.start(config.cluster(), config.secret(), ZK_WAIT_MILLIS);
             ExecutorRecord record = new ExecutorRecord(config.id(), config.host(), port, config.slots(),
                     config.memoryLimit());
             znode = new PersistentNode(zk, CreateMode.EPHEMERAL, false, ZkPaths.executor(config.id()), record.toBytes());

@@ -7,6 +7,7 @@ import io.quiver.core.net.Endpoint;
 import io.quiver.core.net.Pipelines;
 import io.quiver.core.net.Secret;
 import io.quiver.core.net.Transport;
+import io.quiver.core.net.UnprovenPeerException;
 import io.quiver.core.protocol.Message;
 import io.quiver.core.protocol.Message.BlockFailure;
 import io.quiver.core.protocol.Message.BlockInfo;
@@ -82,6 +83,7 @@ final class LeaderLink implements Endpoint, Reports, AutoCloseable {
     private long backoffMillis = 50;
     private boolean retryScheduled;
     private boolean reportedUnreachable;
+    private LeaderRecord reportedImpostor;
 
     LeaderLink(ExecutorConfig config, IntSupplier dataPort, Transport transport, EpochFence fence, BlockStore store,
                IntSupplier queued, Consumer<Launch> onLaunch, Consumer<Drop> onDrop, Consumer<Replicate> onReplicate,
@@ -154,7 +156,9 @@ final class LeaderLink implements Endpoint, Reports, AutoCloseable {
             log.warn("ignoring unreadable {} node: {}", ZkPaths.LEADER, e.toString());
             return;
         }
-        fence.observe(rec.epoch());
+        // Not fence.observe(rec.epoch()): anyone who can write ZooKeeper could name any epoch, and an
+        // executor that believed it would refuse its real leader (or make it abdicate). Only an epoch
+        // a leader proved in its handshake moves the fence.
         target = rec;
         post(this::reconcile);
     }
@@ -182,16 +186,15 @@ final class LeaderLink implements Endpoint, Reports, AutoCloseable {
         if (current != null && current.isOpen() && rec.equals(connectedTo)) {
             return;
         }
-        if (current != null) {
-            leader = null;
-            current.close();
-        }
+        // Make before break: the current leader stays until the one /leader names has proven the
+        // cluster secret, so a "leader" published by someone without the secret changes nothing.
+        boolean trusted = current != null && current.isOpen();
         Connection c;
         try {
             c = Pipelines.connect(transport, rec.host(), rec.port(), config.secret(), Role.EXECUTOR, config.id(),
                     fence.newest(), MessageCodec.DEFAULT_MAX_FRAME, CONNECT_TIMEOUT_MILLIS, this);
         } catch (RuntimeException e) {
-            if (e.getCause() instanceof HandshakeRefusedException refusal) {
+            if (e.getCause() instanceof HandshakeRefusedException refusal && !trusted) {
                 // The same secret will be refused again: stop and let the process say so.
                 String message = "executor " + config.id() + " was refused by leader " + rec.id() + " at " + rec.host()
                         + ":" + rec.port() + ": " + refusal.reason() + "; " + Secret.HOW_TO_SET;
@@ -199,13 +202,24 @@ final class LeaderLink implements Endpoint, Reports, AutoCloseable {
                 refused.complete(new QuiverException(message)); // the message has the reason; no cause to repeat it
                 return;
             }
-            if (!reportedUnreachable) {
+            if (e.getCause() instanceof UnprovenPeerException || e.getCause() instanceof HandshakeRefusedException) {
+                if (!rec.equals(reportedImpostor)) {
+                    reportedImpostor = rec;
+                    log.warn("executor {} does not trust leader {} at {}:{} named by {}: {}{}", config.id(), rec.id(),
+                            rec.host(), rec.port(), ZkPaths.LEADER, e.getMessage(),
+                            trusted ? "; it stays with leader " + current.peerId() : "; retrying");
+                }
+            } else if (!reportedUnreachable) {
                 log.info("executor {} cannot reach leader {} at {}:{} yet: {}; retrying", config.id(), rec.id(),
                         rec.host(), rec.port(), e.getMessage());
                 reportedUnreachable = true;
             }
             retryLater();
             return;
+        }
+        if (current != null) {
+            leader = null;
+            current.close();
         }
         fence.observe(c.peerEpoch());
         connectedTo = rec;

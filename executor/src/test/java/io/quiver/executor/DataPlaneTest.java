@@ -207,12 +207,13 @@ class DataPlaneTest extends ClusterTestBase {
             if (handshake) {
                 in.readFully(new byte[in.readInt()]); // Challenge
                 byte[] id = "raw".getBytes(StandardCharsets.UTF_8);
-                out.writeInt(1 + 1 + 4 + id.length + 8 + 4);
+                out.writeInt(1 + 1 + 4 + id.length + 8 + 4 + 4);
                 out.writeByte(2); // Hello
                 out.writeByte(Role.CLIENT.code);
                 out.writeInt(id.length);
                 out.write(id);
                 out.writeLong(0);
+                out.writeInt(0); // empty nonce and
                 out.writeInt(0); // empty mac: no secret
                 out.flush();
                 byte[] welcome = new byte[in.readInt()];

@@ -58,7 +58,7 @@ final class TestingClient implements Endpoint, AutoCloseable {
             int n = Math.min(MessageCodec.CHUNK_SIZE, bytes.length - offset);
             boolean last = offset + n == bytes.length;
             ByteBuf data = Unpooled.wrappedBuffer(bytes, offset, n);
-            connection.awaitWritable();
+            connection.awaitWritable(60_000, "a test block");
             connection.send(new PutChunk(ref, bytes.length, offset, last ? checksum : 0, forward, data));
             offset += n;
         } while (offset < bytes.length);

@@ -47,7 +47,7 @@ final class CoordinatorCommand implements Callable<Integer> {
         Secret secret = cluster.secret();
         Options.checkAdvertisedHost(spec, host, secret);
         try (Lifetime lifetime = Lifetime.begin("quiver-coordinator")) {
-            ClusterRoot.ensureExists(url, 15_000);
+            ClusterRoot.ensureExists(url, secret, 15_000);
             Coordinator coordinator = lifetime.add(new Coordinator(
                     new CoordinatorConfig(url, coordinatorId, host, port, secret)));
             coordinator.start();

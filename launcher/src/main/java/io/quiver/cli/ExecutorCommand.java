@@ -108,7 +108,7 @@ final class ExecutorCommand implements Callable<Integer> {
             if (classLoader instanceof URLClassLoader urls) {
                 lifetime.add(urls);
             }
-            ClusterRoot.ensureExists(url, 15_000);
+            ClusterRoot.ensureExists(url, secret, 15_000);
             Executor executor = lifetime.add(new Executor(new ExecutorConfig(url, executorId, host, port, slots, memory,
                     dir, secret, classLoader)));
             executor.start();

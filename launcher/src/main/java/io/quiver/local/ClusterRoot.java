@@ -2,15 +2,21 @@ package io.quiver.local;
 
 import io.quiver.ClusterUnavailableException;
 import io.quiver.QuiverException;
+import io.quiver.core.net.Secret;
 import io.quiver.core.zk.ClusterUrl;
 import io.quiver.core.zk.Zk;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import org.apache.curator.framework.CuratorFramework;
 import org.apache.curator.framework.CuratorFrameworkFactory;
+import org.apache.curator.framework.api.ACLProvider;
 import org.apache.curator.retry.ExponentialBackoffRetry;
 import org.apache.zookeeper.KeeperException;
+import org.apache.zookeeper.ZooDefs;
+import org.apache.zookeeper.data.ACL;
 
 /**
  * The launcher's ZooKeeper chores. Launcher-internal; not part of API.md.
@@ -21,14 +27,31 @@ import org.apache.zookeeper.KeeperException;
 public final class ClusterRoot {
     private ClusterRoot() {}
 
-    /** Makes sure {@code url.root()} exists, creating it and its parents if needed. */
+    /** Makes sure {@code url.root()} exists, as {@link #ensureExists(ClusterUrl, Secret, long)} without a secret. */
     public static void ensureExists(ClusterUrl url, long waitMillis) {
-        try (CuratorFramework client = connect(url.connectString(), waitMillis)) { // no chroot: we make it
+        ensureExists(url, Secret.NONE, waitMillis);
+    }
+
+    /**
+     * Makes sure {@code url.root()} exists, creating it and its parents if needed. With a secret, it
+     * is created with the cluster's digest ACL ({@link Zk#acl}); a root left open by an earlier run
+     * without a secret is closed now, so that anonymous clients cannot add znodes under it.
+     */
+    public static void ensureExists(ClusterUrl url, Secret secret, long waitMillis) {
+        try (CuratorFramework client = connect(url.connectString(), secret, waitMillis)) { // no chroot: we make it
             try {
                 client.create().creatingParentsIfNeeded().forPath(url.root());
             } catch (KeeperException.NodeExistsException e) {
                 // someone else made it first; fine
             }
+            if (secret.isSet()) {
+                List<ACL> acl = client.getACL().forPath(url.root());
+                if (acl.stream().anyMatch(a -> a.getId().equals(ZooDefs.Ids.ANYONE_ID_UNSAFE))) {
+                    client.setACL().withACL(Zk.acl(secret)).forPath(url.root());
+                }
+            }
+        } catch (KeeperException.NoAuthException e) {
+            throw Zk.refused(url, secret);
         } catch (QuiverException e) {
             throw e;
         } catch (Exception e) {
@@ -42,14 +65,30 @@ public final class ClusterRoot {
      * "SafeNotifyService" executor it makes for each client (apache/curator#1277), so each client gets
      * one here whose single thread ends after a second of idleness: closing the client leaves no thread.
      */
-    static CuratorFramework connect(String connectString, long waitMillis) {
+    static CuratorFramework connect(String connectString, Secret secret, long waitMillis) {
         ThreadPoolExecutor safeNotify = new ThreadPoolExecutor(0, 1, 1, TimeUnit.SECONDS, new LinkedBlockingQueue<>(),
                 r -> {
                     Thread t = new Thread(r, "Curator-SafeNotify-launcher");
                     t.setDaemon(true);
                     return t;
                 });
-        CuratorFramework client = CuratorFrameworkFactory.builder()
+        CuratorFrameworkFactory.Builder builder = CuratorFrameworkFactory.builder();
+        if (secret.isSet()) {
+            List<ACL> acl = Zk.acl(secret);
+            builder.authorization("digest", Zk.digestCredentials(secret).getBytes(StandardCharsets.UTF_8))
+                    .aclProvider(new ACLProvider() {
+                        @Override
+                        public List<ACL> getDefaultAcl() {
+                            return acl;
+                        }
+
+                        @Override
+                        public List<ACL> getAclForPath(String path) {
+                            return acl;
+                        }
+                    });
+        }
+        CuratorFramework client = builder
                 .connectString(connectString)
                 .sessionTimeoutMs(Zk.SESSION_TIMEOUT_MILLIS)
                 .connectionTimeoutMs(Zk.CONNECTION_TIMEOUT_MILLIS)

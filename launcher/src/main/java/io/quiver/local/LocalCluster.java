@@ -129,8 +129,8 @@ public final class LocalCluster implements AutoCloseable {
         zk = new EmbeddedZooKeeper(InetAddress.getLoopbackAddress(), 0, dir.resolve("zookeeper"),
                 EmbeddedZooKeeper.LOCAL_TICK_MILLIS, EmbeddedZooKeeper.LOCAL_MAX_SESSION_MILLIS).start();
         url = ClusterUrl.parse("zk://" + HOST + ":" + zk.port() + ROOT);
-        ClusterRoot.ensureExists(url, remainingMillis(deadline));
-        curator = ClusterRoot.connect(url.chrootedConnectString(), remainingMillis(deadline));
+        ClusterRoot.ensureExists(url, secret, remainingMillis(deadline));
+        curator = ClusterRoot.connect(url.chrootedConnectString(), secret, remainingMillis(deadline));
 
         for (int i = 1; i <= settings.coordinators(); i++) {
             Coordinator coordinator = new Coordinator(new CoordinatorConfig(url, "coord-" + i, HOST, 0, secret));

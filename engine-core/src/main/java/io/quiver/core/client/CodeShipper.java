@@ -140,7 +140,7 @@ final class CodeShipper {
                     buf.release();
                     throw e;
                 }
-                if (!c.awaitWritable()) {
+                if (!c.awaitWritable(DataClient.WRITE_STALL_MILLIS, "jar " + jar.name())) {
                     buf.release();
                     throw new QuiverException("executor " + c.peerId() + " closed the connection while jar "
                             + jar.name() + " was being sent");

@@ -36,6 +36,8 @@ import java.util.zip.CRC32C;
  */
 final class DataClient implements AutoCloseable {
     private static final long FETCH_TIMEOUT_MILLIS = 120_000;
+    /** How long a peer may read nothing of a block or jar being sent before the send fails. */
+    static final long WRITE_STALL_MILLIS = 60_000;
 
     private final Transport transport;
     private final Secret secret;
@@ -128,7 +130,7 @@ final class DataClient implements AutoCloseable {
             int len = chunk.readableBytes();
             crc.update(chunk.nioBuffer());
             boolean last = offset + len >= total;
-            if (!c.awaitWritable()) {
+            if (!c.awaitWritable(WRITE_STALL_MILLIS, ref + " (" + total + " bytes)")) {
                 chunk.release();
                 throw new QuiverException("executor " + targets.get(0).id() + " closed the connection while " + ref
                         + " was being sent");

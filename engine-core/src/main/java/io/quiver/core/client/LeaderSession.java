@@ -198,6 +198,14 @@ final class LeaderSession implements AutoCloseable {
         return call(request.apply(requestIds.incrementAndGet()), null, what);
     }
 
+    /**
+     * The longest a call waits for the leader's answer: past the failover timeout, so that a
+     * failover in between is waited out, but never forever.
+     */
+    Duration callTimeout() {
+        return failoverTimeout.plusSeconds(30);
+    }
+
     /** Asks where a scatter goes; from now on, a resume holds the ref once its plan arrived. */
     Message scatter(LongFunction<ScatterRequest> request, byte kind) {
         ScatterRequest r = request.apply(requestIds.incrementAndGet());
@@ -216,7 +224,7 @@ final class LeaderSession implements AutoCloseable {
             onRequest(reqId, new Pending(request, reply));
         });
         // A leader that holds its connection open but never answers is bounded here.
-        long bound = failoverTimeout.plusSeconds(30).toMillis();
+        long bound = callTimeout().toMillis();
         try {
             return reply.get(bound, TimeUnit.MILLISECONDS);
         } catch (ExecutionException e) {

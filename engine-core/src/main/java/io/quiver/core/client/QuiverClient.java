@@ -122,7 +122,8 @@ public final class QuiverClient implements Quiver {
      */
     public static QuiverClient connect(ClusterUrl url, ConnectOptions options) {
         checkArgument(options != null, "options are null; pass ConnectOptions.defaults()");
-        QuiverClient client = new QuiverClient(url, options, Zk.start(url, options.connectTimeout().toMillis()));
+        QuiverClient client = new QuiverClient(url, options,
+                Zk.start(url, Secret.of(options.secret().orElse(null)), options.connectTimeout().toMillis()));
         try {
             client.executorsCache.start();
             client.session.start(client.zk);

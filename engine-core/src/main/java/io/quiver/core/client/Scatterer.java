@@ -16,6 +16,7 @@ import io.quiver.core.protocol.Message.RequestFailed;
 import io.quiver.core.protocol.Message.ScatterPlan;
 import io.quiver.core.protocol.Message.ScatterRequest;
 import io.quiver.core.protocol.MessageCodec;
+import java.util.List;
 import java.util.function.Supplier;
 
 /**
@@ -68,6 +69,24 @@ final class Scatterer {
         }
     }
 
+    /** Waits until every target confirmed its copy, bounded like every call that waits on the leader. */
+    private void awaitStored(RefState state, long size, List<Message.Peer> targets) {
+        java.time.Duration bound = session.callTimeout();
+        try {
+            state.done.get(bound.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+        } catch (java.util.concurrent.TimeoutException e) {
+            throw new QuiverException("scatter of " + state.id + " (" + size + " bytes) to executors "
+                    + targets.stream().map(Message.Peer::id).toList() + ": not every copy was confirmed stored within "
+                    + bound.toMillis() + " ms; check that those executors are alive and have memory", e);
+        } catch (java.util.concurrent.ExecutionException e) {
+            // the ref's own failure, raised with its type below
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new QuiverException("interrupted while waiting for the scatter of " + state.id, e);
+        }
+        state.await(null);
+    }
+
     private RefState scatter(long size, Scatter options, Supplier<DataClient.ChunkSource> chunks) {
         RefState state = refs.mint();
         boolean broadcast = options.mode() == Scatter.Mode.BROADCAST;
@@ -94,8 +113,9 @@ final class Scatterer {
             refs.markBroadcast(state.id);
         }
         try {
-            data.put(state.id, size, chunks.get(), ((ScatterPlan) reply).targets());
-            state.await(null);
+            List<Message.Peer> targets = ((ScatterPlan) reply).targets();
+            data.put(state.id, size, chunks.get(), targets);
+            awaitStored(state, size, targets);
             return state;
         } catch (RuntimeException e) {
             refs.remove(state.id);

@@ -141,16 +141,28 @@ public final class Connection {
 
     /**
      * Blocks the calling thread (never an event loop) while the outbound buffer is above its high
-     * water mark: back-pressure for streaming bulk data.
+     * water mark: back-pressure for streaming bulk data. A peer that keeps the connection open but
+     * stops reading cannot hold the caller forever.
      *
+     * @param timeoutMillis the longest the buffer may stay full
+     * @param what what is being sent, for the message, e.g. "ref r-1-2 (64 MiB)"
      * @return false if the connection closed while waiting
+     * @throws QuiverException with a {@link java.util.concurrent.TimeoutException} cause, naming the
+     *     peer and {@code what}, if the peer read nothing for {@code timeoutMillis}
      */
-    public boolean awaitWritable() {
+    public boolean awaitWritable(long timeoutMillis, String what) {
+        long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(timeoutMillis);
         synchronized (writability) {
             while (channel.isActive()
                     && (!channel.isWritable() || outboxBytes.get() > Transport.WATER_MARK.high())) {
+                long left = deadline - System.nanoTime();
+                if (left <= 0) {
+                    throw new io.quiver.QuiverException(this + " read nothing for " + timeoutMillis + " ms while "
+                            + what + " was being sent to it; giving up on it",
+                            new java.util.concurrent.TimeoutException("peer stopped reading"));
+                }
                 try {
-                    writability.wait(100);
+                    writability.wait(Math.max(1, Math.min(100, left / 1_000_000)));
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
                     return false;

@@ -7,6 +7,10 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelPipeline;
 import io.netty.channel.socket.SocketChannel;
+import io.netty.handler.codec.ByteToMessageDecoder;
+import io.netty.handler.codec.DecoderException;
+import io.netty.handler.codec.LengthFieldBasedFrameDecoder;
+import io.netty.handler.codec.TooLongFrameException;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.ScheduledFuture;
 import io.quiver.QuiverException;
@@ -21,6 +25,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.LongSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -29,62 +34,130 @@ import org.slf4j.LoggerFactory;
  * Builds the pipelines of every Quiver connection.
  *
  * <pre>
- *  server: Encoder | FrameDecoder | ServerHandshake (raw frames) | Decoder | Dispatcher
- *  client: Encoder | FrameDecoder | Decoder | ClientHandshake | Dispatcher
+ *  both sides: Encoder | Frames | Handshake (raw frames) | Decoder | Dispatcher
+ *
+ *  server                                   peer (client, executor)
+ *    Challenge(nonceS, serverId, epoch) --&gt;
+ *                                       &lt;-- Hello(role, id, epoch, nonceP, helloMac)
+ *    checks helloMac                           (the peer is now proven to the server)
+ *    Welcome(serverId, epoch, session, welcomeMac) --&gt;
+ *                                              checks welcomeMac (the server is now proven)
  * </pre>
  *
- * The server's handshake reads the first frame itself and accepts nothing but a {@link Hello}
- * whose HMAC proves the secret; only then is the message decoder reached, so nothing an
- * unauthenticated peer sends is decoded beyond its hello.
+ * Authentication is mutual: both MACs cover both fresh nonces (see {@link Secret}), so neither side
+ * trusts a peer that cannot prove the secret, and a recorded handshake fails on any other
+ * connection. Each side's handshake handler reads raw frames and decodes nothing but the few
+ * handshake types; until it is done, {@code Frames} accepts only frames of at most
+ * {@value #HANDSHAKE_MAX_FRAME} bytes, the handshake must finish within
+ * {@value #HANDSHAKE_TIMEOUT_MILLIS} ms, and a process holds at most {@link #MAX_UNAUTHENTICATED}
+ * unauthenticated inbound connections. So an unauthenticated peer can make a process decode, buffer
+ * or keep almost nothing.
  */
 public final class Pipelines {
     private static final Logger log = LoggerFactory.getLogger(Pipelines.class);
-    private static final long HANDSHAKE_TIMEOUT_MILLIS = 10_000;
+    /** Largest frame either side accepts before the other has proven the secret. */
+    public static final int HANDSHAKE_MAX_FRAME = 4096;
+    /** How long an inbound connection may take to prove the secret before it is closed. */
+    public static final long HANDSHAKE_TIMEOUT_MILLIS = 10_000;
+    /**
+     * Inbound connections per process that have not proven the secret yet; beyond it new ones are
+     * closed at once ({@code -Dquiver.net.maxUnauthenticated}). Honest peers finish their
+     * handshake in a round trip, so they rarely hold a place for long.
+     */
+    public static final int MAX_UNAUTHENTICATED = Integer.getInteger("quiver.net.maxUnauthenticated", 64);
     /** Refusals logged in full per minute by one server; the rest are counted (see {@link RefusalLog}). */
     private static final int REFUSALS_LOGGED_PER_MINUTE = 3;
+    private static final AtomicInteger UNAUTHENTICATED = new AtomicInteger();
 
     private Pipelines() {}
 
-    /** Server side settings: who we are, the secret, the largest frame accepted. */
-    public record ServerSpec(String serverId, Secret secret, int maxFrame, LongSupplier epoch, LongSupplier sessions) {}
+    /**
+     * Server side settings.
+     *
+     * @param serverId who we are, as we tell peers
+     * @param secret the cluster secret peers must prove, and we prove to them
+     * @param maxFrame the largest frame accepted once a peer is authenticated
+     * @param epoch the epoch we tell peers
+     * @param sessions mints the session number of each accepted connection
+     * @param handshakeTimeoutMillis how long a peer may take to prove the secret
+     */
+    public record ServerSpec(String serverId, Secret secret, int maxFrame, LongSupplier epoch, LongSupplier sessions,
+                             long handshakeTimeoutMillis) {
+        /** With the default handshake deadline, {@value Pipelines#HANDSHAKE_TIMEOUT_MILLIS} ms. */
+        public ServerSpec(String serverId, Secret secret, int maxFrame, LongSupplier epoch, LongSupplier sessions) {
+            this(serverId, secret, maxFrame, epoch, sessions, HANDSHAKE_TIMEOUT_MILLIS);
+        }
+    }
 
+    /** Inbound connections of this process that are still unauthenticated, for tests and metrics. */
+    public static int unauthenticatedConnections() {
+        return UNAUTHENTICATED.get();
+    }
+
+    /**
+     * The initializer of a server's connections.
+     *
+     * @param spec who the server is and what it accepts
+     * @param endpoint what gets the authenticated connections
+     * @return the initializer for {@link Transport#bind}
+     */
     public static ChannelInitializer<SocketChannel> server(ServerSpec spec, Endpoint endpoint) {
         RefusalLog refusals = new RefusalLog(TimeUnit.MINUTES.toNanos(1), REFUSALS_LOGGED_PER_MINUTE);
         return new ChannelInitializer<>() {
             @Override
             protected void initChannel(SocketChannel ch) {
-                Connection connection = new Connection(ch);
-                Dispatcher dispatcher = new Dispatcher(connection, endpoint);
-                ch.pipeline()
-                        .addLast("encoder", MessageCodec.Encoder.INSTANCE)
-                        .addLast("frames", MessageCodec.frameDecoder(spec.maxFrame()))
-                        .addLast("handshake", new ServerHandshake(spec, connection, dispatcher, refusals))
-                        .addLast("decoder", new MessageCodec.Decoder())
-                        .addLast("dispatcher", dispatcher);
+                initServer(ch, spec, endpoint, refusals);
             }
         };
     }
 
+    /** Builds a server connection's pipeline on {@code ch}, or closes it if too many are unauthenticated. */
+    static void initServer(Channel ch, ServerSpec spec, Endpoint endpoint, RefusalLog refusals) {
+        if (UNAUTHENTICATED.incrementAndGet() > MAX_UNAUTHENTICATED) {
+            UNAUTHENTICATED.decrementAndGet();
+            refusals.refused(ch.remoteAddress() + ": " + MAX_UNAUTHENTICATED + " connections of this process"
+                    + " are already waiting to authenticate", System.nanoTime()).ifPresent(log::warn);
+            ch.close();
+            return;
+        }
+        Connection connection = new Connection(ch);
+        Dispatcher dispatcher = new Dispatcher(connection, endpoint);
+        Frames frames = new Frames(spec.maxFrame());
+        ch.pipeline()
+                .addLast("encoder", MessageCodec.Encoder.INSTANCE)
+                .addLast("frames", frames)
+                .addLast("handshake", new ServerHandshake(spec, connection, dispatcher, frames, refusals))
+                .addLast("decoder", new MessageCodec.Decoder())
+                .addLast("dispatcher", dispatcher);
+    }
+
     /**
-     * Connects and completes the handshake, blocking up to {@code timeoutMillis}.
+     * Connects and completes the handshake, blocking up to {@code timeoutMillis}: the server must
+     * prove the secret too, or the connection is closed before anything it sent is decoded.
      *
-     * @throws QuiverException naming the address and the reason if the connection or handshake fails
+     * @return the authenticated connection
+     * @throws QuiverException naming the address and the reason if the connection or handshake
+     *     fails; its cause is a {@link HandshakeRefusedException} if the server refused our secret,
+     *     an {@link UnprovenPeerException} if the server could not prove the secret
      */
     public static Connection connect(Transport transport, String host, int port, Secret secret, Role role, String id,
                                      long epoch, int maxFrame, int timeoutMillis, Endpoint endpoint) {
         CompletableFuture<Welcome> welcome = new CompletableFuture<>();
         Connection[] holder = new Connection[1];
+        String address = host + ":" + port;
         Channel ch = transport.connect(host, port, timeoutMillis, new ChannelInitializer<>() {
             @Override
             protected void initChannel(SocketChannel c) {
                 Connection connection = new Connection(c);
                 holder[0] = connection;
                 Dispatcher dispatcher = new Dispatcher(connection, endpoint);
+                Frames frames = new Frames(maxFrame);
                 c.pipeline()
                         .addLast("encoder", MessageCodec.Encoder.INSTANCE)
-                        .addLast("frames", MessageCodec.frameDecoder(maxFrame))
+                        .addLast("frames", frames)
+                        .addLast("handshake", new ClientHandshake(secret, role, id, epoch, address, connection, dispatcher,
+                                frames, welcome))
                         .addLast("decoder", new MessageCodec.Decoder())
-                        .addLast("handshake", new ClientHandshake(secret, role, id, epoch, connection, dispatcher, welcome))
                         .addLast("dispatcher", dispatcher);
             }
         });
@@ -93,76 +166,135 @@ public final class Pipelines {
             return holder[0];
         } catch (ExecutionException e) {
             ch.close();
-            throw new QuiverException("handshake with " + host + ":" + port + " failed: " + e.getCause().getMessage(),
+            throw new QuiverException("handshake with " + address + " failed: " + e.getCause().getMessage(),
                     e.getCause());
         } catch (TimeoutException e) {
             ch.close();
-            throw new QuiverException("handshake with " + host + ":" + port + " timed out after " + timeoutMillis + " ms");
+            throw new QuiverException("handshake with " + address + " timed out after " + timeoutMillis + " ms");
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             ch.close();
-            throw new QuiverException("interrupted while connecting to " + host + ":" + port);
+            throw new QuiverException("interrupted while connecting to " + address);
         }
     }
 
+    /**
+     * The frame decoder: until {@link #authenticated()}, any frame announced longer than
+     * {@value #HANDSHAKE_MAX_FRAME} bytes fails the connection at its length field, before its body
+     * is buffered; after it, frames up to {@code maxFrame}. Confined to the channel's event loop.
+     */
+    static final class Frames extends LengthFieldBasedFrameDecoder {
+        private boolean authenticated;
+
+        Frames(int maxFrame) {
+            super(maxFrame, 0, 4, 0, 4, true);
+            // Compose socket reads rather than copy them into one buffer (see MessageCodec.frameDecoder).
+            setCumulator(ByteToMessageDecoder.COMPOSITE_CUMULATOR);
+        }
+
+        void authenticated() {
+            authenticated = true; // from now on the constructor's maxFrame applies
+        }
+
+        @Override
+        protected Object decode(ChannelHandlerContext ctx, ByteBuf in) throws Exception {
+            if (!authenticated && in.readableBytes() >= 4) {
+                long length = in.getUnsignedInt(in.readerIndex());
+                if (length > HANDSHAKE_MAX_FRAME) {
+                    in.skipBytes(in.readableBytes()); // the connection is closing: keep and reread nothing
+                    throw new TooLongFrameException("a frame of " + length + " bytes before the handshake finished;"
+                            + " at most " + HANDSHAKE_MAX_FRAME + " are accepted until the peer proves the cluster secret");
+                }
+            }
+            return super.decode(ctx, in);
+        }
+    }
+
+    private static String reasonOf(Throwable cause) {
+        Throwable reason = cause instanceof DecoderException && cause.getCause() != null ? cause.getCause() : cause;
+        return reason.getMessage() == null ? reason.toString() : reason.getMessage();
+    }
+
+    /** The first byte of a frame, its message type code; -1 for an empty frame. */
+    private static int typeOf(ByteBuf frame) {
+        return frame.isReadable() ? frame.getByte(frame.readerIndex()) : -1;
+    }
+
+    /** The server's side of the handshake; confined to the channel's event loop. */
     private static final class ServerHandshake extends ChannelInboundHandlerAdapter {
         private final ServerSpec spec;
         private final Connection connection;
         private final Dispatcher dispatcher;
+        private final Frames frames;
         private final RefusalLog refusals;
         private final byte[] nonce = Secret.nonce();
         private ScheduledFuture<?> timeout;
         private boolean done;
+        private boolean counted = true;
 
-        ServerHandshake(ServerSpec spec, Connection connection, Dispatcher dispatcher, RefusalLog refusals) {
+        ServerHandshake(ServerSpec spec, Connection connection, Dispatcher dispatcher, Frames frames, RefusalLog refusals) {
             this.spec = spec;
             this.connection = connection;
             this.dispatcher = dispatcher;
+            this.frames = frames;
             this.refusals = refusals;
+        }
+
+        /** Gives back this connection's place among the unauthenticated ones, once. */
+        private void uncount() {
+            if (counted) {
+                counted = false;
+                UNAUTHENTICATED.decrementAndGet();
+            }
         }
 
         @Override
         public void channelActive(ChannelHandlerContext ctx) {
             ctx.writeAndFlush(new Challenge(nonce, spec.serverId(), spec.epoch().getAsLong()));
             timeout = ctx.executor().schedule(() -> {
-                log.warn("closing connection from {}: no handshake within {} ms", ctx.channel().remoteAddress(),
-                        HANDSHAKE_TIMEOUT_MILLIS);
-                ctx.close();
-            }, HANDSHAKE_TIMEOUT_MILLIS, TimeUnit.MILLISECONDS);
+                if (!done) {
+                    refuse(ctx, "no handshake within " + spec.handshakeTimeoutMillis() + " ms");
+                }
+            }, spec.handshakeTimeoutMillis(), TimeUnit.MILLISECONDS);
             ctx.fireChannelActive();
         }
 
         @Override
         public void channelRead(ChannelHandlerContext ctx, Object msg) {
             if (done) {
-                ctx.fireChannelRead(msg);
+                ReferenceCountUtil.release(msg); // after a refusal, until the close
                 return;
             }
             ByteBuf frame = (ByteBuf) msg;
-            Message m;
+            Hello hello;
             try {
-                if (!frame.isReadable() || frame.getByte(frame.readerIndex()) != 2) {
-                    refuse(ctx, "expected a handshake hello first");
+                if (typeOf(frame) != Message.Type.HELLO.code) {
+                    refuse(ctx, "expected a handshake hello first, got a frame of type " + typeOf(frame));
                     return;
                 }
-                m = MessageCodec.decode(frame);
+                hello = (Hello) MessageCodec.decode(frame);
             } catch (RuntimeException e) {
                 refuse(ctx, "malformed handshake: " + e.getMessage());
                 return;
             } finally {
                 ReferenceCountUtil.release(frame);
             }
-            Hello hello = (Hello) m;
-            if (hello.id() == null || !spec.secret().verify(nonce, hello.role().name(), hello.id(), hello.mac())) {
+            if (hello.id() == null || !spec.secret().verifyHello(nonce, hello.nonce(), spec.serverId(),
+                    hello.role().name(), hello.id(), hello.epoch(), hello.mac())) {
                 refuse(ctx, "authentication failed for " + hello.role().name().toLowerCase() + " " + hello.id()
                         + ": wrong or missing cluster secret");
                 return;
             }
             done = true;
             timeout.cancel(false);
+            uncount();
+            frames.authenticated();
             long session = spec.sessions().getAsLong();
+            long epoch = spec.epoch().getAsLong();
             connection.identify(hello.role(), hello.id(), hello.epoch(), session);
-            ctx.writeAndFlush(new Welcome(spec.serverId(), spec.epoch().getAsLong(), session));
+            byte[] proof = spec.secret().welcomeMac(nonce, hello.nonce(), spec.serverId(), hello.role().name(),
+                    hello.id(), epoch, session);
+            ctx.writeAndFlush(new Welcome(spec.serverId(), epoch, session, proof));
             ctx.pipeline().remove(this);
             dispatcher.opened();
         }
@@ -170,14 +302,17 @@ public final class Pipelines {
         private void refuse(ChannelHandlerContext ctx, String reason) {
             refusals.refused(ctx.channel().remoteAddress() + ": " + reason, System.nanoTime()).ifPresent(log::warn);
             done = true;
+            uncount();
             if (timeout != null) {
                 timeout.cancel(false);
             }
+            ctx.channel().config().setAutoRead(false); // read nothing more from this peer
             ctx.writeAndFlush(new Refused(reason)).addListener(f -> ctx.close());
         }
 
         @Override
         public void channelInactive(ChannelHandlerContext ctx) {
+            uncount();
             if (timeout != null) {
                 timeout.cancel(false);
             }
@@ -186,53 +321,105 @@ public final class Pipelines {
 
         @Override
         public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-            Dispatcher.closeWithReason(ctx, connection, cause);
+            if (done) {
+                Dispatcher.closeWithReason(ctx, connection, cause);
+                return;
+            }
+            // Before authentication: a bounded log line, and the connection goes.
+            refusals.refused(ctx.channel().remoteAddress() + ": " + reasonOf(cause), System.nanoTime())
+                    .ifPresent(log::warn);
+            done = true;
+            uncount();
+            ctx.close();
         }
     }
 
+    /** The connecting side of the handshake; confined to the channel's event loop. */
     private static final class ClientHandshake extends ChannelInboundHandlerAdapter {
         private final Secret secret;
         private final Role role;
         private final String id;
         private final long epoch;
+        private final String address;
         private final Connection connection;
         private final Dispatcher dispatcher;
+        private final Frames frames;
         private final CompletableFuture<Welcome> welcome;
+        private final byte[] nonce = Secret.nonce();
         private Challenge challenge;
+        private boolean done;
 
-        ClientHandshake(Secret secret, Role role, String id, long epoch, Connection connection, Dispatcher dispatcher,
-                        CompletableFuture<Welcome> welcome) {
+        ClientHandshake(Secret secret, Role role, String id, long epoch, String address, Connection connection,
+                        Dispatcher dispatcher, Frames frames, CompletableFuture<Welcome> welcome) {
             this.secret = secret;
             this.role = role;
             this.id = id;
             this.epoch = epoch;
+            this.address = address;
             this.connection = connection;
             this.dispatcher = dispatcher;
+            this.frames = frames;
             this.welcome = welcome;
         }
 
         @Override
         public void channelRead(ChannelHandlerContext ctx, Object msg) {
-            if (msg instanceof Challenge c && challenge == null) {
+            if (done) {
+                ReferenceCountUtil.release(msg); // after a failure, until the close
+                return;
+            }
+            ByteBuf frame = (ByteBuf) msg;
+            Message m;
+            int type = typeOf(frame);
+            try {
+                if (type != Message.Type.CHALLENGE.code && type != Message.Type.WELCOME.code
+                        && type != Message.Type.REFUSED.code) {
+                    fail(ctx, new UnprovenPeerException("the server at " + address + " sent a frame of type " + type
+                            + " during the handshake; is this a Quiver port?"));
+                    return;
+                }
+                m = MessageCodec.decode(frame);
+            } catch (RuntimeException e) {
+                fail(ctx, new UnprovenPeerException("malformed handshake from the server at " + address + ": "
+                        + e.getMessage()));
+                return;
+            } finally {
+                ReferenceCountUtil.release(frame);
+            }
+            if (m instanceof Challenge c && challenge == null) {
                 challenge = c;
-                ctx.writeAndFlush(new Hello(role, id, epoch, secret.mac(c.nonce(), role.name(), id)));
-            } else if (msg instanceof Welcome w && challenge != null) {
+                ctx.writeAndFlush(new Hello(role, id, epoch, nonce,
+                        secret.helloMac(c.nonce(), nonce, c.serverId(), role.name(), id, epoch)));
+            } else if (m instanceof Welcome w && challenge != null) {
+                if (!java.util.Objects.equals(w.serverId(), challenge.serverId())
+                        || !secret.verifyWelcome(challenge.nonce(), nonce, challenge.serverId(), role.name(), id,
+                        w.epoch(), w.session(), w.mac())) {
+                    fail(ctx, new UnprovenPeerException("the server at " + address + " (calling itself "
+                            + challenge.serverId() + ") did not prove the cluster secret; it may be an impostor, or"
+                            + " it has another secret: " + Secret.HOW_TO_SET));
+                    return;
+                }
+                done = true;
+                frames.authenticated();
                 connection.identify(Role.COORDINATOR, w.serverId(), w.epoch(), w.session());
                 ctx.pipeline().remove(this);
                 dispatcher.opened();
                 welcome.complete(w);
-            } else if (msg instanceof Refused r) {
+            } else if (m instanceof Refused r) {
+                done = true;
                 welcome.completeExceptionally(new HandshakeRefusedException(r.reason()));
                 ctx.close();
             } else {
-                ReferenceCountUtil.release(msg);
-                if (msg instanceof Message.DataMessage d) {
-                    d.data().release();
-                }
-                welcome.completeExceptionally(new QuiverException("unexpected " + msg.getClass().getSimpleName()
-                        + " during handshake; is this a Quiver port?"));
-                ctx.close();
+                fail(ctx, new UnprovenPeerException("the server at " + address + " sent an unexpected "
+                        + m.getClass().getSimpleName() + " during the handshake"));
             }
+        }
+
+        private void fail(ChannelHandlerContext ctx, QuiverException e) {
+            done = true;
+            ctx.channel().config().setAutoRead(false);
+            welcome.completeExceptionally(e);
+            ctx.close();
         }
 
         @Override
@@ -243,8 +430,12 @@ public final class Pipelines {
 
         @Override
         public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-            welcome.completeExceptionally(cause);
-            ctx.close();
+            if (done) {
+                Dispatcher.closeWithReason(ctx, connection, cause);
+                return;
+            }
+            fail(ctx, new UnprovenPeerException("the server at " + address + " broke the handshake: "
+                    + reasonOf(cause)));
         }
     }
 

@@ -12,8 +12,10 @@ import javax.crypto.Mac;
 import javax.crypto.spec.SecretKeySpec;
 
 /**
- * The cluster secret: HMAC-SHA256 challenge-response in every handshake. {@link #NONE} means no
- * authentication, which is only allowed on loopback.
+ * The cluster secret: a mutual HMAC-SHA256 challenge-response in every handshake, both sides
+ * contributing a fresh nonce, so each proves the secret to the other and no recorded handshake
+ * works twice (see {@code Pipelines}). {@link #NONE} means no authentication, which is only allowed
+ * on loopback.
  *
  * <p>Every process finds its secret the same way ({@link #lookup}): a file named on its command line
  * ({@code --secret-file}), else the file named by {@value #FILE_ENV}, else the contents of
@@ -29,6 +31,8 @@ public final class Secret {
     /** What every "no secret" error tells the user to do. */
     public static final String HOW_TO_SET = "give every process the same secret: --secret-file FILE, or the "
             + "environment variable " + FILE_ENV + "=FILE, or " + CONTENTS_ENV + "=<the secret>";
+    /** Length of a handshake nonce. */
+    public static final int NONCE_BYTES = 32;
     private static final SecureRandom RANDOM = new SecureRandom();
 
     private final byte[] key;
@@ -125,31 +129,92 @@ public final class Secret {
         return key != null;
     }
 
+    /** A fresh random nonce of {@value #NONCE_BYTES} bytes: each side of every handshake makes one. */
     public static byte[] nonce() {
-        byte[] n = new byte[32];
+        byte[] n = new byte[NONCE_BYTES];
         RANDOM.nextBytes(n);
         return n;
     }
 
-    /** HMAC over the challenge nonce and the claimed identity. Empty without a secret. */
-    public byte[] mac(byte[] nonce, String role, String id) {
+    /**
+     * What the connecting peer sends in its hello: HMAC-SHA256 over the label {@code "quiver hello"},
+     * the server's nonce, the peer's own nonce, the server's id, and the role, id and epoch the
+     * peer claims. Empty without a secret.
+     */
+    public byte[] helloMac(byte[] serverNonce, byte[] peerNonce, String serverId, String role, String id, long epoch) {
+        return hmac("quiver hello v2", serverNonce, peerNonce, utf8(serverId), utf8(role), utf8(id), longBytes(epoch));
+    }
+
+    /**
+     * What the server sends in its welcome, proving to the peer that it holds the secret too:
+     * HMAC-SHA256 over the label {@code "quiver welcome"} (so a hello's MAC can never serve as a
+     * welcome's), both nonces, both identities, the epoch and the session it assigns. Empty
+     * without a secret.
+     */
+    public byte[] welcomeMac(byte[] serverNonce, byte[] peerNonce, String serverId, String role, String id, long epoch,
+                             long session) {
+        return hmac("quiver welcome v2", serverNonce, peerNonce, utf8(serverId), utf8(role), utf8(id),
+                longBytes(epoch), longBytes(session));
+    }
+
+    /**
+     * A key for another purpose, derived from the secret (HMAC-SHA256 of {@code purpose}), so that
+     * the secret itself never leaves the process, e.g. the ZooKeeper digest password.
+     *
+     * @throws IllegalStateException without a secret
+     */
+    public byte[] derive(String purpose) {
+        if (key == null) {
+            throw new IllegalStateException("no cluster secret to derive a key for " + purpose + " from");
+        }
+        return hmac("quiver derived key", utf8(purpose));
+    }
+
+    /** True if {@code mac} is {@link #helloMac} of these values, or there is no secret. Constant time. */
+    public boolean verifyHello(byte[] serverNonce, byte[] peerNonce, String serverId, String role, String id, long epoch,
+                               byte[] mac) {
+        return key == null || (mac != null && freshNonce(peerNonce, serverNonce)
+                && MessageDigest.isEqual(helloMac(serverNonce, peerNonce, serverId, role, id, epoch), mac));
+    }
+
+    /** True if {@code mac} is {@link #welcomeMac} of these values, or there is no secret. Constant time. */
+    public boolean verifyWelcome(byte[] serverNonce, byte[] peerNonce, String serverId, String role, String id,
+                                 long epoch, long session, byte[] mac) {
+        return key == null || (mac != null && freshNonce(serverNonce, peerNonce)
+                && MessageDigest.isEqual(welcomeMac(serverNonce, peerNonce, serverId, role, id, epoch, session), mac));
+    }
+
+    /** The other side's nonce must be a full-length one, and not ours reflected back. */
+    private static boolean freshNonce(byte[] theirs, byte[] ours) {
+        return theirs != null && theirs.length == NONCE_BYTES && !MessageDigest.isEqual(theirs, ours);
+    }
+
+    private byte[] hmac(String label, byte[]... parts) {
         if (key == null) {
             return new byte[0];
         }
         try {
             Mac mac = Mac.getInstance("HmacSHA256");
             mac.init(new SecretKeySpec(key, "HmacSHA256"));
-            mac.update(nonce);
-            mac.update(role.getBytes(StandardCharsets.UTF_8));
-            mac.update((byte) 0);
-            mac.update(id.getBytes(StandardCharsets.UTF_8));
+            mac.update(utf8(label));
+            for (byte[] part : parts) {
+                // Length-prefixed, so that no two different transcripts read as the same bytes.
+                mac.update(longBytes(part == null ? -1 : part.length), 4, 4);
+                if (part != null) {
+                    mac.update(part);
+                }
+            }
             return mac.doFinal();
         } catch (GeneralSecurityException e) {
             throw new IllegalStateException("HmacSHA256 unavailable", e);
         }
     }
 
-    public boolean verify(byte[] nonce, String role, String id, byte[] mac) {
-        return key == null || (mac != null && MessageDigest.isEqual(mac(nonce, role, id), mac));
+    private static byte[] utf8(String s) {
+        return s == null ? null : s.getBytes(StandardCharsets.UTF_8);
+    }
+
+    private static byte[] longBytes(long v) {
+        return java.nio.ByteBuffer.allocate(8).putLong(v).array();
     }
 }

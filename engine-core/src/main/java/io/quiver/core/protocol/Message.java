@@ -13,6 +13,7 @@ import java.util.List;
  *
  * <pre>
  *  handshake      server -> peer  Challenge ; peer -> server Hello ; server -> peer Welcome | Refused
+ *                 (both sides prove the secret: Hello and Welcome carry HMACs over both nonces)
  *  client->leader Submit, Release, ScatterRequest, InfoRequest, SubmitJob, Hold, HoldPins and Resume (on resume), Goodbye
  *  leader->client ScatterPlan, RequestFailed, RefsDone, InfoReply, JobReply
  *  exec->leader   Register, TaskResults, StoredBlocks, Status
@@ -276,33 +277,45 @@ public sealed interface Message {
         }
     }
 
-    record Hello(Role role, String id, long epoch, byte[] mac) implements Message {
+    /**
+     * The peer's answer to a {@link Challenge}: who it is, its own fresh {@code nonce}, and
+     * {@code mac}, which proves the cluster secret over both nonces and both identities
+     * ({@code Secret.helloMac}). Empty mac and nonce without a secret.
+     */
+    record Hello(Role role, String id, long epoch, byte[] nonce, byte[] mac) implements Message {
         public Type type() { return Type.HELLO; }
 
         public void write(ByteBuf out) {
             out.writeByte(role.code);
             writeString(out, id);
             out.writeLong(epoch);
+            writeBytes(out, nonce);
             writeBytes(out, mac);
         }
 
         static Hello read(ByteBuf in) {
-            return new Hello(Role.of(readByte(in)), readString(in), readLong(in), readBytes(in));
+            return new Hello(Role.of(readByte(in)), readString(in), readLong(in), readBytes(in), readBytes(in));
         }
     }
 
-    /** Handshake accepted; {@code session} is unique in the cluster (clients mint ref ids under it). */
-    record Welcome(String serverId, long epoch, long session) implements Message {
+    /**
+     * Handshake accepted; {@code session} is unique in the cluster (clients mint ref ids under it).
+     * {@code mac} proves that the server, too, holds the cluster secret: it covers both nonces, both
+     * identities, the epoch and the session ({@code Secret.welcomeMac}), so a peer refuses a server
+     * that cannot prove it, and a recorded welcome is worthless on another connection.
+     */
+    record Welcome(String serverId, long epoch, long session, byte[] mac) implements Message {
         public Type type() { return Type.WELCOME; }
 
         public void write(ByteBuf out) {
             writeString(out, serverId);
             out.writeLong(epoch);
             out.writeLong(session);
+            writeBytes(out, mac);
         }
 
         static Welcome read(ByteBuf in) {
-            return new Welcome(readString(in), readLong(in), readLong(in));
+            return new Welcome(readString(in), readLong(in), readLong(in), readBytes(in));
         }
     }
 

@@ -1,13 +1,23 @@
 package io.quiver.core.zk;
 
 import io.quiver.ClusterUnavailableException;
+import io.quiver.core.net.Secret;
+import java.nio.charset.StandardCharsets;
+import java.util.Base64;
+import java.util.List;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import org.apache.curator.framework.CuratorFramework;
+import org.apache.curator.framework.api.ACLProvider;
 import org.apache.curator.framework.CuratorFrameworkFactory;
 import org.apache.curator.framework.state.SessionConnectionStateErrorPolicy;
 import org.apache.curator.retry.ExponentialBackoffRetry;
+import org.apache.zookeeper.KeeperException;
+import org.apache.zookeeper.ZooDefs;
+import org.apache.zookeeper.data.ACL;
+import org.apache.zookeeper.data.Id;
+import org.apache.zookeeper.server.auth.DigestAuthenticationProvider;
 
 /** Curator clients as every Quiver process makes them. */
 public final class Zk {
@@ -38,9 +48,59 @@ public final class Zk {
         return pool;
     }
 
-    /** Starts a client rooted at the cluster root and waits until it is connected. */
+    /** Starts a client without a secret (open znodes), as {@link #start(ClusterUrl, Secret, long)}. */
     public static CuratorFramework start(ClusterUrl url, long waitMillis) {
-        CuratorFramework client = CuratorFrameworkFactory.builder()
+        return start(url, Secret.NONE, waitMillis);
+    }
+
+    /** The ZooKeeper digest user every process of a cluster with a secret authenticates as. */
+    public static final String DIGEST_USER = "quiver";
+
+    /**
+     * {@code user:password} of the cluster's ZooKeeper digest identity: the password is derived from
+     * the secret, so anyone with the secret, and no one else, can read or write the cluster's znodes.
+     */
+    public static String digestCredentials(Secret secret) {
+        return DIGEST_USER + ":" + Base64.getEncoder().encodeToString(secret.derive("zookeeper digest"));
+    }
+
+    /**
+     * The ACL of every znode a process with this secret creates: all permissions for the
+     * cluster's digest identity, none for anyone else.
+     */
+    public static List<ACL> acl(Secret secret) {
+        try {
+            // Not List.of: ZooKeeper checks acl.contains(null), which List.of answers with an NPE.
+            return java.util.Collections.unmodifiableList(new java.util.ArrayList<>(List.of(new ACL(ZooDefs.Perms.ALL,
+                    new Id("digest", DigestAuthenticationProvider.generateDigest(digestCredentials(secret)))))));
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException("SHA-1 unavailable for ZooKeeper digests", e);
+        }
+    }
+
+    /**
+     * Starts a client rooted at the cluster root and waits until it is connected. With a secret, it
+     * authenticates with the cluster's digest identity and every znode it creates (the root
+     * included) carries {@link #acl}: anonymous clients can neither read nor write them.
+     */
+    public static CuratorFramework start(ClusterUrl url, Secret secret, long waitMillis) {
+        CuratorFrameworkFactory.Builder builder = CuratorFrameworkFactory.builder();
+        if (secret.isSet()) {
+            List<ACL> acl = acl(secret);
+            builder.authorization("digest", digestCredentials(secret).getBytes(StandardCharsets.UTF_8))
+                    .aclProvider(new ACLProvider() {
+                        @Override
+                        public List<ACL> getDefaultAcl() {
+                            return acl;
+                        }
+
+                        @Override
+                        public List<ACL> getAclForPath(String path) {
+                            return acl;
+                        }
+                    });
+        }
+        CuratorFramework client = builder
                 .connectString(url.connectString())
                 // A namespace rather than a connect-string chroot: Curator creates the root on first use.
                 .namespace(url.root().substring(1))
@@ -64,6 +124,33 @@ public final class Zk {
             client.close();
             throw new ClusterUnavailableException("interrupted while connecting to ZooKeeper at " + url.connectString());
         }
+        checkAllowed(client, url, secret);
         return client;
+    }
+
+    /**
+     * What a process is told when ZooKeeper refuses it the cluster's znodes (their digest ACL is
+     * for another secret).
+     */
+    public static ClusterUnavailableException refused(ClusterUrl url, Secret secret) {
+        return new ClusterUnavailableException("ZooKeeper at " + url.connectString() + " refuses this process the"
+                + " cluster " + url + ": its znodes are closed to anyone without the cluster secret, and this process"
+                + " has " + (secret.isSet() ? "another one" : "none") + " (wrong or missing cluster secret); "
+                + Secret.HOW_TO_SET);
+    }
+
+    /**
+     * Reads the cluster root once, so that a process whose secret is wrong or missing hears it now,
+     * in so many words, rather than finding every znode silently empty.
+     */
+    private static void checkAllowed(CuratorFramework client, ClusterUrl url, Secret secret) {
+        try {
+            client.getData().forPath("/");
+        } catch (KeeperException.NoAuthException e) {
+            client.close();
+            throw refused(url, secret);
+        } catch (Exception e) {
+            // no root yet, or ZooKeeper busy: the process goes on and meets it later
+        }
     }
 }

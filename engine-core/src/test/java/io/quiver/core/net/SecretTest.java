@@ -17,7 +17,7 @@ class SecretTest {
     Path dir;
 
     private static byte[] mac(Secret s) {
-        return s.mac(new byte[32], "EXECUTOR", "e");
+        return s.helloMac(new byte[32], new byte[32], "server", "EXECUTOR", "e", 0);
     }
 
     @Test

@@ -40,8 +40,8 @@ class MessageCodecTest {
         Failure f = new Failure(Failure.TASK, "java.lang.X", "msg", "stack", "e1", 2);
         List<Message> all = List.of(
                 new Challenge(new byte[] {1, 2}, "leader", 5),
-                new Hello(Role.EXECUTOR, "e1", 5, new byte[] {7}),
-                new Welcome("leader", 5, 99),
+                new Hello(Role.EXECUTOR, "e1", 5, new byte[] {1, 2}, new byte[] {7}),
+                new Welcome("leader", 5, 99, new byte[] {3}),
                 new Refused("no"),
                 new Submit(List.of(new FnDef(1, new byte[] {1, 2, 3}, null)),
                         List.of(new TaskSpec(R, 1, List.of(Arg.ref(R), Arg.value(new byte[] {4}))))),
