@@ -122,7 +122,8 @@ class MultiHostIT {
         int zkPort = hosts.mode() == TestingHosts.Mode.NAMESPACES ? 2181 : freePort(zkAddress);
         String zkKind = startZooKeeper(dir, quiver, secret, zkAddress, zkPort);
         ClusterUrl url = ClusterUrl.parse("zk://" + zkAddress + ":" + zkPort + "/quiver");
-        CuratorFramework zk = Zk.start(url, START_WAIT.toMillis());
+        // The test watches with the secret: with one, every znode is closed to anyone without it.
+        CuratorFramework zk = Zk.start(url, io.quiver.core.net.Secret.fromFile(secret), START_WAIT.toMillis());
         try {
             long zkUp = System.nanoTime();
             System.out.printf("MultiHostIT: ZooKeeper (%s) up at %s after %d ms%n", zkKind, url, ms(zkUp - t0));
