@@ -1133,10 +1133,17 @@ public final class Scheduler {
         }
     }
 
-    /** Whether an input of {@code t} is held only by executors whose connection is down. */
+    /**
+     * Whether a failed fetch of {@code t} says nothing against the copies it was given: an input
+     * is held only by executors whose connection is down (within their grace), or is not done (it
+     * was sent ahead, and failed because what it waited for there failed to fetch).
+     */
     private static boolean inputHoldersAway(Task t) {
         for (Block in : t.inputs) {
-            if (!in.done || in.locations.isEmpty()) {
+            if (!in.done) {
+                return true;
+            }
+            if (in.locations.isEmpty()) {
                 continue;
             }
             boolean anyLive = false;
