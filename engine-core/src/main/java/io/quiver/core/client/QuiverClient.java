@@ -510,7 +510,7 @@ public final class QuiverClient implements Quiver {
         List<ExecutorInfo> execs = r.executors().stream()
                 .map(e -> new ExecutorInfo(e.id(), e.host(), e.port(), e.slots(), e.memoryUsed(), e.memoryLimit()))
                 .toList();
-        return new ClusterInfo(r.leaderId(), r.epoch(), execs);
+        return new ClusterInfo(r.leaderId(), r.epoch(), execs, session.statusUrl());
     }
 
     // ------------------------------------------------------------------ datasets
