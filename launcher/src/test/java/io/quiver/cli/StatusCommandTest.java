@@ -26,12 +26,16 @@ class StatusCommandTest {
             assertThat(q.submit(a -> a.length, pinned).result()).isEqualTo(1000);
             assertThat(q.range(0, 100, 4).count()).isEqualTo(100);
 
-            StringWriter out = new StringWriter();
             StringWriter err = new StringWriter();
-            int code = QuiverCli.execute(new PrintWriter(out, true), new PrintWriter(err, true), "status", "--zk",
-                    cluster.zkConnectString());
-            assertThat(code).as(err.toString()).isZero();
-            String text = out.toString();
+            // The leader serves a copy of its state up to 250 ms old: wait for one taken after the work.
+            String text = org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(10)).until(() -> {
+                StringWriter out = new StringWriter();
+                int code = QuiverCli.execute(new PrintWriter(out, true), new PrintWriter(err, true), "status", "--zk",
+                        cluster.zkConnectString());
+                assertThat(code).as(err.toString()).isZero();
+                return out.toString();
+            }, t -> t.contains(pinned.id().toString()) && t.contains("finished"));
+            int code;
             assertThat(text).contains("leader    " + cluster.leaderId() + "  epoch " + q.cluster().epoch())
                     .contains("EXECUTOR").contains(pinned.id().toString()).contains("broadcast")
                     .contains("JOB").contains("finished");

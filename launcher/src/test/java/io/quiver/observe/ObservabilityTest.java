@@ -95,7 +95,9 @@ class ObservabilityTest {
                     .reduceByKey(Long::sum).collectAsMap();
             assertThat(counts).hasSize(3);
 
-            Map<String, Object> doc = api(url);
+            // The page serves a copy of the scheduler's state up to 250 ms old: wait for one taken after the work.
+            Map<String, Object> doc = await().atMost(Duration.ofSeconds(10)).until(() -> api(url),
+                    d -> !list(d, "values").isEmpty() && list(d, "jobs").stream().anyMatch(j -> "finished".equals(j.get("state"))));
             assertThat(doc.get("leader")).isEqualTo(cluster.leaderId());
             assertThat(doc.get("epoch")).isEqualTo(q.cluster().epoch());
             assertThat(list(doc, "executors")).extracting(e -> e.get("id")).containsExactlyInAnyOrderElementsOf(ids);
@@ -121,7 +123,8 @@ class ObservabilityTest {
             String page = get(url);
             assertThat(page).contains(ids.get(0)).contains(ids.get(1)).contains(pinned.id().toString());
 
-            Scrape second = PrometheusText.parse(get(url + "metrics"));
+            Scrape second = await().atMost(Duration.ofSeconds(10)).until(() -> PrometheusText.parse(get(url + "metrics")),
+                    m -> m.value("quiver_tasks_finished_total") >= 20 + 8);
             countersOnlyRose(first, second);
             assertThat(second.value("quiver_tasks_finished_total")).isGreaterThanOrEqualTo(20 + 8);
             assertThat(second.value("quiver_broadcast_bytes_total")).isGreaterThan(2 * 800_000);
