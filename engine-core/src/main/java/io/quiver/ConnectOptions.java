@@ -31,15 +31,17 @@ public final class ConnectOptions {
     private final List<Path> propertyJars;
     private final List<Path> jars;
     private final boolean shipClassPath;
+    private final boolean progress;
 
     private ConnectOptions(String secret, Duration connectTimeout, Duration failoverTimeout, List<Path> propertyJars,
-                           List<Path> jars, boolean shipClassPath) {
+                           List<Path> jars, boolean shipClassPath, boolean progress) {
         this.secret = secret;
         this.connectTimeout = connectTimeout;
         this.failoverTimeout = failoverTimeout;
         this.propertyJars = propertyJars;
         this.jars = jars;
         this.shipClassPath = shipClassPath;
+        this.progress = progress;
     }
 
     /**
@@ -59,7 +61,7 @@ public final class ConnectOptions {
             }
         }
         return new ConnectOptions(null, Duration.ofMillis(Long.getLong("quiver.connectTimeoutMs", 15_000)),
-                Duration.ofSeconds(60), List.copyOf(fromProperty), List.of(), true);
+                Duration.ofSeconds(60), List.copyOf(fromProperty), List.of(), true, true);
     }
 
     /**
@@ -79,7 +81,7 @@ public final class ConnectOptions {
             checkArgument(p != null, "jars contains null: %s; pass the paths of built jars", jars);
         }
         return new ConnectOptions(secret, connectTimeout, failoverTimeout, propertyJars, List.copyOf(jars),
-                shipClassPath);
+                shipClassPath, progress);
     }
 
     /**
@@ -93,7 +95,7 @@ public final class ConnectOptions {
      * @return a copy of these options with that choice
      */
     public ConnectOptions shipClassPath(boolean ship) {
-        return new ConnectOptions(secret, connectTimeout, failoverTimeout, propertyJars, jars, ship);
+        return new ConnectOptions(secret, connectTimeout, failoverTimeout, propertyJars, jars, ship, progress);
     }
 
     /**
@@ -128,7 +130,7 @@ public final class ConnectOptions {
      */
     public ConnectOptions secret(String secret) {
         checkArgument(secret != null, "secret is null; pass the cluster secret, or \"\" to connect without one");
-        return new ConnectOptions(secret, connectTimeout, failoverTimeout, propertyJars, jars, shipClassPath);
+        return new ConnectOptions(secret, connectTimeout, failoverTimeout, propertyJars, jars, shipClassPath, progress);
     }
 
     /**
@@ -138,7 +140,8 @@ public final class ConnectOptions {
      * @return a copy with this timeout
      */
     public ConnectOptions connectTimeout(Duration timeout) {
-        return new ConnectOptions(secret, positive(timeout, "connectTimeout"), failoverTimeout, propertyJars, jars, shipClassPath);
+        return new ConnectOptions(secret, positive(timeout, "connectTimeout"), failoverTimeout, propertyJars, jars, shipClassPath,
+                progress);
     }
 
     /**
@@ -149,7 +152,29 @@ public final class ConnectOptions {
      * @return a copy with this timeout
      */
     public ConnectOptions failoverTimeout(Duration timeout) {
-        return new ConnectOptions(secret, connectTimeout, positive(timeout, "failoverTimeout"), propertyJars, jars, shipClassPath);
+        return new ConnectOptions(secret, connectTimeout, positive(timeout, "failoverTimeout"), propertyJars, jars, shipClassPath,
+                progress);
+    }
+
+    /**
+     * Whether waits draw console progress on stderr (API.md section 7): dataset actions, and waits
+     * in {@code gather}/{@code asCompleted} over half a second. Default {@code true}; it is drawn
+     * only when stderr is a terminal, and never with the environment variable {@code QUIVER_PROGRESS=0}.
+     *
+     * @param progress false to turn console progress off
+     * @return a copy with this setting
+     */
+    public ConnectOptions progress(boolean progress) {
+        return new ConnectOptions(secret, connectTimeout, failoverTimeout, propertyJars, jars, shipClassPath, progress);
+    }
+
+    /**
+     * Whether console progress is wanted (it is still drawn only on a terminal).
+     *
+     * @return the setting
+     */
+    public boolean progress() {
+        return progress;
     }
 
     /**
@@ -201,6 +226,6 @@ public final class ConnectOptions {
     public String toString() {
         return "ConnectOptions[secret=" + (secret == null ? "from environment" : secret.isEmpty() ? "none" : "***")
                 + ", connectTimeout=" + connectTimeout + ", failoverTimeout=" + failoverTimeout + ", shipClassPath="
-                + shipClassPath + ", jars=" + jars() + "]";
+                + shipClassPath + ", progress=" + progress + ", jars=" + jars() + "]";
     }
 }

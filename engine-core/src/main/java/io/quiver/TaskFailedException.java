@@ -2,7 +2,9 @@ package io.quiver;
 
 /**
  * User code threw on an executor. Carries the remote exception's type, message and stack trace;
- * {@link #getMessage()} names the remote type and message.
+ * {@link #getMessage()} names the remote type and message, and {@link #getCause()} is the remote
+ * exception rebuilt here (its own type when that loads on the client, else a {@link RemoteException}),
+ * with the remote stack trace, so an ordinary stack trace shows the line of user code that threw.
  */
 public class TaskFailedException extends QuiverException {
     /** The class name of what user code threw. */
@@ -38,6 +40,7 @@ public class TaskFailedException extends QuiverException {
         this.taskId = taskId;
         this.executorId = executorId;
         this.attempts = attempts;
+        initCause(io.quiver.core.client.RemoteTraces.rebuild(remoteType, remoteMessage, remoteStackTrace));
     }
 
     /**

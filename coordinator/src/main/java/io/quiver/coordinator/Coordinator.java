@@ -18,7 +18,13 @@ import io.quiver.core.net.Transport;
 import io.quiver.core.protocol.Message;
 import io.quiver.core.protocol.Message.Role;
 import io.quiver.core.protocol.MessageCodec;
+import io.quiver.core.zk.Records.ExecutorRecord;
 import io.quiver.core.zk.Records.LeaderRecord;
+import io.quiver.coordinator.http.LeaderMetrics;
+import io.quiver.coordinator.http.StatusServer;
+import io.quiver.coordinator.sched.ClusterSnapshot;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicReference;
 import io.quiver.core.zk.Zk;
 import io.quiver.core.zk.ZkPaths;
 import java.nio.charset.StandardCharsets;
@@ -63,6 +69,8 @@ public final class Coordinator implements AutoCloseable {
     private CuratorFramework zk;
     private LeaderLatch latch;
     private volatile Term term;
+    private final LeaderMetrics metrics = new LeaderMetrics(this::currentSnapshot);
+    private StatusServer http;
 
     public Coordinator(CoordinatorConfig config) {
         this.config = config;
@@ -74,6 +82,8 @@ public final class Coordinator implements AutoCloseable {
             throw new IllegalStateException("coordinator " + config.id() + " is " + state);
         }
         Pipelines.checkBindAllowed(config.host(), config.secret());
+        http = new StatusServer(config.host(), config.httpPort(), new HttpSource(), metrics);
+        http.start();
         zk = Zk.start(config.cluster(), config.secret(), 15_000);
         zk.getConnectionStateListenable().addListener((client, newState) -> {
             Term t = term;
@@ -133,6 +143,11 @@ public final class Coordinator implements AutoCloseable {
         return t == null ? -1 : t.port;
     }
 
+    /** The port of this coordinator's status page, JSON API and metrics (served while leading, redirected on a standby). */
+    public int httpPort() {
+        return http == null ? -1 : http.port();
+    }
+
     /** The epoch of the current term, or -1 while standing by. */
     public long epoch() {
         Term t = term;
@@ -147,6 +162,9 @@ public final class Coordinator implements AutoCloseable {
         state = State.CLOSED;
         abdications.shutdownNow();
         endTerm("killed");
+        if (http != null) {
+            http.close();
+        }
         if (zk != null) {
             zk.close(); // the session ends: ephemeral /leader and the latch node vanish
         }
@@ -167,6 +185,9 @@ public final class Coordinator implements AutoCloseable {
             }
         }
         endTerm("closed");
+        if (http != null) {
+            http.close();
+        }
         if (zk != null) {
             zk.close();
         }
@@ -181,7 +202,7 @@ public final class Coordinator implements AutoCloseable {
         Term t = new Term(epoch);
         t.start();
         term = t;
-        byte[] record = new LeaderRecord(config.id(), config.host(), t.port, 0, epoch).toBytes();
+        byte[] record = new LeaderRecord(config.id(), config.host(), t.port, http.port(), epoch).toBytes();
         try {
             publish(record, epochStat.getVersion());
         } catch (KeeperException.BadVersionException e) {
@@ -190,7 +211,8 @@ public final class Coordinator implements AutoCloseable {
         }
         t.watchLeaderNode(record, epochStat.getVersion());
         t.started(expectedExecutors());
-        log.info("coordinator {} leads with epoch {} on {}:{}", config.id(), epoch, config.host(), t.port);
+        log.info("coordinator {} leads with epoch {} on {}:{}; status page {}", config.id(), epoch, config.host(), t.port,
+                http.url());
     }
 
     /**
@@ -304,6 +326,7 @@ public final class Coordinator implements AutoCloseable {
         if (t != null) {
             log.info("coordinator {} stops leading epoch {}: {}", config.id(), t.epoch, why);
             t.close();
+            metrics.termEnded(t.latest);
             if (zk != null && zk.getZookeeperClient().isConnected()) {
                 try {
                     Stat stat = new Stat();
@@ -330,6 +353,9 @@ public final class Coordinator implements AutoCloseable {
         CuratorCache epochCache;
         CuratorCache leaderCache;
         int port;
+        /** The last copy of the scheduler's state taken for HTTP readers; written on the loop. */
+        volatile ClusterSnapshot latest;
+        final AtomicReference<CompletableFuture<ClusterSnapshot>> copying = new AtomicReference<>();
 
         Term(long epoch) {
             this.epoch = epoch;
@@ -340,6 +366,48 @@ public final class Coordinator implements AutoCloseable {
 
         private Scheduler scheduler() {
             return scheduler;
+        }
+
+        /**
+         * The latest copy if younger than {@link #SNAPSHOT_MAX_AGE_MILLIS}, else a fresh one taken on
+         * the loop (one at a time, however many readers wait). On an HTTP thread; never blocks the loop.
+         */
+        ClusterSnapshot snapshot() {
+            ClusterSnapshot s = latest;
+            if (s != null && System.currentTimeMillis() - s.takenAtMillis() < SNAPSHOT_MAX_AGE_MILLIS) {
+                return s;
+            }
+            CompletableFuture<ClusterSnapshot> mine = new CompletableFuture<>();
+            CompletableFuture<ClusterSnapshot> f = copying.compareAndExchange(null, mine);
+            if (f == null) {
+                f = mine;
+                try {
+                    loop.execute(() -> {
+                        try {
+                            ClusterSnapshot n = scheduler.snapshot(System.currentTimeMillis());
+                            latest = n;
+                            mine.complete(n);
+                        } catch (RuntimeException e) {
+                            log.warn("coordinator {}: could not copy the scheduler's state for the status page", config.id(), e);
+                            mine.complete(latest);
+                        } finally {
+                            copying.set(null);
+                        }
+                    });
+                } catch (RuntimeException closed) {
+                    copying.set(null);
+                    return s;
+                }
+            }
+            try {
+                ClusterSnapshot n = f.get(2, TimeUnit.SECONDS);
+                return n != null ? n : s != null ? s : ClusterSnapshot.empty(config.id(), epoch, System.currentTimeMillis());
+            } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+                return s != null ? s : ClusterSnapshot.empty(config.id(), epoch, System.currentTimeMillis());
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return s;
+            }
         }
 
         void post(SchedulerEvent event) {
@@ -360,7 +428,10 @@ public final class Coordinator implements AutoCloseable {
             port = ((java.net.InetSocketAddress) server.localAddress()).getPort();
             executorsCache = CuratorCache.build(zk, ZkPaths.EXECUTORS);
             executorsCache.listenable().addListener(CuratorCacheListener.builder()
-                    .forCreatesAndChanges((old, node) -> executorNode(node.getPath(), true))
+                    .forCreatesAndChanges((old, node) -> {
+                        executorNode(node.getPath(), true);
+                        executorData(node.getPath(), node.getData());
+                    })
                     .forDeletes(node -> executorNode(node.getPath(), false))
                     .build());
             executorsCache.start();
@@ -379,6 +450,17 @@ public final class Coordinator implements AutoCloseable {
         /** Published in ZooKeeper: from now on executors and clients come. */
         void started(List<String> expected) {
             post(new SchedulerEvent.TermStarted(expected));
+        }
+
+        private void executorData(String path, byte[] data) {
+            if (path.startsWith(ZkPaths.EXECUTORS + "/") && data != null && data.length > 0) {
+                try {
+                    ExecutorRecord r = ExecutorRecord.parse(data);
+                    post(new SchedulerEvent.ExecutorNodeData(r.id(), r.metricsPort(), r.leaving()));
+                } catch (RuntimeException e) {
+                    log.debug("unreadable executor record at {}: {}", path, e.toString());
+                }
+            }
         }
 
         private void executorNode(String path, boolean present) {
@@ -526,6 +608,51 @@ public final class Coordinator implements AutoCloseable {
             if (transport != null) {
                 transport.close();
             }
+        }
+    }
+
+    /** How old a copy of the scheduler's state HTTP readers may get: the loop copies at most this often. */
+    static final long SNAPSHOT_MAX_AGE_MILLIS = 250;
+
+    /** For metrics: the state the last HTTP request saw (the handler refreshes it first), null on a standby. */
+    private ClusterSnapshot currentSnapshot() {
+        Term t = term;
+        return t == null ? null : t.latest;
+    }
+
+    /** What the HTTP threads read: snapshots of the term, and ZooKeeper for a standby's redirect. */
+    private final class HttpSource implements StatusServer.Source {
+        @Override
+        public ClusterSnapshot snapshot() {
+            Term t = term;
+            return t == null ? null : t.snapshot();
+        }
+
+        @Override
+        public String leaderUrl() {
+            try {
+                LeaderRecord r = LeaderRecord.parse(zk.getData().forPath(ZkPaths.LEADER));
+                return r.httpPort() <= 0 || r.id().equals(config.id()) ? null
+                        : "http://" + r.host() + ":" + r.httpPort() + "/";
+            } catch (Exception e) {
+                return null;
+            }
+        }
+
+        @Override
+        public List<String> standbys() {
+            LeaderLatch l = latch;
+            List<String> out = new ArrayList<>();
+            try {
+                for (org.apache.curator.framework.recipes.leader.Participant p : l.getParticipants()) {
+                    if (!p.isLeader() && !p.getId().equals(config.id())) {
+                        out.add(p.getId());
+                    }
+                }
+            } catch (Exception e) {
+                log.debug("could not list the election's participants: {}", e.toString());
+            }
+            return out;
         }
     }
 

@@ -13,10 +13,17 @@ import io.quiver.core.zk.ClusterUrl;
  * @param host the address its server binds to and advertises once it leads
  * @param port its port, 0 for any free one
  * @param secret the cluster secret, or {@link Secret#NONE}
+ * @param httpPort the port of its status page, JSON API and metrics, 0 for any free one
  */
-public record CoordinatorConfig(ClusterUrl cluster, String id, String host, int port, Secret secret) {
+public record CoordinatorConfig(ClusterUrl cluster, String id, String host, int port, Secret secret, int httpPort) {
     public CoordinatorConfig {
         checkArgument(id != null && id.matches("[A-Za-z0-9._-]+"), "coordinator id must be [A-Za-z0-9._-]+, got '%s'", id);
         checkArgument(port >= 0 && port < 65536, "port must be in [0, 65535], got %s", port);
+        checkArgument(httpPort >= 0 && httpPort < 65536, "http port must be in [0, 65535], got %s", httpPort);
+    }
+
+    /** A coordinator whose HTTP port is any free one. */
+    public CoordinatorConfig(ClusterUrl cluster, String id, String host, int port, Secret secret) {
+        this(cluster, id, host, port, secret, 0);
     }
 }

@@ -57,6 +57,10 @@ final class DataServer implements Endpoint {
     private final Executor disk;
     private final ClientCodes codes;
 
+    /** Data-plane bytes this server sent (fetch replies, forwarded chunks) and received (put chunks). */
+    final java.util.concurrent.atomic.LongAdder bytesSent = new java.util.concurrent.atomic.LongAdder();
+    final java.util.concurrent.atomic.LongAdder bytesReceived = new java.util.concurrent.atomic.LongAdder();
+
     DataServer(String selfId, BlockStore store, PeerLinks links, Reports reports, Consumer<RefId> onStored,
                Executor disk, ClientCodes codes) {
         this.codes = codes;
@@ -158,6 +162,7 @@ final class DataServer implements Endpoint {
             RefId ref = put.ref();
             Incoming block = in.puts.get(ref);
             int n = data.readableBytes();
+            bytesReceived.add(n);
             boolean last = put.offset() + n == put.total();
             if (block == null) {
                 if (put.offset() != 0) {
@@ -246,6 +251,7 @@ final class DataServer implements Endpoint {
         }
         PutChunk next = new PutChunk(put.ref(), put.total(), put.offset(), put.checksum(), chain.subList(1, chain.size()),
                 put.data().retainedDuplicate());
+        bytesSent.add(put.data().readableBytes());
         if (f.out == null) {
             f.pending.add(next);
             in.conn.channel().config().setAutoRead(false);
@@ -390,6 +396,7 @@ final class DataServer implements Endpoint {
             Stream s = in.streams.peek();
             int total = s.buf.readableBytes();
             int n = Math.min(MessageCodec.CHUNK_SIZE, total - s.offset);
+            bytesSent.add(n);
             ch.write(new FetchChunk(s.reqId, total, s.offset, s.buf.retainedSlice(s.buf.readerIndex() + s.offset, n)),
                     ch.voidPromise());
             wrote = true;

@@ -10,6 +10,7 @@ import java.util.concurrent.atomic.AtomicLong;
  */
 final class EpochFence {
     private final AtomicLong newest;
+    private final java.util.concurrent.atomic.LongAdder refused = new java.util.concurrent.atomic.LongAdder();
 
     EpochFence(long initial) {
         this.newest = new AtomicLong(initial);
@@ -41,6 +42,12 @@ final class EpochFence {
             }
             seen = newest.get();
         }
+        refused.increment();
         return false;
+    }
+
+    /** How many commands {@link #admit} refused for their stale epoch. */
+    long refused() {
+        return refused.sum();
     }
 }

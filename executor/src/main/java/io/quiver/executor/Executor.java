@@ -78,6 +78,8 @@ public final class Executor implements AutoCloseable {
     private TaskRunner runner;
     private LeaderLink leader;
     private PeerLinks peers;
+    private DataServer data;
+    private ExecutorMetrics metrics;
     private Fetcher fetcher;
     private ClientCodes codes;
     private Channel server;
@@ -96,6 +98,38 @@ public final class Executor implements AutoCloseable {
 
     public ExecutorConfig config() {
         return config;
+    }
+
+    /** What {@code /executors/<id>} holds; set once started. */
+    private ExecutorRecord record;
+
+    private ExecutorMetrics newMetrics() {
+        BlockStore s = store;
+        DataServer d = data;
+        return new ExecutorMetrics(config.id(), config.host(), config.metricsPort())
+                .counter("quiver_executor_tasks_total", "Tasks that ran here (succeeded or threw).", tasksRun::sum)
+                .counter("quiver_executor_tasks_failed_total", "Tasks that threw here.", () -> runner.tasksFailed())
+                .gauge("quiver_executor_tasks_queued", "Tasks launched here that wait for inputs or a slot.",
+                        () -> slots.queued())
+                .gauge("quiver_executor_memory_used_bytes", "Bytes of blocks held in memory.", s::memoryUsed)
+                .gauge("quiver_executor_memory_limit_bytes", "The memory budget before spilling.", s::memoryLimit)
+                .gauge("quiver_executor_blocks", "Blocks stored (in memory or spilled).", s::blockCount)
+                .gauge("quiver_executor_disk_bytes", "Bytes of blocks that live only on disk now.", s::diskBytes)
+                .counter("quiver_executor_spilled_bytes_total", "Bytes spilled to disk under memory pressure.",
+                        s::spilledBytes)
+                .counter("quiver_executor_data_sent_bytes_total", "Data-plane bytes sent: fetch replies and"
+                        + " forwarded chunks.", d.bytesSent::sum)
+                .counter("quiver_executor_data_received_bytes_total", "Data-plane bytes received: scattered chunks"
+                        + " and fetched blocks.", () -> d.bytesReceived.sum() + bytesFetched.sum())
+                .counter("quiver_executor_stale_epoch_refused_total", "Leader commands refused because their epoch"
+                        + " was older than the newest seen.", fence::refused)
+                .gauge("quiver_executor_leader_epoch", "The newest leader epoch this executor has seen.", fence::newest);
+    }
+
+    /** The port of its Prometheus {@code /metrics}; valid once started. */
+    public int metricsPort() {
+        ExecutorMetrics m = metrics;
+        return m == null ? 0 : m.port();
     }
 
     /** The data port; valid once started. */
@@ -146,7 +180,7 @@ public final class Executor implements AutoCloseable {
                     code -> loop.execute(() -> slots.codeReady(code)), code -> loop.execute(() -> slots.codeGone(code)));
             runner = new TaskRunner(config.id(), config.slots(), store, loader, handoff, leader, loop, slots, tasksRun,
                     functionsDeserialized);
-            DataServer data = new DataServer(config.id(), store, peers, leader,
+            data = new DataServer(config.id(), store, peers, leader,
                     ref -> loop.execute(() -> slots.blockArrived(ref)), disk, codes);
 
             server = transport.bind(config.host(), config.port(), Pipelines.server(new ServerSpec(config.id(),
@@ -155,9 +189,12 @@ public final class Executor implements AutoCloseable {
             loop.start();
             runner.start();
 
+            metrics = newMetrics();
+            metrics.start();
             zk = Zk.start(config.cluster(), config.secret(), ZK_WAIT_MILLIS);
             ExecutorRecord record = new ExecutorRecord(config.id(), config.host(), port, config.slots(),
-                    config.memoryLimit());
+                    config.memoryLimit(), metrics.port(), false);
+            this.record = record;
             znode = new PersistentNode(zk, CreateMode.EPHEMERAL, false, ZkPaths.executor(config.id()), record.toBytes());
             znode.start();
             if (!znode.waitForInitialCreate(ZK_WAIT_MILLIS, TimeUnit.MILLISECONDS)) {
@@ -283,6 +320,17 @@ public final class Executor implements AutoCloseable {
     }
 
     private void shutdown(boolean graceful) {
+        if (graceful && zk != null && record != null) {
+            // Tell the leader this is a departure, not a crash, before the connection and the node go.
+            try {
+                zk.setData().forPath(ZkPaths.executor(config.id()), record.leavingNow().toBytes());
+            } catch (Exception e) {
+                log.debug("could not mark {} as leaving: {}", ZkPaths.executor(config.id()), e.toString());
+            }
+        }
+        if (metrics != null) {
+            metrics.close();
+        }
         if (leader != null) {
             if (graceful) {
                 leader.close();

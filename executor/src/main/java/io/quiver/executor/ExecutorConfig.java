@@ -18,13 +18,21 @@ import java.nio.file.Path;
  * @param workDir where blocks spill
  * @param secret the cluster secret, or {@link Secret#NONE}
  * @param classLoader loads user classes named in functions and values
+ * @param metricsPort the port of its Prometheus {@code /metrics}, 0 for any free one
  */
 public record ExecutorConfig(ClusterUrl cluster, String id, String host, int port, int slots, long memoryLimit,
-                             Path workDir, Secret secret, ClassLoader classLoader) {
+                             Path workDir, Secret secret, ClassLoader classLoader, int metricsPort) {
+    /** An executor whose metrics port is any free one. */
+    public ExecutorConfig(ClusterUrl cluster, String id, String host, int port, int slots, long memoryLimit,
+                          Path workDir, Secret secret, ClassLoader classLoader) {
+        this(cluster, id, host, port, slots, memoryLimit, workDir, secret, classLoader, 0);
+    }
+
     public ExecutorConfig {
         checkArgument(id != null && id.matches("[A-Za-z0-9._-]+"), "executor id must be [A-Za-z0-9._-]+, got '%s'", id);
         checkArgument(slots > 0, "slots must be > 0, got %s", slots);
         checkArgument(memoryLimit > 0, "memory limit must be > 0 bytes, got %s", memoryLimit);
         checkArgument(port >= 0 && port < 65536, "port must be in [0, 65535], got %s", port);
+        checkArgument(metricsPort >= 0 && metricsPort < 65536, "metrics port must be in [0, 65535], got %s", metricsPort);
     }
 }

@@ -44,6 +44,7 @@ final class TaskRunner {
     private final Executor loop;
     private final TaskSlots slots;
     private final LongAdder tasksRun;
+    private final LongAdder tasksFailed = new LongAdder();
     private final LongAdder functionsDeserialized;
     private final Thread[] workers;
     private volatile boolean stopped;
@@ -162,6 +163,9 @@ final class TaskRunner {
             thread.setContextClassLoader(previous);
         }
         tasksRun.increment();
+        if (result.failure() != null) {
+            tasksFailed.increment();
+        }
         reports.taskResult(result);
         return result.failure();
     }
@@ -197,4 +201,9 @@ final class TaskRunner {
     }
 
     private record Context(String executorId, int outputs) implements TaskContext {}
+
+    /** Tasks that ran here and threw (or could not load their code). */
+    long tasksFailed() {
+        return tasksFailed.sum();
+    }
 }

@@ -30,7 +30,8 @@ class ExecutorLifecycleTest extends ClusterTestBase {
         e.start();
         try {
             ExecutorRecord rec = ExecutorRecord.parse(zk.getData().forPath(ZkPaths.executor("exec-a")));
-            assertThat(rec).isEqualTo(new ExecutorRecord("exec-a", "127.0.0.1", e.port(), 2, 1 << 20));
+            assertThat(rec).isEqualTo(new ExecutorRecord("exec-a", "127.0.0.1", e.port(), 2, 1 << 20, e.metricsPort(), false));
+            assertThat(e.metricsPort()).isPositive();
         } finally {
             e.close();
         }

@@ -38,22 +38,29 @@ final class CoordinatorCommand implements Callable<Integer> {
     @Option(names = "--port", defaultValue = "0", description = "Port (0: any free one). Default: ${DEFAULT-VALUE}.")
     int port;
 
+    @Option(names = "--http-port", defaultValue = "0",
+            description = "Port of the status page, /api/cluster and /metrics (0: any free one; a standby redirects"
+                    + " to the leader). Default: ${DEFAULT-VALUE}.")
+    int httpPort;
+
     @Override
     public Integer call() throws Exception {
         ClusterUrl url = cluster.url(spec);
         String coordinatorId = id != null ? id : QuiverCli.defaultId("coord");
         Options.checkId(spec, coordinatorId);
         Options.checkPort(spec, port);
+        Options.checkPort(spec, "--http-port", httpPort);
         Secret secret = cluster.secret();
         Options.checkAdvertisedHost(spec, host, secret);
         try (Lifetime lifetime = Lifetime.begin("quiver-coordinator")) {
             ClusterRoot.ensureExists(url, secret, 15_000);
             Coordinator coordinator = lifetime.add(new Coordinator(
-                    new CoordinatorConfig(url, coordinatorId, host, port, secret)));
+                    new CoordinatorConfig(url, coordinatorId, host, port, secret, httpPort)));
             coordinator.start();
             PrintWriter out = spec.commandLine().getOut();
             out.printf("coordinator %s joined the leader election of cluster %s on %s%s (it logs when it leads); "
-                    + "Ctrl-C to stop%n", coordinatorId, url, host, secret.isSet() ? ", secret set" : "");
+                    + "status page http://%s:%d/; Ctrl-C to stop%n", coordinatorId, url, host,
+                    secret.isSet() ? ", secret set" : "", host, coordinator.httpPort());
             out.flush();
             lifetime.awaitShutdown();
         }

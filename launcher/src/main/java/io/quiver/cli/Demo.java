@@ -1,5 +1,7 @@
 package io.quiver.cli;
 
+import io.quiver.core.client.ConsoleProgress;
+
 import static com.google.common.base.Preconditions.checkArgument;
 
 import io.quiver.ExecutorInfo;
@@ -143,11 +145,17 @@ public final class Demo {
             // One task at a time, releasing each before the next, so that memory stays bounded.
             List<Double> naive = new ArrayList<>(s.naiveTasks());
             long n0 = System.nanoTime();
-            for (int i = 0; i < s.naiveTasks(); i++) {
-                int k = i;
-                try (Ref<Double> ref = q.submit(() -> sliceSumOfSquares(data, k, tasks))) {
-                    naive.add(ref.result());
+            ConsoleProgress bar = ConsoleProgress.forClient(true);
+            try (ConsoleProgress.Wait wait = bar.track("naive", s.naiveTasks())) {
+                for (int i = 0; i < s.naiveTasks(); i++) {
+                    int k = i;
+                    try (Ref<Double> ref = q.submit(() -> sliceSumOfSquares(data, k, tasks))) {
+                        naive.add(ref.result());
+                    }
+                    wait.completed();
                 }
+            } finally {
+                bar.close();
             }
             long naiveNanos = System.nanoTime() - n0;
 

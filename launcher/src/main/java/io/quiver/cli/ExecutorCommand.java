@@ -53,6 +53,11 @@ final class ExecutorCommand implements Callable<Integer> {
     @Option(names = "--port", defaultValue = "0", description = "Data server port (0: any free one). Default: ${DEFAULT-VALUE}.")
     int port;
 
+    @Option(names = "--metrics-port", defaultValue = "0",
+            description = "Port of this executor's Prometheus /metrics (0: any free one; published in ZooKeeper)."
+                    + " Default: ${DEFAULT-VALUE}.")
+    int metricsPort;
+
     @Option(names = "--slots", required = true, paramLabel = "N", description = "Tasks run at once.")
     int slots;
 
@@ -89,6 +94,7 @@ final class ExecutorCommand implements Callable<Integer> {
             throw Options.invalid(spec, "--memory", "--memory must be at least 1 byte, got " + memory
                     + "; e.g. --memory 512m");
         }
+        Options.checkPort(spec, "--metrics-port", metricsPort);
         ClassLoader classLoader = userClassLoader();
         Secret secret = cluster.secret();
         Options.checkAdvertisedHost(spec, host, secret);
@@ -110,12 +116,13 @@ final class ExecutorCommand implements Callable<Integer> {
             }
             ClusterRoot.ensureExists(url, secret, 15_000);
             Executor executor = lifetime.add(new Executor(new ExecutorConfig(url, executorId, host, port, slots, memory,
-                    dir, secret, classLoader)));
+                    dir, secret, classLoader, metricsPort)));
             executor.start();
             PrintWriter out = spec.commandLine().getOut();
-            out.printf("executor %s running on %s:%d: %d slot%s, %s memory, work dir %s, cluster %s%s; Ctrl-C to stop%n",
+            out.printf("executor %s running on %s:%d: %d slot%s, %s memory, work dir %s, cluster %s%s; metrics "
+                    + "http://%s:%d/metrics; Ctrl-C to stop%n",
                     executorId, host, executor.port(), slots, slots == 1 ? "" : "s", Sizes.format(memory), dir, url,
-                    secret.isSet() ? ", secret set" : "");
+                    secret.isSet() ? ", secret set" : "", host, executor.metricsPort());
             out.flush();
             lifetime.awaitShutdown(executor.refusal());
         }

@@ -71,8 +71,12 @@ final class Options {
     }
 
     static void checkPort(CommandSpec spec, int port) {
+        checkPort(spec, "--port", port);
+    }
+
+    static void checkPort(CommandSpec spec, String flag, int port) {
         if (port < 0 || port > 65535) {
-            throw invalid(spec, "--port", "--port must be in [0, 65535] (0: any free port), got " + port);
+            throw invalid(spec, flag, flag + " must be in [0, 65535] (0: any free port), got " + port);
         }
     }
 

@@ -24,7 +24,7 @@ import picocli.CommandLine.UnmatchedArgumentException;
 @Command(name = "quiver", mixinStandardHelpOptions = true, version = "quiver 0.1.0-SNAPSHOT",
         description = "Quiver, a distributed DAG engine for the JVM: scatter once, submit many, gather.",
         subcommands = {ZooKeeperCommand.class, CoordinatorCommand.class, ExecutorCommand.class, SubmitCommand.class,
-                DemoCommand.class, CommandLine.HelpCommand.class})
+                DemoCommand.class, StatusCommand.class, CommandLine.HelpCommand.class})
 public final class QuiverCli implements Runnable {
     static final int EXIT_ERROR = 1;
     static final int EXIT_USAGE = 2;
@@ -54,7 +54,7 @@ public final class QuiverCli implements Runnable {
 
     @Override
     public void run() {
-        throw new ParameterException(spec.commandLine(), "name a command: zookeeper, coordinator, executor, submit or demo");
+        throw new ParameterException(spec.commandLine(), "name a command: zookeeper, coordinator, executor, submit, demo or status");
     }
 
     private static int executeWithVerbosity(ParseResult parseResult) {

@@ -55,6 +55,13 @@ class ErrorsTest {
             assertThat(e.executorId()).isIn(cluster.executorIds());
             assertThat(e.taskId()).isEqualTo(r.id().toString());
             assertThat(e.attempts()).isEqualTo(1);
+            // The cause is the remote exception itself, so an ordinary trace shows the user's line.
+            assertThat(e.getCause()).isExactlyInstanceOf(IllegalStateException.class).hasMessage("bad input 7");
+            assertThat(e.getCause().getStackTrace()).anySatisfy(f -> {
+                assertThat(f.getClassName()).isEqualTo(ErrorsTest.class.getName());
+                assertThat(f.getMethodName()).isEqualTo("explode");
+                assertThat(f.getLineNumber()).isPositive();
+            });
         });
         assertThat(r.isDone()).isTrue();
         // Dependants fail with the same cause.

@@ -39,6 +39,10 @@ final class Model {
         long memoryUsed;
         long reserved;
         boolean alive = true;
+        /** Its ZooKeeper record says it is closing on purpose: its going is a departure, not a loss. */
+        boolean leaving;
+        /** Its Prometheus port, from its ZooKeeper record (0: none). */
+        int metricsPort;
         /** Its ZooKeeper node went away while its connection stayed up: lost unless the node returns. */
         boolean nodeGone;
         /** How many times its link dropped or its node went with the link up: names the current grace. */
@@ -158,6 +162,9 @@ final class Model {
         /** Why it cannot run (an input failed or is unknown), decided once adoption was tried. */
         Failure inputFailure;
         final List<Block> outputs = new ArrayList<>(1);
+        /** The dataset job it belongs to, for progress; null for a submitted function. */
+        Observed.Job job;
+        int stage = -1;
 
         Task(RefId id, List<RefId> outs, Fn fn, List<Arg> args, Client owner) {
             this.id = id;

@@ -114,6 +114,9 @@ public final class Scheduler {
     private long nextFnId;
     private boolean viewDirty = true;
     private volatile ClusterView view = ClusterView.of(List.of());
+    private final Observed observed = new Observed();
+    /** Node data seen before the executor registered (the record is written first). */
+    private final Map<String, ExecutorNodeData> pendingNodeData = new HashMap<>();
 
     public Scheduler(String leaderId, long epoch, LongSupplier nanoTime, Timers timers) {
         this.leaderId = leaderId;
@@ -208,6 +211,13 @@ public final class Scheduler {
                     timers.after(EXECUTOR_GRACE_NANOS, new ExecutorGraceExpired(e.executor(), ++x.drops));
                 }
             }
+        } else if (event instanceof ExecutorNodeData e) {
+            Exec x = executors.get(e.executor());
+            if (x != null) {
+                x.metricsPort = e.metricsPort();
+                x.leaving = e.leaving();
+            }
+            pendingNodeData.put(e.executor(), e);
         } else if (event instanceof ExecutorNodeSeen e) {
             Exec x = executors.get(e.executor());
             if (x != null) {
@@ -377,6 +387,7 @@ public final class Scheduler {
     private Task addTask(RefId id, List<RefId> outs, Fn fn, List<Arg> args, Client owner, boolean adoptNow) {
         Task t = new Task(id, outs, fn, args, owner);
         fn.tasks++;
+        observed.tasksSubmitted++;
         tasks.put(id, t);
         if (resumingNow != null) {
             t.heldBack = true;
@@ -837,6 +848,18 @@ public final class Scheduler {
         int nextRef = 0;
         boolean known = !jobs.add(job.job());
         List<Task> added = new ArrayList<>();
+        Observed.Job progress = null;
+        if (!known) {
+            int n = plan.stages().size();
+            String[] kinds = new String[n];
+            int[] total = new int[n];
+            for (Stage stage : plan.stages()) {
+                kinds[stage.id()] = stage.kind().name();
+                total[stage.id()] = stage.tasks().size();
+            }
+            progress = observed.jobStarted(job.job().toString(), c.id, kinds, total, plan.finalStage().id(),
+                    nanoTime.getAsLong());
+        }
         for (Stage stage : plan.stages()) {
             Fn fn = null;
             boolean owned = stage.kind() != Stage.Kind.SHUFFLE_MAP;
@@ -871,6 +894,8 @@ public final class Scheduler {
                     }
                 }
                 Task t = addTask(outs.get(0), List.copyOf(outs), fn, args, owned ? c : null, false);
+                t.job = progress;
+                t.stage = stage.id();
                 added.add(t);
                 t.pinnedTo = spec.preferredExecutors();
                 if (owned) {
@@ -918,6 +943,9 @@ public final class Scheduler {
         if (e == null) {
             e = new Exec(id);
             executors.put(id, e);
+            observed.event(now, "joined", "executor " + id + " joined (" + r.slots() + " slots, "
+                    + (r.memoryLimit() >> 20) + " MiB" + (r.inventory().isEmpty() ? "" : ", " + r.inventory().size()
+                    + " blocks") + ")");
             log.info("executor {} registered with leader {} (epoch {}): {}:{}, {} slots, {} MiB, {} blocks, {} tasks"
                     + " running", id, leaderId, epoch, r.host(), r.port(), r.slots(), r.memoryLimit() >> 20,
                     r.inventory().size(), r.active().size());
@@ -933,6 +961,11 @@ public final class Scheduler {
         }
         e.link = link;
         e.nodeGone = false;
+        ExecutorNodeData nd = pendingNodeData.get(id);
+        if (nd != null) {
+            e.metricsPort = nd.metricsPort();
+            e.leaving = nd.leaving();
+        }
         e.host = r.host();
         e.port = r.port();
         e.slots = r.slots();
@@ -1082,6 +1115,8 @@ public final class Scheduler {
             }
             boolean ranHere = t.exec == e && t.onExecutor;
             if (ranHere) {
+                observed.span(e.id, t.id.toString(), t.job == null ? "submit" : t.job.id + "/" + t.stage,
+                        now - Math.max(0, r.nanos()), now, r.failure() == null);
                 t.onExecutor = false;
                 e.running.remove(t);
                 // Recent task time; one outlier may at most double it, so a single slow task does not
@@ -1165,6 +1200,10 @@ public final class Scheduler {
     /** Marks a task done with the locations its outputs have; wakes its waiters and tells its owner. */
     private void finish(Task t, byte[] inline) {
         t.state = TaskState.DONE;
+        observed.tasksFinished++;
+        if (t.job != null) {
+            observed.jobTask(t.job, t.stage, true, nanoTime.getAsLong());
+        }
         for (Block b : t.outputs) {
             boolean wasDone = b.done;
             b.done = true;
@@ -1257,7 +1296,11 @@ public final class Scheduler {
             if (b.expected.remove(e.id)) {
                 e.reserved -= b.scatterReqSize;
             }
-            boolean copied = b.locations.add(e) && b.done;
+            boolean added = b.locations.add(e);
+            boolean copied = added && b.done;
+            if (added && b.broadcast) {
+                observed.broadcastBytes += Math.max(0, info.size());
+            }
             replication.stored(b, e);
             if (copied && b.failure == null && b.ownerHolds) {
                 b.owner.outDone.add(b.refDone(null)); // a copy made after it was done: Ref.locations() grows
@@ -1311,6 +1354,8 @@ public final class Scheduler {
     // ------------------------------------------------------------------ recovery after a leader change
 
     private void onTermStarted(List<String> expected) {
+        observed.event(nanoTime.getAsLong(), "leader", "leader " + leaderId + " took over with epoch " + epoch
+                + (expected.isEmpty() ? "" : "; waiting for " + expected.size() + " executors to re-register"));
         Set<String> missing = new TreeSet<>(expected);
         missing.removeAll(executors.keySet());
         if (missing.isEmpty()) {
@@ -1374,8 +1419,17 @@ public final class Scheduler {
         }
         unclaimed.lost(e);
         replication.lost(e);
-        log.warn("executor {} lost ({}); {} running and {} queued tasks run again elsewhere", e.id, why,
-                e.running.size(), e.queue.size());
+        pendingNodeData.remove(e.id);
+        if (e.leaving) {
+            log.info("executor {} left ({}); {} running and {} queued tasks run again elsewhere", e.id, why,
+                    e.running.size(), e.queue.size());
+            observed.event(nanoTime.getAsLong(), "left", "executor " + e.id + " left");
+        } else {
+            log.warn("executor {} lost ({}); {} running and {} queued tasks run again elsewhere", e.id, why,
+                    e.running.size(), e.queue.size());
+            observed.event(nanoTime.getAsLong(), "lost", "executor " + e.id + " lost: " + why + "; "
+                    + e.running.size() + " running and " + e.queue.size() + " queued tasks run again elsewhere");
+        }
         List<Task> reset = new ArrayList<>(e.queue);
         reset.addAll(e.running);
         List<Task> bad = new ArrayList<>();
@@ -1540,6 +1594,13 @@ public final class Scheduler {
     // ------------------------------------------------------------------ failure and release
 
     private void failTask(Task t, Failure f) {
+        if (!t.finished()) {
+            log.warn("task {} failed{}{}: {}{}", t.id, f.executorId() == null ? "" : " on " + f.executorId(),
+                    f.attempts() > 1 ? " (attempt " + f.attempts() + ")" : "", f.type(),
+                    f.message() == null ? "" : ": " + f.message());
+            observed.event(nanoTime.getAsLong(), "failed", "task " + t.id + " failed: " + f.type()
+                    + (f.message() == null ? "" : ": " + f.message()));
+        }
         ArrayDeque<Task> work = new ArrayDeque<>();
         work.add(t);
         while (!work.isEmpty()) {
@@ -1553,6 +1614,10 @@ public final class Scheduler {
                 ready.remove(x);
             }
             x.state = TaskState.FAILED;
+            observed.tasksFailed++;
+            if (x.job != null) {
+                observed.jobTask(x.job, x.stage, false, nanoTime.getAsLong());
+            }
             releaseInputs(x);
             for (Block out : x.outputs) {
                 out.done = true;
@@ -1705,6 +1770,45 @@ public final class Scheduler {
     }
 
     // ------------------------------------------------------------------ views for tests and status
+
+    /**
+     * An immutable copy of what the status page shows. On the loop only; the coordinator takes one
+     * when an HTTP reader asked for it, at most a few times a second, so serving costs the loop
+     * one copy per period however many readers there are.
+     */
+    public ClusterSnapshot snapshot(long nowMillis) {
+        long now = nanoTime.getAsLong();
+        List<ClusterSnapshot.ExecutorRow> execs = new ArrayList<>(executors.size());
+        int running = 0;
+        int queued = ready.size();
+        Map<Observed.Job, int[]> runningByStage = new java.util.IdentityHashMap<>();
+        for (Exec e : executors.values()) {
+            execs.add(new ClusterSnapshot.ExecutorRow(e.id, e.host, e.port, e.metricsPort, e.live(), e.slots, e.memoryUsed,
+                    e.memoryLimit, e.reserved, e.running.size(), e.queue.size()));
+            running += e.running.size();
+            queued += e.queue.size();
+            for (Task t : e.running) {
+                if (t.job != null && t.stage >= 0 && t.stage < t.job.total.length) {
+                    runningByStage.computeIfAbsent(t.job, j -> new int[j.total.length])[t.stage]++;
+                }
+            }
+        }
+        List<ClusterSnapshot.ValueRow> values = new ArrayList<>();
+        for (Block b : blocks.values()) {
+            if (b.producer == null && b.failure == null) {
+                List<String> holders = new ArrayList<>(b.locations.size());
+                for (Exec e : b.locations) {
+                    holders.add(e.id);
+                }
+                values.add(new ClusterSnapshot.ValueRow(b.ref.toString(), b.broadcast, b.size, holders, b.done));
+            }
+        }
+        values.sort(Comparator.comparing(ClusterSnapshot.ValueRow::ref));
+        return new ClusterSnapshot(leaderId, epoch, nowMillis, recovering != null, observed.tasksSubmitted,
+                observed.tasksFinished, observed.tasksFailed, observed.broadcastBytes, running, queued, execs, values,
+                observed.jobRows(now, nowMillis, runningByStage), observed.spans(now, nowMillis),
+                observed.events(now, nowMillis));
+    }
 
     public int liveExecutors() {
         int n = 0;

@@ -93,6 +93,12 @@ public sealed interface SchedulerEvent {
     /** The executor's ZooKeeper node is there (again): after an outage, a lost executor may come back. */
     record ExecutorNodeSeen(String executor) implements SchedulerEvent {}
 
+    /**
+     * What an executor's ZooKeeper record says beyond its presence: its metrics port, and whether it
+     * is closing on purpose (then its going is logged as a departure, not as a loss).
+     */
+    record ExecutorNodeData(String executor, int metricsPort, boolean leaving) implements SchedulerEvent {}
+
     /** Timer: a task put back after a failed fetch may be placed again. */
     record TaskRetry(RefId task) implements SchedulerEvent {}
 

@@ -105,6 +105,8 @@ final class LeaderSession implements AutoCloseable {
     private final AtomicLong requestIds = new AtomicLong();
     private final CompletableFuture<Long> firstSession = new CompletableFuture<>();
     private volatile String lastProblem;
+    /** The leader of the last session, for {@link #statusUrl()}; written on the loop, read anywhere. */
+    private volatile LeaderRecord statusLeader;
     private CuratorCache leaderCache;
 
     // ---- confined to the loop
@@ -377,6 +379,7 @@ final class LeaderSession implements AutoCloseable {
         connection = c;
         connectedTo = rec;
         lastLeader = rec;
+        statusLeader = rec;
         connectedAtNanos = System.nanoTime();
         state = State.CONNECTED;
         unavailable = null;
@@ -437,6 +440,15 @@ final class LeaderSession implements AutoCloseable {
         if (state == State.WAITING && seen.size() < MAX_SEEN) {
             seen.add(what);
         }
+    }
+
+    /**
+     * The status page of the leader this session last connected to, {@code http://host:port/}, or
+     * an empty string when that leader serves none (its record has no HTTP port). Any thread.
+     */
+    String statusUrl() {
+        LeaderRecord r = statusLeader;
+        return r == null || r.httpPort() <= 0 ? "" : "http://" + r.host() + ":" + r.httpPort() + "/";
     }
 
     private static String describe(LeaderRecord r) {

@@ -88,6 +88,8 @@ public final class QuiverClient implements Quiver {
     private final Transport transport;
     private final DataClient data;
     private final ExecutorService userExecutor;
+    /** Console progress of waits (API.md section 7); {@link ConsoleProgress#OFF} off a terminal. */
+    private final ConsoleProgress progress;
     private final RefTable refs = new RefTable();
     private final LeaderSession session;
     private final Scatterer scatterer;
@@ -107,6 +109,7 @@ public final class QuiverClient implements Quiver {
         this.transport = new Transport("quiver-client", 2);
         this.data = new DataClient(transport, secret, clientId);
         this.session = new LeaderSession(url, secret, clientId, options.failoverTimeout(), transport, refs);
+        this.progress = ConsoleProgress.forClient(options.progress());
         this.scatterer = new Scatterer(codec, refs, session, data);
         this.userExecutor = Executors.newCachedThreadPool(r -> {
             Thread t = new Thread(r, "quiver-client-callbacks");
@@ -436,9 +439,21 @@ public final class QuiverClient implements Quiver {
     @Override
     public <T> List<T> gather(List<? extends Ref<? extends T>> refs) {
         checkNotNull(refs, "gather: refs is null");
+        try (ConsoleProgress.Wait wait = progress.track("gather", refs.size())) {
+            return gather(refs, wait);
+        }
+    }
+
+    /** Gathers, counting completions on {@code wait} (null: not shown). */
+    private <T> List<T> gather(List<? extends Ref<? extends T>> refs, ConsoleProgress.Wait wait) {
         List<RefImpl<?>> own = new ArrayList<>(refs.size());
         for (Ref<? extends T> r : refs) {
             own.add(own(r, "gather"));
+        }
+        if (wait != null) {
+            for (RefImpl<?> r : own) {
+                r.state.done.whenComplete((x, e) -> wait.completed());
+            }
         }
         // Start every fetch that is needed at once, then decode in order.
         List<CompletableFuture<?>> prefetch = new ArrayList<>();
@@ -479,6 +494,7 @@ public final class QuiverClient implements Quiver {
         int n = refs.size();
         return () -> new Iterator<>() {
             int taken;
+            ConsoleProgress.Wait wait;
 
             @Override
             public boolean hasNext() {
@@ -491,8 +507,19 @@ public final class QuiverClient implements Quiver {
                     throw new NoSuchElementException();
                 }
                 try {
+                    if (wait == null && taken == 0 && order.isEmpty()) {
+                        // Shown only while the caller waits: counted from what is done already.
+                        ConsoleProgress.Wait w = progress.track("asCompleted", n);
+                        for (Ref<T> r : refs) {
+                            ((RefImpl<?>) r).state.done.whenComplete((x, e) -> w.completed());
+                        }
+                        wait = w;
+                    }
                     Ref<T> r = order.take();
                     taken++;
+                    if (taken == n && wait != null) {
+                        wait.close();
+                    }
                     return r;
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
@@ -511,7 +538,7 @@ public final class QuiverClient implements Quiver {
         List<ExecutorInfo> execs = r.executors().stream()
                 .map(e -> new ExecutorInfo(e.id(), e.host(), e.port(), e.slots(), e.memoryUsed(), e.memoryLimit()))
                 .toList();
-        return new ClusterInfo(r.leaderId(), r.epoch(), execs);
+        return new ClusterInfo(r.leaderId(), r.epoch(), execs, session.statusUrl());
     }
 
     // ------------------------------------------------------------------ datasets
@@ -557,10 +584,11 @@ public final class QuiverClient implements Quiver {
         }
         RefState out = refs.mint();
         RefImpl<R> ref = handle(out);
+        ConsoleProgress.Wait wait = progress.track("job", results.size());
         userExecutor.execute(() -> {
             boolean ok = false;
             try {
-                List<Object> values = gather(results);
+                List<Object> values = gather(results, wait);
                 R value = finish.apply(new JobResult(values, persisted));
                 out.value = value;
                 out.decoded = true;
@@ -569,6 +597,7 @@ public final class QuiverClient implements Quiver {
             } catch (RuntimeException | Error e) {
                 out.fail(e instanceof RuntimeException re ? re : new QuiverException("dataset job failed: " + e, e));
             } finally {
+                wait.close();
                 results.forEach(Ref::close);
                 if (!ok) {
                     persisted.values().forEach(list -> list.forEach(Ref::close));
@@ -607,6 +636,7 @@ public final class QuiverClient implements Quiver {
         if (!closed.compareAndSet(false, true)) {
             return;
         }
+        progress.close();
         session.close();
         refs.clear(new ClusterUnavailableException("the Quiver was closed"));
         CodeShipper shipper = code;

@@ -112,6 +112,13 @@ public final class Zk {
                 // suspended connection: DESIGN.md's failover is driven by session expiry.
                 .connectionStateErrorPolicy(new SessionConnectionStateErrorPolicy())
                 .build();
+        OutageLog outage = new OutageLog(url.connectString());
+        client.getConnectionStateListenable().addListener(outage);
+        client.getCuratorListenable().addListener((c, event) -> {
+            if (event.getType() == org.apache.curator.framework.api.CuratorEventType.CLOSING) {
+                outage.close();
+            }
+        });
         client.start();
         try {
             if (!client.blockUntilConnected((int) waitMillis, TimeUnit.MILLISECONDS)) {

@@ -76,6 +76,7 @@ public final class BlockStore implements AutoCloseable {
     private final Map<RefId, LongAdder> decodes = new ConcurrentHashMap<>();
     private final LongAdder spills = new LongAdder();
     private final LongAdder readBacks = new LongAdder();
+    private final LongAdder spilledBytes = new LongAdder();
     private long memoryUsed;
     private long fileSeq;
     private boolean spillScheduled;
@@ -389,6 +390,7 @@ public final class BlockStore implements AutoCloseable {
                         victim.decoded = false;
                         memoryUsed -= victim.size;
                         spills.increment();
+                        spilledBytes.add(victim.size);
                     }
                 }
             }
@@ -455,6 +457,22 @@ public final class BlockStore implements AutoCloseable {
         Map<RefId, Long> out = new LinkedHashMap<>();
         decodes.forEach((ref, n) -> out.put(ref, n.sum()));
         return Map.copyOf(out);
+    }
+
+    /** Bytes written to disk under memory pressure so far (a counter: read-backs do not lower it). */
+    public long spilledBytes() {
+        return spilledBytes.sum();
+    }
+
+    /** Bytes of blocks that live only on disk now (spilled and not read back). */
+    public synchronized long diskBytes() {
+        long n = 0;
+        for (Block b : blocks.values()) {
+            if (b.data == null && b.file != null) {
+                n += b.size;
+            }
+        }
+        return n;
     }
 
     /** Blocks written to disk so far. */

@@ -41,6 +41,16 @@ public class PreScatterBenchmark {
     @Param("200")
     int tasks;
 
+    /**
+     * With {@code true}, a client polls the leader's {@code /api/cluster} 10 times a second during
+     * the trial: serving the status page must cost the scheduler loop nothing measurable.
+     * {@code -p pollStatus=false,true} compares.
+     */
+    @Param("false")
+    boolean pollStatus;
+
+    Thread poller;
+
     LocalCluster cluster;
     Quiver q;
     double[] data;
@@ -70,10 +80,35 @@ public class PreScatterBenchmark {
         // Room for three copies: a released broadcast is dropped asynchronously, after the next may start.
         cluster = BenchClusters.start((long) sizeMb * 4 << 20);
         q = cluster.connect();
+        if (pollStatus) {
+            String url = q.cluster().statusUrl() + "api/cluster";
+            poller = new Thread(() -> poll(url), "status-poller");
+            poller.setDaemon(true);
+            poller.start();
+        }
+    }
+
+    /** GETs {@code url} every 100 ms until interrupted. */
+    static void poll(String url) {
+        java.net.http.HttpClient http = java.net.http.HttpClient.newHttpClient();
+        java.net.http.HttpRequest req = java.net.http.HttpRequest.newBuilder(java.net.URI.create(url)).build();
+        while (!Thread.currentThread().isInterrupted()) {
+            try {
+                http.send(req, java.net.http.HttpResponse.BodyHandlers.discarding());
+                Thread.sleep(100);
+            } catch (InterruptedException e) {
+                return;
+            } catch (java.io.IOException e) {
+                // the cluster is going away
+            }
+        }
     }
 
     @TearDown(Level.Trial)
     public void stopCluster() {
+        if (poller != null) {
+            poller.interrupt();
+        }
         q.close();
         cluster.close();
     }
