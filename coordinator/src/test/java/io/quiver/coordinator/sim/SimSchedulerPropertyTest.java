@@ -18,7 +18,9 @@ import net.jqwik.api.ShrinkingMode;
  * every fault kind over the fixed seeds 1..{@value #FIXED_SEEDS}, which all pass: a regression guard
  * that fails the build if a change breaks one of them. The property over every fault kind with
  * random seeds ({@code nothingIsLostAcrossFailures}) still finds failing seeds, rarely (a survey
- * of seeds 1..20,000: 6 fail, 5 of them a failed fetch counted as lost and 1 LIVENESS), so it runs only when asked for,
+ * of seeds 1..20,000: 3 fail, seeds 3076 and 17279 as ERROR_JUSTIFIED (an input was dropped from
+ * the executor before the task ran there; the leader fails it as lost) and 15849 as LIVENESS),
+ * so it runs only when asked for,
  * {@code -Dquiver.sim.full=true}, until those are fixed; a survey of seeds by fault kind is
  * {@code -Dtest=SimReplayTest -Dquiver.sim.survey=20000 [-Dquiver.sim.faults=KIND]}.
  */
