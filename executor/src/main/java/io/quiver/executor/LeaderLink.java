@@ -391,6 +391,7 @@ final class LeaderLink implements Endpoint, Reports, AutoCloseable {
             if (graceful && c.isOpen()) {
                 c.channel().eventLoop().execute(() -> {
                     drain(c, true);
+                    c.send(new io.quiver.core.protocol.Message.Goodbye()); // a departure, not a crash
                     c.close();
                 });
                 c.channel().closeFuture().awaitUninterruptibly(1_000);

@@ -211,6 +211,11 @@ public final class Scheduler {
                     timers.after(EXECUTOR_GRACE_NANOS, new ExecutorGraceExpired(e.executor(), ++x.drops));
                 }
             }
+        } else if (event instanceof SchedulerEvent.ExecutorLeaving e) {
+            Exec x = executors.get(e.executor());
+            if (x != null) {
+                x.leaving = true;
+            }
         } else if (event instanceof ExecutorNodeData e) {
             Exec x = executors.get(e.executor());
             if (x != null) {

@@ -99,6 +99,12 @@ public sealed interface SchedulerEvent {
      */
     record ExecutorNodeData(String executor, int metricsPort, boolean leaving) implements SchedulerEvent {}
 
+    /**
+     * The executor said Goodbye on its link: it stops on purpose, so its going is a departure, not
+     * a loss (its ZooKeeper record's leaving flag may arrive too late: the node goes at once).
+     */
+    record ExecutorLeaving(String executor) implements SchedulerEvent {}
+
     /** Timer: a task put back after a failed fetch may be placed again. */
     record TaskRetry(RefId task) implements SchedulerEvent {}
 

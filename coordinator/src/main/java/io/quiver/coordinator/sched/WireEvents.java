@@ -19,6 +19,8 @@ public final class WireEvents {
             return new SchedulerEvent.BlocksStored(executor, link, s);
         } else if (m instanceof Message.Status s) {
             return new SchedulerEvent.ExecutorStatus(executor, link, s);
+        } else if (m instanceof Message.Goodbye) {
+            return new SchedulerEvent.ExecutorLeaving(executor);
         }
         return null;
     }

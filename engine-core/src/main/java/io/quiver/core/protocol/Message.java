@@ -16,7 +16,7 @@ import java.util.List;
  *                 (both sides prove the secret: Hello and Welcome carry HMACs over both nonces)
  *  client->leader Submit, Release, ScatterRequest, InfoRequest, SubmitJob, Hold, HoldPins and Resume (on resume), Goodbye
  *  leader->client ScatterPlan, RequestFailed, RefsDone, InfoReply, JobReply
- *  exec->leader   Register, TaskResults, StoredBlocks, Status
+ *  exec->leader   Register, TaskResults, StoredBlocks, Status, Goodbye (on a clean stop)
  *  leader->exec   Launch, Drop, Replicate (all carry the leader's epoch)
  *  data plane     PutChunk (forwarded down a chain), Fetch -> FetchChunk* | FetchFailed
  *  client code    client -> exec CodeOffer ; exec -> client CodeWant ; client -> exec JarChunk* ;
@@ -480,7 +480,10 @@ public sealed interface Message {
         }
     }
 
-    /** The client closes on purpose: release all it holds now, not after the reconnect grace. */
+    /**
+     * The sender closes on purpose: a client (release all it holds now, not after the reconnect
+     * grace), or an executor (it leaves: not a lost executor).
+     */
     record Goodbye() implements Message {
         public Type type() { return Type.GOODBYE; }
 
