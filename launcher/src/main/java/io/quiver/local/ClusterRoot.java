@@ -5,14 +5,12 @@ import io.quiver.QuiverException;
 import io.quiver.core.net.Secret;
 import io.quiver.core.zk.ClusterUrl;
 import io.quiver.core.zk.Zk;
-import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import org.apache.curator.framework.CuratorFramework;
 import org.apache.curator.framework.CuratorFrameworkFactory;
-import org.apache.curator.framework.api.ACLProvider;
 import org.apache.curator.retry.ExponentialBackoffRetry;
 import org.apache.zookeeper.KeeperException;
 import org.apache.zookeeper.ZooDefs;
@@ -72,23 +70,7 @@ public final class ClusterRoot {
                     t.setDaemon(true);
                     return t;
                 });
-        CuratorFrameworkFactory.Builder builder = CuratorFrameworkFactory.builder();
-        if (secret.isSet()) {
-            List<ACL> acl = Zk.acl(secret);
-            builder.authorization("digest", Zk.digestCredentials(secret).getBytes(StandardCharsets.UTF_8))
-                    .aclProvider(new ACLProvider() {
-                        @Override
-                        public List<ACL> getDefaultAcl() {
-                            return acl;
-                        }
-
-                        @Override
-                        public List<ACL> getAclForPath(String path) {
-                            return acl;
-                        }
-                    });
-        }
-        CuratorFramework client = builder
+        CuratorFramework client = Zk.secured(CuratorFrameworkFactory.builder(), secret)
                 .connectString(connectString)
                 .sessionTimeoutMs(Zk.SESSION_TIMEOUT_MILLIS)
                 .connectionTimeoutMs(Zk.CONNECTION_TIMEOUT_MILLIS)

@@ -79,12 +79,10 @@ public final class Zk {
     }
 
     /**
-     * Starts a client rooted at the cluster root and waits until it is connected. With a secret, it
-     * authenticates with the cluster's digest identity and every znode it creates (the root
-     * included) carries {@link #acl}: anonymous clients can neither read nor write them.
+     * With a secret, makes the builder's client authenticate with the cluster's digest identity
+     * and give every znode it creates {@link #acl}; without one, leaves it as it is.
      */
-    public static CuratorFramework start(ClusterUrl url, Secret secret, long waitMillis) {
-        CuratorFrameworkFactory.Builder builder = CuratorFrameworkFactory.builder();
+    public static CuratorFrameworkFactory.Builder secured(CuratorFrameworkFactory.Builder builder, Secret secret) {
         if (secret.isSet()) {
             List<ACL> acl = acl(secret);
             builder.authorization("digest", digestCredentials(secret).getBytes(StandardCharsets.UTF_8))
@@ -100,7 +98,16 @@ public final class Zk {
                         }
                     });
         }
-        CuratorFramework client = builder
+        return builder;
+    }
+
+    /**
+     * Starts a client rooted at the cluster root and waits until it is connected. With a secret, it
+     * authenticates with the cluster's digest identity and every znode it creates (the root
+     * included) carries {@link #acl}: anonymous clients can neither read nor write them.
+     */
+    public static CuratorFramework start(ClusterUrl url, Secret secret, long waitMillis) {
+        CuratorFramework client = secured(CuratorFrameworkFactory.builder(), secret)
                 .connectString(url.connectString())
                 // A namespace rather than a connect-string chroot: Curator creates the root on first use.
                 .namespace(url.root().substring(1))
