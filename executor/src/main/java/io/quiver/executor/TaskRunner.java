@@ -174,7 +174,12 @@ final class TaskRunner {
     static Failure failure(Throwable t, String executorId, ClientCode code) {
         StringWriter stack = new StringWriter();
         t.printStackTrace(new PrintWriter(stack));
-        String kind = t instanceof BlockStore.MissingBlockException ? Failure.LOST : Failure.TASK;
+        if (t instanceof BlockStore.MissingBlockException m) {
+            // Not the task's own failure: the leader forgets this copy and runs it again.
+            return new Failure(Failure.MISSING, "io.quiver.DataLostException", "input " + m.ref() + " was not in the"
+                    + " store of executor " + executorId + " when the task ran", stack.toString(), executorId, 1, m.ref());
+        }
+        String kind = Failure.TASK;
         String missing = missingClass(t);
         if (missing != null) {
             String client = code == null ? "its client" : "client " + code.clientId;

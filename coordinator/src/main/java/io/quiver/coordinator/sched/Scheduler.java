@@ -1019,7 +1019,8 @@ public final class Scheduler {
             }
         }
         for (TaskResult f : r.failed()) {
-            if (Failure.FETCH.equals(f.failure().kind())) {
+            if (f.failure().inputAbsent()) {
+                forgetAbsentCopy(e, f.failure());
                 continue; // not the task's own failure: an input was missing there; it runs again
             }
             Task t = tasks.get(f.task());
@@ -1106,8 +1107,9 @@ public final class Scheduler {
             Task t = tasks.get(r.task());
             if (t == null) {
                 // From before this term, for a task no client has resumed yet.
+                unclaimed.ended(r.task(), e);
                 if (r.failure() != null) {
-                    if (!Failure.FETCH.equals(r.failure().kind())) {
+                    if (!r.failure().inputAbsent()) {
                         unclaimed.failure(r.task(), r.failure(), now);
                     }
                 } else {
@@ -1133,8 +1135,9 @@ public final class Scheduler {
                 if (!ranHere || t.state != TaskState.LAUNCHED) {
                     continue; // stale: re-placed after a loss, cancelled, or already failed through an input
                 }
+                forgetAbsentCopy(e, r.failure());
                 boolean holdersAway = inputHoldersAway(t);
-                if (Failure.FETCH.equals(r.failure().kind()) && (t.fetchRetries < MAX_FETCH_RETRIES || holdersAway)) {
+                if (r.failure().inputAbsent() && (t.fetchRetries < MAX_FETCH_RETRIES || holdersAway)) {
                     // An input's holder is going away: run again once the input is back (Spark's FetchFailed).
                     // While every holder of an input is disconnected, within its grace, the try does not
                     // count: the holder comes back, or is lost and the input is recomputed.
@@ -1198,7 +1201,7 @@ public final class Scheduler {
     }
 
     private static Failure withExecutor(Failure f, Exec e, Task t) {
-        String kind = Failure.FETCH.equals(f.kind()) ? Failure.LOST : f.kind();
+        String kind = f.inputAbsent() ? Failure.LOST : f.kind();
         return new Failure(kind, f.type(), f.message(), f.stack(), e.id, t.attempts + 1);
     }
 
@@ -1491,6 +1494,45 @@ public final class Scheduler {
                     + " (it may be what kills them: check its memory use, native code and System.exit calls)",
                     null, e.id, t.attempts));
         }
+        reschedule(reset);
+    }
+
+    /**
+     * An executor ran a task and did not find an input the leader had placed there: that copy is
+     * gone (dropped, or its producer there failed). Forget it; if it was the last copy, recompute
+     * it from lineage, as an executor loss does, or fail its readers if it has none.
+     */
+    private void forgetAbsentCopy(Exec e, Failure f) {
+        Block b = f.missing() == null ? null : blocks.get(f.missing());
+        if (b == null || !b.locations.remove(e)) {
+            return;
+        }
+        viewDirty = true;
+        log.debug("executor {} no longer holds {}; {} other copies", e.id, b.ref, b.locations.size());
+        if (!b.done || b.failure != null) {
+            return;
+        }
+        if (!b.locations.isEmpty()) {
+            if (b.ownerHolds) {
+                b.owner.outDone.add(b.refDone(null)); // Ref.locations() drops that executor
+            }
+            return;
+        }
+        Task p = b.producer;
+        if (p == null) {
+            failBlock(b, new Failure(Failure.LOST, "io.quiver.DataLostException", "every copy of " + b.ref
+                    + " is gone: executor " + e.id + " held the only one and no longer has it, and a scattered value"
+                    + " has no lineage to recompute it; scatter with Scatter.replicas(n) or broadcast() to keep"
+                    + " copies", null, e.id, 0));
+        } else if ((b.ownerHolds || b.consumers > 0) && p.state == TaskState.DONE) {
+            List<Task> reset = new ArrayList<>();
+            recompute(p, reset);
+            reschedule(reset);
+        }
+    }
+
+    /** Tasks set back to waiting by a loss: those with every input there are ready again. */
+    private void reschedule(List<Task> reset) {
         for (Task t : reset) {
             if (t.state != TaskState.WAITING) {
                 continue;

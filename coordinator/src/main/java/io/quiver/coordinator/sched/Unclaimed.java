@@ -36,6 +36,17 @@ final class Unclaimed {
         active.put(task, new Entry<>(on, now));
     }
 
+    /**
+     * The task reported by {@code on} as running ended there (done, failed, or stopped for a
+     * missing input): it must not be adopted as running there any more.
+     */
+    void ended(RefId task, Exec on) {
+        Entry<Exec> e = active.get(task);
+        if (e != null && e.value() == on) {
+            active.remove(task);
+        }
+    }
+
     void failure(RefId task, Failure f, long now) {
         failures.put(task, new Entry<>(f, now));
     }

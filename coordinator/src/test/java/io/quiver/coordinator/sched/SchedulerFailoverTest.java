@@ -268,6 +268,50 @@ class SchedulerFailoverTest {
     }
 
     @Test
+    void anInputMissingWhereTheLeaderPlacedItIsRecomputedNotFailed() {
+        RefId a = ref(1);
+        RefId b = ref(2);
+        register("e1", exec1, List.of(new BlockInfo(a, 8)), List.of(), List.of());
+        register("e2", exec2, List.of(), List.of(), List.of());
+        resume(spec(a), spec(b, a));
+        next.afterBatch();
+        assertThat(launched(exec1)).as("b runs where a is").containsExactly(b);
+
+        // e1 no longer has a when b runs (dropped there): b did not fail by itself.
+        Failure missing = new Failure(Failure.MISSING, "io.quiver.DataLostException", "input " + a + " was not in"
+                + " the store", "", "e1", 1, a);
+        next.handle(new TasksFinished("e1", exec1, new TaskResults(List.of(new TaskResult(b, 0, List.of(), null,
+                missing)), 0)));
+        next.afterBatch();
+        assertThat(client.done()).extracting(RefDone::ref).doesNotContain(b);
+        // a's only copy is forgotten and recomputed from lineage; b runs again after it.
+        List<RefId> all = new ArrayList<>(launched(exec1));
+        all.addAll(launched(exec2));
+        assertThat(all).containsSubsequence(b, a, b);
+    }
+
+    @Test
+    void aScatteredValueMissingFromItsOnlyHolderFailsItsReadersAsLost() {
+        RefId x = ref(1);
+        RefId b = ref(2);
+        register("e1", exec1, List.of(new BlockInfo(x, 8)), List.of(), List.of());
+        register("e2", exec2, List.of(), List.of(), List.of());
+        next.handle(new ClientConnected("c", client));
+        next.handle(new RefsHeld("c", List.of(new HeldRef(x, HeldRef.SCATTERED, 8, List.of()))));
+        next.handle(new TasksSubmitted("c", List.of(FN), List.of(spec(b, x))));
+        next.afterBatch();
+        assertThat(launched(exec1)).containsExactly(b);
+
+        Failure missing = new Failure(Failure.MISSING, "io.quiver.DataLostException", "input " + x + " was not in"
+                + " the store", "", "e1", 1, x);
+        next.handle(new TasksFinished("e1", exec1, new TaskResults(List.of(new TaskResult(b, 0, List.of(), null,
+                missing)), 0)));
+        next.afterBatch();
+        assertThat(client.done()).filteredOn(d -> d.ref().equals(b)).singleElement()
+                .satisfies(d -> assertThat(d.failure().kind()).isEqualTo(Failure.LOST));
+    }
+
+    @Test
     void aTaskThatKillsThreeExecutorsIsMarkedBad() {
         RefId a = ref(1);
         next.handle(new ClientConnected("c", client));

@@ -405,8 +405,8 @@ final class SimExecutor implements SimLink.Peer {
             if (arg.isRef()) {
                 Long v = store.get(arg.ref());
                 if (v == null) {
-                    fail(run, new Failure(Failure.LOST, "io.quiver.DataLostException", "input " + arg.ref()
-                            + " was dropped from executor " + id + " before the task ran", "", id, 1));
+                    fail(run, new Failure(Failure.MISSING, "io.quiver.DataLostException", "input " + arg.ref()
+                            + " was dropped from executor " + id + " before the task ran", "", id, 1, arg.ref()));
                     return;
                 }
                 inputs.add(v);

@@ -339,12 +339,12 @@ final class SimInvariants {
     }
 
     /**
-     * The task's outcome there is a failure. A failed fetch is not one: it says only that an input
+     * The task's outcome there is a failure. A failed fetch or a missing input is not one: it says only that an input
      * could not be read then, and a leader rightly runs the task again.
      */
     private static boolean failedThere(SimExecutor y, RefId task) {
         io.quiver.core.protocol.Message.TaskResult r = y.failedResults.get(task);
-        return r != null && r.failure().kind() != io.quiver.core.protocol.Message.Failure.FETCH;
+        return r != null && !r.failure().inputAbsent();
     }
 
     private SimExecutor liveHolder(RefId task, TaskTruth t) {

@@ -200,8 +200,12 @@ public sealed interface Message {
         }
     }
 
-    /** What user code threw, as text: the client rebuilds a TaskFailedException from it. */
-    record Failure(String kind, String type, String message, String stack, String executorId, int attempts) {
+    /**
+     * What user code threw, as text: the client rebuilds a TaskFailedException from it.
+     * {@code missing} names the input a {@link #MISSING} failure did not find (null otherwise).
+     */
+    record Failure(String kind, String type, String message, String stack, String executorId, int attempts,
+            RefId missing) {
         /** User code threw. */
         public static final String TASK = "task";
         /** Every copy of an input is gone. */
@@ -211,8 +215,25 @@ public sealed interface Message {
          * dying): the leader runs the task again once the input is back, rather than fail it.
          */
         public static final String FETCH = "fetch";
+        /**
+         * An input the leader placed on the executor was not in its store when the task ran (it
+         * was dropped, or its producer there failed to make it): the leader forgets that copy and
+         * runs the task again from another copy or from lineage (Spark's FetchFailed), rather
+         * than fail it.
+         */
+        public static final String MISSING = "missing";
         /** The cluster changed under the request (leader change). */
         public static final String UNAVAILABLE = "unavailable";
+
+        /** A failure that names no missing input. */
+        public Failure(String kind, String type, String message, String stack, String executorId, int attempts) {
+            this(kind, type, message, stack, executorId, attempts, null);
+        }
+
+        /** Whether the task did not fail by itself: an input was not where it ran, so it runs again. */
+        public boolean inputAbsent() {
+            return FETCH.equals(kind) || MISSING.equals(kind);
+        }
 
         static void put(ByteBuf out, Failure f) {
             writeString(out, f.kind);
@@ -221,10 +242,15 @@ public sealed interface Message {
             writeString(out, f.stack);
             writeString(out, f.executorId);
             out.writeInt(f.attempts);
+            out.writeBoolean(f.missing != null);
+            if (f.missing != null) {
+                writeRef(out, f.missing);
+            }
         }
 
         static Failure get(ByteBuf in) {
-            return new Failure(readString(in), readString(in), readString(in), readString(in), readString(in), readInt(in));
+            return new Failure(readString(in), readString(in), readString(in), readString(in), readString(in), readInt(in),
+                    readBoolean(in) ? readRef(in) : null);
         }
     }
 

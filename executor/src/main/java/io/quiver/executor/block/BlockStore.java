@@ -45,8 +45,16 @@ public final class BlockStore implements AutoCloseable {
 
     /** A block that is not (or no longer) in this store. */
     public static final class MissingBlockException extends QuiverException {
+        private final transient RefId ref;
+
         public MissingBlockException(RefId ref) {
             super("block " + ref + " is not in this executor's store (dropped or never stored)");
+            this.ref = ref;
+        }
+
+        /** The block that was not there. */
+        public RefId ref() {
+            return ref;
         }
     }
 
