@@ -110,6 +110,8 @@ public final class Scheduler {
     private Client resumingNow;
     /** Jobs this leader has added, by job id: one sent again only re-sends the state of its refs. */
     private final Set<RefId> jobs = new HashSet<>();
+    /** How many blocks of each job (by {@link JobRefs#jobOf}) {@link #blocks} holds: a job is forgotten with its last. */
+    private final Map<RefId, int[]> jobBlocks = new HashMap<>();
     /** Function ids carry the epoch: an executor's cache from an earlier leader can never match. */
     private long nextFnId;
     private boolean viewDirty = true;
@@ -400,7 +402,7 @@ public final class Scheduler {
         }
         for (RefId out : outs) {
             Block b = new Block(out, t, owner);
-            blocks.put(out, b);
+            putBlock(b);
             t.outputs.add(b);
         }
         linkInputs(t);
@@ -555,7 +557,7 @@ public final class Scheduler {
             b.size = copy.size();
         }
         b.done = true;
-        blocks.put(ref, b);
+        putBlock(b);
         return b;
     }
 
@@ -672,7 +674,7 @@ public final class Scheduler {
             b.pinnable = true;
             b.broadcast = h.kind() == HeldRef.BROADCAST;
             b.size = h.size();
-            blocks.put(h.ref(), b);
+            putBlock(b);
             c.owned.add(b);
             viewDirty = true;
             List<Unclaimed.Copy> copies = unclaimed.takeBlock(h.ref());
@@ -751,8 +753,8 @@ public final class Scheduler {
         Comparator<Exec> byRoom = Comparator.comparingLong(Exec::free).reversed()
                 .thenComparingInt(Exec::load).thenComparing(e -> e.id);
         switch (req.mode()) {
-            case 2 /* BROADCAST */ -> targets.addAll(live);
-            case 3 /* ON */ -> {
+            case ScatterRequest.BROADCAST -> targets.addAll(live);
+            case ScatterRequest.ON -> {
                 for (String id : req.on()) {
                     Exec e = executors.get(id);
                     if (e == null || !e.live()) {
@@ -785,7 +787,7 @@ public final class Scheduler {
                                 + " need, or scatter %s",
                         mib(req.size()), e.id, mib(e.memoryLimit), mib(e.memoryUsed), mib(e.reserved),
                         mib(Math.max(0, e.free())), mib(req.size() - Math.max(0, e.free())),
-                        req.mode() == 2 ? "without broadcast" : "to fewer or other executors"),
+                        req.mode() == ScatterRequest.BROADCAST ? "without broadcast" : "to fewer or other executors"),
                         e.id, Math.max(0, e.free()), req.size()));
                 return;
             }
@@ -793,9 +795,9 @@ public final class Scheduler {
         Block b = new Block(req.ref(), null, c);
         b.scatterReqSize = req.size();
         b.size = req.size();
-        b.broadcast = req.mode() == 2;
+        b.broadcast = req.mode() == ScatterRequest.BROADCAST;
         b.pinnable = true;
-        if (req.mode() == 3) {
+        if (req.mode() == ScatterRequest.ON) {
             b.pinnedOn = targets.stream().map(e -> e.id).toList();
         }
         for (Exec e : targets) {
@@ -923,6 +925,9 @@ public final class Scheduler {
             if (stage == plan.finalStage()) {
                 results = stageOuts.stream().map(o -> o.get(0)).toList();
             }
+        }
+        if (!jobBlocks.containsKey(job.job())) {
+            jobs.remove(job.job()); // it made no block (no task): nothing to find if it comes again
         }
         for (int i = added.size() - 1; i >= 0; i--) {
             // Readers first: a reduce task found done no longer needs its map outputs, so a map task
@@ -1629,6 +1634,7 @@ public final class Scheduler {
     private void revive(Task t) {
         for (Block out : t.outputs) {
             if (blocks.putIfAbsent(out.ref, out) == null) {
+                blockAdded(out.ref);
                 out.locations.clear(); // its executors were told to drop it
             }
         }
@@ -1716,6 +1722,28 @@ public final class Scheduler {
         }
     }
 
+    private void putBlock(Block b) {
+        if (blocks.put(b.ref, b) == null) {
+            blockAdded(b.ref);
+        }
+    }
+
+    private void blockAdded(RefId ref) {
+        RefId job = JobRefs.jobOf(ref);
+        if (job != null) {
+            jobBlocks.computeIfAbsent(job, j -> new int[1])[0]++;
+        }
+    }
+
+    private void blockGone(RefId ref) {
+        RefId job = JobRefs.jobOf(ref);
+        int[] n = job == null ? null : jobBlocks.get(job);
+        if (n != null && --n[0] == 0) {
+            jobBlocks.remove(job);
+            jobs.remove(job);
+        }
+    }
+
     /** Drops a block that no ref and no pending task needs any more. */
     private void maybeDrop(Block b) {
         if (b.ownerHolds || b.consumers > 0 || !b.done) {
@@ -1724,6 +1752,7 @@ public final class Scheduler {
         if (blocks.remove(b.ref) == null) {
             return;
         }
+        blockGone(b.ref);
         viewDirty |= b.pinnable;
         if (b.owner != null) {
             b.owner.owned.remove(b);
@@ -1863,6 +1892,11 @@ public final class Scheduler {
             n += e.live() ? 1 : 0;
         }
         return n;
+    }
+
+    /** Dataset jobs this leader still keeps blocks of (for tests: a finished, released job is forgotten). */
+    public int jobCount() {
+        return jobs.size();
     }
 
     public int blockCount() {

@@ -351,4 +351,49 @@ class SchedulerTest {
         }
         throw new AssertionError("no grace timer for " + executor + " in " + timers);
     }
+
+    @Test
+    void aFinishedJobWhoseResultsAreReleasedIsForgotten() {
+        io.quiver.core.plan.LogicalPlan.Builder b = io.quiver.core.plan.LogicalPlan.builder();
+        byte[] stageFn = {7, 7, 7};
+        int n = b.add(io.quiver.core.plan.LogicalNode.range(0, 64, 4));
+        n = b.add(io.quiver.core.plan.LogicalNode.narrow(io.quiver.core.plan.LogicalNode.Kind.MAP_TO_PAIR, n, stageFn));
+        n = b.add(io.quiver.core.plan.LogicalNode.reduceByKey(n, stageFn, 3));
+        io.quiver.core.plan.LogicalPlan plan = b.build(n, io.quiver.core.plan.Action.collect());
+        RefId job = ref();
+        JobPlanning.Planned planned = JobPlanning.plan("c", new Message.SubmitJob(1, job, plan.toBytes(), false),
+                scheduler.view());
+        scheduler.handle(planned.event());
+        scheduler.afterBatch();
+        List<RefId> results = client.last(Message.JobReply.class).results();
+        assertThat(results).hasSize(3);
+        assertThat(scheduler.jobCount()).isEqualTo(1);
+
+        // Every launched task finishes where it was launched, with all of its outputs.
+        int answered1 = 0;
+        int answered2 = 0;
+        for (int round = 0; round < 10 && (answered1 < exec1.launches().size() || answered2 < exec2.launches().size()); round++) {
+            answered1 = finishLaunched(exec1, "e1", answered1);
+            answered2 = finishLaunched(exec2, "e2", answered2);
+        }
+        assertThat(client.done()).extracting(RefDone::ref).containsAll(results);
+        assertThat(scheduler.jobCount()).as("its results are still held").isEqualTo(1);
+
+        scheduler.handle(new SchedulerEvent.RefsReleased("c", results));
+        scheduler.afterBatch();
+        assertThat(scheduler.blockCount()).isZero();
+        assertThat(scheduler.jobCount()).isZero();
+    }
+
+    private int finishLaunched(RecordingLink link, String id, int from) {
+        List<TaskLaunch> all = link.launches();
+        List<TaskResult> results = new ArrayList<>();
+        for (TaskLaunch t : all.subList(from, all.size())) {
+            results.add(new TaskResult(t.outs().get(0), 1000, t.outs().stream().map(o -> new BlockInfo(o, 8)).toList(),
+                    null, null));
+        }
+        scheduler.handle(new SchedulerEvent.TasksFinished(id, link, new TaskResults(results, 0)));
+        scheduler.afterBatch();
+        return all.size();
+    }
 }

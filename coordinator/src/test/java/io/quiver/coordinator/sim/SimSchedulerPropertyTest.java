@@ -15,30 +15,38 @@ import net.jqwik.api.ShrinkingMode;
  * <p>Shrinking is off: a seed is not a value that gets simpler by getting smaller.
  *
  * <p>What runs in every build: the fault-free baseline, ZooKeeper suspensions (random seeds), and
- * every fault kind over the fixed seeds 1..{@value #FIXED_SEEDS}, which all pass: a regression guard
- * that fails the build if a change breaks one of them. The property over every fault kind with
- * random seeds ({@code nothingIsLostAcrossFailures}) still finds failing seeds, rarely (a survey
- * of seeds 1..20,000: 3 fail, seeds 3076 and 17279 as ERROR_JUSTIFIED (an input was dropped from
- * the executor before the task ran there; the leader fails it as lost) and 15849 as LIVENESS),
- * so it runs only when asked for,
- * {@code -Dquiver.sim.full=true}, until those are fixed; a survey of seeds by fault kind is
- * {@code -Dtest=SimReplayTest -Dquiver.sim.survey=20000 [-Dquiver.sim.faults=KIND]}.
+ * every fault kind over the fixed seeds 1..{@value #FIXED_SEEDS} plus {@link #ONCE_FAILED}, which
+ * all pass: a regression guard that fails the build if a change breaks one of them. Seeds
+ * 1..20,000 all pass with every fault kind. The property over every fault kind with random seeds
+ * ({@code nothingIsLostAcrossFailures}) still finds failing seeds, rarely: of seeds 20,001..40,000,
+ * 4 fail, all under a deposed leader that keeps running and drops shuffle outputs on executors
+ * that have not yet heard of its successor (23220, 26153 and 30418: NO_RECOMPUTE, a map task runs
+ * again; 29155: ERROR_JUSTIFIED, a job over a broadcast the old leader had released). So it runs
+ * only when asked for, {@code -Dquiver.sim.full=true}, until those are fixed; a survey of seeds by
+ * fault kind is {@code -Dtest=SimReplayTest -Dquiver.sim.survey=20000 [-Dquiver.sim.faults=KIND]}.
  */
 class SimSchedulerPropertyTest {
     static final int FIXED_SEEDS = 2000;
+    /**
+     * Seeds that failed once and were fixed: 3076 and 17279 (an input missing where it ran failed
+     * the task as lost), 15849 (a task that ended before its client resumed was adopted as running).
+     */
+    static final long[] ONCE_FAILED = {3076, 15849, 17279};
 
     /** Every fault kind, seeds 1..FIXED_SEEDS: all of them pass, and must go on passing. */
     @org.junit.jupiter.api.Test
     void nothingIsLostAcrossFailuresOnTheFixedSeeds() {
         List<String> failed = new ArrayList<>();
-        for (long seed = 1; seed <= FIXED_SEEDS; seed++) {
+        java.util.stream.LongStream seeds = java.util.stream.LongStream.concat(
+                java.util.stream.LongStream.rangeClosed(1, FIXED_SEEDS), java.util.Arrays.stream(ONCE_FAILED));
+        for (long seed : seeds.toArray()) {
             Simulation.Result result = Simulation.run(seed, SimLeader.SCHEDULER, true, EnumSet.allOf(Simulation.Fault.class));
             if (!result.passed()) {
                 failed.add(result.report());
             }
         }
         if (!failed.isEmpty()) {
-            throw new AssertionError(failed.size() + " of seeds 1.." + FIXED_SEEDS + " fail; the first:\n" + failed.get(0));
+            throw new AssertionError(failed.size() + " of seeds 1.." + FIXED_SEEDS + " and " + java.util.Arrays.toString(ONCE_FAILED) + " fail; the first:\n" + failed.get(0));
         }
     }
 

@@ -211,7 +211,7 @@ final class LeaderSession implements AutoCloseable {
     /** Asks where a scatter goes; from now on, a resume holds the ref once its plan arrived. */
     Message scatter(LongFunction<ScatterRequest> request, byte kind) {
         ScatterRequest r = request.apply(requestIds.incrementAndGet());
-        List<String> pinnedOn = r.mode() == (byte) io.quiver.Scatter.Mode.ON.ordinal() ? r.on() : List.of();
+        List<String> pinnedOn = r.mode() == io.quiver.core.protocol.Message.ScatterRequest.ON ? r.on() : List.of();
         return call(r, () -> lineage.held(r.ref(), kind, r.size(), pinnedOn), "scatter");
     }
 

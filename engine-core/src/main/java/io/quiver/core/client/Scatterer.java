@@ -90,7 +90,7 @@ final class Scatterer {
     private RefState scatter(long size, Scatter options, Supplier<DataClient.ChunkSource> chunks) {
         RefState state = refs.mint();
         boolean broadcast = options.mode() == Scatter.Mode.BROADCAST;
-        byte mode = (byte) options.mode().ordinal();
+        byte mode = io.quiver.core.protocol.Message.ScatterRequest.code(options.mode());
         Message reply;
         try {
             reply = session.scatter(reqId -> new ScatterRequest(reqId, state.id, size, mode, options.replicas(),

@@ -30,4 +30,9 @@ public final class JobRefs {
         }
         return new RefId(~job.owner(), (job.seq() << INDEX_BITS) | index);
     }
+
+    /** The job a derived ref belongs to, or null for a ref a client minted. */
+    public static RefId jobOf(RefId ref) {
+        return ref.owner() >= 0 ? null : new RefId(~ref.owner(), ref.seq() >>> INDEX_BITS);
+    }
 }

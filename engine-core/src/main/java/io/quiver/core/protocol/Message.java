@@ -388,7 +388,23 @@ public sealed interface Message {
     /** Asks where to put a value of {@code size} bytes; the leader reserves memory or refuses. */
     record ScatterRequest(long reqId, RefId ref, long size, byte mode, int replicas, List<String> on)
             implements Message {
+        /** Wire codes of {@link io.quiver.Scatter.Mode}, written here once, never an ordinal. */
+        public static final byte SINGLE = 0;
+        public static final byte REPLICAS = 1;
+        public static final byte BROADCAST = 2;
+        public static final byte ON = 3;
+
         public Type type() { return Type.SCATTER_REQUEST; }
+
+        /** The wire code of a scatter mode. */
+        public static byte code(io.quiver.Scatter.Mode mode) {
+            return switch (mode) {
+                case SINGLE -> SINGLE;
+                case REPLICAS -> REPLICAS;
+                case BROADCAST -> BROADCAST;
+                case ON -> ON;
+            };
+        }
 
         public void write(ByteBuf out) {
             out.writeLong(reqId);
@@ -400,8 +416,14 @@ public sealed interface Message {
         }
 
         static ScatterRequest read(ByteBuf in) {
-            return new ScatterRequest(readLong(in), readRef(in), readLong(in), readByte(in), readInt(in),
-                    readList(in, 4, Wire::readString));
+            long reqId = readLong(in);
+            RefId ref = readRef(in);
+            long size = readLong(in);
+            byte mode = readByte(in);
+            if (mode < SINGLE || mode > ON) {
+                throw new ProtocolException("unknown scatter mode " + mode);
+            }
+            return new ScatterRequest(reqId, ref, size, mode, readInt(in), readList(in, 4, Wire::readString));
         }
     }
 
