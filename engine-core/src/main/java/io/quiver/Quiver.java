@@ -132,6 +132,39 @@ public interface Quiver extends AutoCloseable {
     <A, B, C, R> Ref<R> submit(Fn3<A, B, C, R> fn, Ref<A> a, Ref<B> b, Ref<C> c);
 
     /**
+     * One task over many refs: the function receives their values, in order, as one list
+     * (Dask's {@code client.submit(f, futures)}), e.g. {@code submit(parts -> sum(parts), refs)}.
+     *
+     * @param fn the function of the list of values
+     * @param inputs the refs, none null (may be empty)
+     * @param <A> the values' type
+     * @param <R> the result type
+     * @return a ref to the result
+     */
+    <A, R> Ref<R> submit(Fn1<List<A>, R> fn, List<? extends Ref<? extends A>> inputs);
+
+    /**
+     * A view of this connection whose {@code submit} and {@code map} calls carry {@code options}
+     * (retries, executors, priority); {@code with} on a view replaces its options. Everything else
+     * is this connection's: closing the view closes nothing.
+     *
+     * @param options the options, e.g. {@code Submit.retries(2)}
+     * @return the view
+     */
+    Quiver with(Submit options);
+
+    /**
+     * Adds copies of a finished value until it is on {@code copies} executors (at most every live
+     * one); {@code Integer.MAX_VALUE} keeps one on every executor, joiners included, like a
+     * broadcast. Returns once the copies are stored.
+     *
+     * @param ref a finished ref of this connection
+     * @param copies how many executors should hold it, at least 1
+     * @throws QuiverException if the ref failed or is closed, or the copies are not made in time
+     */
+    void replicate(Ref<?> ref, int copies);
+
+    /**
      * One task per item.
      *
      * @param fn the function of an item

@@ -66,6 +66,16 @@ public interface Ref<T> extends AutoCloseable {
      */
     long sizeBytes();
 
+    /**
+     * Cancels the task behind this ref if it has not finished: a queued task never runs, a
+     * running one is interrupted, and every task that depends on it is cancelled too. Its
+     * {@link #result()} then throws a {@link QuiverException} caused by a
+     * {@link java.util.concurrent.CancellationException}. Waits (bounded) to hear how it ended.
+     *
+     * @return true if it was cancelled; false if it had finished (or finished first), or is not a task
+     */
+    boolean cancel();
+
     /** Releases the value. Idempotent. */
     @Override
     void close();

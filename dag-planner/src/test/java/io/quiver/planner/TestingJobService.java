@@ -205,6 +205,11 @@ public final class TestingJobService implements JobService, AutoCloseable {
         }
 
         @Override
+        public boolean cancel() {
+            return false; // already done: nothing to cancel
+        }
+
+        @Override
         public void close() {
             closed.set(true);
         }

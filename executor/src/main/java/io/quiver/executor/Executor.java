@@ -161,7 +161,7 @@ public final class Executor implements AutoCloseable {
             LinkedBlockingQueue<Task> handoff = new LinkedBlockingQueue<>();
             leader = new LeaderLink(config, () -> port, transport, fence, store, () -> slots.queued(),
                     launch -> loop.execute(() -> slots.launch(launch)), drop -> loop.execute(() -> slots.drop(drop)),
-                    this::replicate, this::activity);
+                    this::replicate, cancel -> loop.execute(() -> slots.cancel(cancel.tasks())), this::activity);
             leader.refusal().thenAccept(refused::complete);
             peers = new PeerLinks(config.id(), transport, config.secret(), fence::newest, io);
             fetcher = new Fetcher(config.id(), peers, store, bytesFetched, ref -> {

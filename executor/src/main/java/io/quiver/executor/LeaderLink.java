@@ -67,6 +67,7 @@ final class LeaderLink implements Endpoint, Reports, AutoCloseable {
     private final Consumer<Launch> onLaunch;
     private final Consumer<Drop> onDrop;
     private final Consumer<Replicate> onReplicate;
+    private final Consumer<Message.CancelTasks> onCancel;
     private final java.util.function.Supplier<TaskSlots.Snapshot> activity;
     private final ScheduledExecutorService thread;
     private final ConcurrentLinkedQueue<TaskResult> results = new ConcurrentLinkedQueue<>();
@@ -87,7 +88,7 @@ final class LeaderLink implements Endpoint, Reports, AutoCloseable {
 
     LeaderLink(ExecutorConfig config, IntSupplier dataPort, Transport transport, EpochFence fence, BlockStore store,
                IntSupplier queued, Consumer<Launch> onLaunch, Consumer<Drop> onDrop, Consumer<Replicate> onReplicate,
-               java.util.function.Supplier<TaskSlots.Snapshot> activity) {
+               Consumer<Message.CancelTasks> onCancel, java.util.function.Supplier<TaskSlots.Snapshot> activity) {
         this.config = config;
         this.dataPort = dataPort;
         this.transport = transport;
@@ -97,6 +98,7 @@ final class LeaderLink implements Endpoint, Reports, AutoCloseable {
         this.onLaunch = onLaunch;
         this.onDrop = onDrop;
         this.onReplicate = onReplicate;
+        this.onCancel = onCancel;
         this.activity = activity;
         this.thread = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "quiver-" + config.id() + "-leader");
@@ -272,6 +274,13 @@ final class LeaderLink implements Endpoint, Reports, AutoCloseable {
             } else {
                 log.warn("refusing a Drop of {} blocks from {}: its epoch {} is older than the newest seen, {}",
                         drop.refs().size(), c, drop.epoch(), fence.newest());
+            }
+        } else if (m instanceof Message.CancelTasks cancel) {
+            if (fence.admit(cancel.epoch())) {
+                onCancel.accept(cancel);
+            } else {
+                log.warn("refusing a CancelTasks of {} tasks from {}: its epoch {} is older than the newest seen, {}",
+                        cancel.tasks().size(), c, cancel.epoch(), fence.newest());
             }
         } else if (m instanceof Replicate replicate) {
             if (fence.admit(replicate.epoch())) {

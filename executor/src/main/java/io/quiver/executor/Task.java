@@ -18,6 +18,32 @@ final class Task {
     ClientCode code;
     /** Its hold on {@code code} was given back. */
     boolean detached;
+    /** Its worker sent its result to the leader (set by the worker, before the loop hears it ended). */
+    volatile boolean reported;
+    /** Launched again after its result went out, before it ended here: its end changes nothing (loop only). */
+    boolean superseded;
+    /** Cancelled by the leader: it does not start, or is interrupted (any thread; see {@link #cancel()}). */
+    volatile boolean cancelled;
+    /** The worker running it, while it runs; guarded by this task. */
+    private Thread runner;
+
+    /** Marks it cancelled and interrupts its worker if it is running it now. */
+    synchronized void cancel() {
+        cancelled = true;
+        if (runner != null) {
+            runner.interrupt();
+        }
+    }
+
+    /** A worker starts (non-null) or ends (null) running it; at the end a stray interrupt is cleared. */
+    void running(Thread worker) {
+        synchronized (this) {
+            runner = worker;
+        }
+        if (worker == null) {
+            Thread.interrupted(); // a cancel that came as it ended must not hit the worker's next task
+        }
+    }
 
     /** The task's id: its first output. */
     io.quiver.RefId id() {

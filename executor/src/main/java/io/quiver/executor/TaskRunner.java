@@ -126,7 +126,11 @@ final class TaskRunner {
         Thread thread = Thread.currentThread();
         ClassLoader previous = thread.getContextClassLoader();
         thread.setContextClassLoader(loader);
+        task.running(thread);
         try {
+            if (task.cancelled) {
+                throw new java.util.concurrent.CancellationException("task " + task.id() + " was cancelled");
+            }
             TaskFunction fn = task.function.get(store, loader, functionsDeserialized);
             List<Arg> argList = launch.args();
             Object[] args = new Object[argList.size()];
@@ -160,12 +164,14 @@ final class TaskRunner {
             result = new TaskResult(outs.get(0), System.nanoTime() - start, List.of(), null,
                     failure(t, executorId, task.code));
         } finally {
+            task.running(null);
             thread.setContextClassLoader(previous);
         }
         tasksRun.increment();
         if (result.failure() != null) {
             tasksFailed.increment();
         }
+        task.reported = true; // before the leader can hear of it, so a launch again finds it ended
         reports.taskResult(result);
         return result.failure();
     }

@@ -62,6 +62,8 @@ final class TaskSlots {
     private final Map<RefId, Failure> failed = new HashMap<>();
     /** Tasks given to this executor and not finished, by task id: reported to a new leader. */
     private final Set<RefId> active = new LinkedHashSet<>();
+    /** The tasks of {@link #active}, by id, for a cancel. */
+    private final Map<RefId, Task> byId = new HashMap<>();
     /**
      * The latest failures by task id, for a new leader that never heard of them (the old one may
      * have died before reading them). Bounded: a leader that saw them drops nothing by them.
@@ -136,10 +138,20 @@ final class TaskSlots {
         }
         FunctionEntry fn = functions.get(launch.fnId());
         Task task = new Task(launch, nextSeq++, fn);
+        Task previous = byId.get(task.id());
+        if (previous != null && previous.reported && !previous.done) {
+            // Its worker reported it (a failure the leader retries at once) and the leader launched
+            // it again before this loop saw it end: this is a new attempt, and the old one's end
+            // must change nothing.
+            previous.superseded = true;
+            active.remove(previous.id());
+            byId.remove(previous.id());
+        }
         if (!active.add(task.id())) {
             // The same task again: a new leader adopted it as running here and launched it anyway.
             return;
         }
+        byId.put(task.id(), task);
         for (RefId out : launch.outs()) {
             failed.remove(out); // a new attempt: what an earlier one failed with is no longer its outcome
         }
@@ -340,7 +352,12 @@ final class TaskSlots {
         handedOut--;
         task.done = true;
         detach(task);
+        if (task.superseded) {
+            dispatch();
+            return; // a newer attempt of it is here; its outputs are that attempt's
+        }
         active.remove(task.id());
+        byId.remove(task.id(), task);
         if (failure == null) {
             for (RefId out : task.launch.outs()) {
                 blockArrived(out, false);
@@ -393,6 +410,19 @@ final class TaskSlots {
         dispatch();
     }
 
+    /**
+     * Stops tasks the leader cancelled: one not started yet fails as soon as a worker takes it
+     * (its dependants here with it); a running one is interrupted. The epoch was checked by the caller.
+     */
+    void cancel(List<RefId> tasks) {
+        for (RefId id : tasks) {
+            Task t = byId.get(id);
+            if (t != null) {
+                t.cancel();
+            }
+        }
+    }
+
     /** Forgets blocks and functions as the leader asks. The epoch was checked by the caller. */
     void drop(Drop drop) {
         for (Long fnId : drop.fnIds()) {
@@ -432,6 +462,7 @@ final class TaskSlots {
         task.done = true;
         detach(task);
         active.remove(task.id());
+        byId.remove(task.id(), task);
         failedTasks.put(task.id(), failure);
         for (RefId out : task.launch.outs()) {
             failed.put(out, failure);

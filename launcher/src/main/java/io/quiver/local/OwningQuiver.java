@@ -55,6 +55,21 @@ final class OwningQuiver implements Quiver {
     }
 
     @Override
+    public <A, R> Ref<R> submit(Fn1<List<A>, R> fn, List<? extends Ref<? extends A>> inputs) {
+        return delegate.submit(fn, inputs);
+    }
+
+    @Override
+    public Quiver with(io.quiver.Submit options) {
+        return delegate.with(options); // a view of the connection this one owns: closing it closes nothing
+    }
+
+    @Override
+    public void replicate(Ref<?> ref, int copies) {
+        delegate.replicate(ref, copies);
+    }
+
+    @Override
     public <T, R> List<Ref<R>> map(Fn1<T, R> fn, List<T> items) {
         return delegate.map(fn, items);
     }

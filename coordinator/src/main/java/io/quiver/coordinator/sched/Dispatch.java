@@ -26,6 +26,9 @@ final class Dispatch {
     private final Map<String, Exec> executors;
     private final ArrayDeque<Task> ready;
 
+    /** Some task has a priority other than 0: ready tasks are placed highest first. */
+    boolean prioritized;
+
     Dispatch(Map<String, Exec> executors, ArrayDeque<Task> ready) {
         this.executors = executors;
         this.ready = ready;
@@ -114,6 +117,12 @@ final class Dispatch {
         for (int i = 0; i < live.size(); i++) {
             load[i] = live.get(i).load();
         }
+        if (prioritized && ready.size() > 1) {
+            List<Task> byPriority = new ArrayList<>(ready);
+            byPriority.sort((a, b) -> Integer.compare(b.priority, a.priority)); // stable: FIFO within a priority
+            ready.clear();
+            ready.addAll(byPriority);
+        }
         List<Task> deferred = null;
         Task t;
         while ((t = ready.poll()) != null) {
@@ -167,6 +176,9 @@ final class Dispatch {
      * Several pinned inputs: any executor one of them names (as the planner's preferences).
      */
     private List<String> pins(Task t) {
+        if (!t.restrictTo.isEmpty()) {
+            return t.restrictTo; // Submit.on: only there, waiting for one that is reconnecting
+        }
         List<String> out = null;
         for (Block in : t.inputs) {
             if (in.pinnedOn.isEmpty()) {

@@ -57,6 +57,8 @@ final class Model {
         final List<RefId> outDrops = new ArrayList<>();
         final List<Long> outDropFns = new ArrayList<>();
         final List<Replicate.Copy> outCopies = new ArrayList<>();
+        /** Tasks to stop there (cancelled by their client). */
+        final List<RefId> outCancels = new ArrayList<>();
 
         Exec(String id) {
             this.id = id;
@@ -103,6 +105,8 @@ final class Model {
         /** Lineage-free or persisted: the planner may pin work to it, so it is in the published view. */
         boolean pinnable;
         boolean broadcast;
+        /** Copies asked for by {@code replicate} (0: none; a broadcast has one on every executor). */
+        int wantCopies;
         /**
          * {@code Scatter.on}: the executors (by id) its consumers run on while any of them is live;
          * empty for every other kind of value.
@@ -165,6 +169,12 @@ final class Model {
         /** The dataset job it belongs to, for progress; null for a submitted function. */
         Observed.Job job;
         int stage = -1;
+        /** Runs left when user code throws ({@code Submit.retries}). */
+        int retriesLeft;
+        /** Higher is placed first among ready tasks ({@code Submit.priority}). */
+        int priority;
+        /** The only executors it may run on ({@code Submit.on} without allowOthers); empty: anywhere. */
+        List<String> restrictTo = List.of();
 
         Task(RefId id, List<RefId> outs, Fn fn, List<Arg> args, Client owner) {
             this.id = id;

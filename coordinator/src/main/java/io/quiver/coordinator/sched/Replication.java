@@ -52,7 +52,11 @@ final class Replication {
         }
         dirty = false;
         for (Block b : blocks.values()) {
-            if (!b.broadcast || !b.done || b.failure != null || b.awaitingInventory) {
+            if (!(b.broadcast || b.wantCopies > 0) || !b.done || b.failure != null || b.awaitingInventory) {
+                continue;
+            }
+            int missing = b.broadcast ? Integer.MAX_VALUE : b.wantCopies - b.locations.size() - b.copying.size();
+            if (missing <= 0) {
                 continue;
             }
             List<Peer> from = new ArrayList<>(b.locations.size());
@@ -64,7 +68,14 @@ final class Replication {
             if (from.isEmpty()) {
                 continue;
             }
-            for (Exec e : executors.values()) {
+            List<Exec> targets = new ArrayList<>(executors.values());
+            if (!b.broadcast) {
+                targets.sort(java.util.Comparator.comparingLong(Exec::free).reversed()); // most room first
+            }
+            for (Exec e : targets) {
+                if (missing <= 0) {
+                    break;
+                }
                 if (!e.live() || b.locations.contains(e) || b.copying.contains(e)
                         || failures.getOrDefault(new Target(b.ref, e.id), 0) >= MAX_ATTEMPTS) {
                     continue;
@@ -76,6 +87,7 @@ final class Replication {
                     continue;
                 }
                 b.copying.add(e);
+                missing--;
                 e.reserved += size;
                 // Spread the copies over the holders: each target starts with another one.
                 List<Peer> order = new ArrayList<>(from.size());

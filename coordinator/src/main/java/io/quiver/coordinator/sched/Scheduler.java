@@ -91,6 +91,8 @@ public final class Scheduler {
     private final Timers timers;
 
     private final Map<String, Exec> executors = new LinkedHashMap<>();
+    /** Unfinished tasks with {@code Submit.on} restrictions: they fail when all of their executors are lost. */
+    private final Set<Task> restricted = new LinkedHashSet<>();
     private final Map<RefId, Block> blocks = new HashMap<>();
     private final Map<RefId, Task> tasks = new HashMap<>();
     private final Map<Long, Fn> fns = new HashMap<>();
@@ -145,6 +147,10 @@ public final class Scheduler {
             }
         } else if (event instanceof RefsReleased e) {
             onRelease(client(e.client()), e.refs());
+        } else if (event instanceof SchedulerEvent.TasksCancelled e) {
+            onCancel(client(e.client()), e.refs());
+        } else if (event instanceof SchedulerEvent.ReplicateRequested e) {
+            onReplicate(client(e.client()), e.request());
         } else if (event instanceof ClientConnected e) {
             onClientConnected(e.client(), e.link());
         } else if (event instanceof ExecutorRegistered e) {
@@ -363,12 +369,96 @@ public final class Scheduler {
             Task t = addTask(spec.out(), List.of(spec.out()), fn, spec.args(), c, false);
             c.owned.addAll(t.outputs);
             added.add(t);
+            applyOptions(t, spec.options());
         }
         // Adopt once the whole batch exists: a result found done must not release an input that a
         // later task of the same resume still reads.
         for (Task t : added) {
             adoptOrSettle(t);
         }
+    }
+
+    /** {@code Submit} options: retries, priority, and where it may (or should) run. */
+    private void applyOptions(Task t, io.quiver.core.protocol.Message.TaskOptions o) {
+        if (o == null || o.equals(io.quiver.core.protocol.Message.TaskOptions.NONE)) {
+            return;
+        }
+        t.retriesLeft = o.retries();
+        t.priority = o.priority();
+        dispatch.prioritized |= o.priority() != 0;
+        if (o.on().isEmpty()) {
+            return;
+        }
+        if (o.allowOthers()) {
+            t.pinnedTo = o.on(); // a preference: held while one of them is live
+            return;
+        }
+        t.restrictTo = o.on();
+        restricted.add(t);
+        if (!anyAlive(o.on())) {
+            failTask(t, noRestrictedExecutor(t));
+        }
+    }
+
+    private boolean anyAlive(List<String> ids) {
+        for (String id : ids) {
+            Exec e = executors.get(id);
+            if (e != null && e.alive) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private Failure noRestrictedExecutor(Task t) {
+        return new Failure(Failure.TASK, "io.quiver.QuiverException", "task " + t.id + " may run only on executors "
+                + t.restrictTo + " (Submit.on) and none of them is in the cluster; live executors: "
+                + executors.values().stream().filter(x -> x.alive).map(x -> x.id).toList()
+                + ". Name live executors, or add allowOthers(true) to make it a preference", null, leaderId, t.attempts);
+    }
+
+    /**
+     * Cancels the client's unfinished tasks among {@code refs}: queued ones are taken back, running
+     * ones stopped on their executor (interrupted), and each fails as cancelled, with everything
+     * that depends on it. Finished ones and refs that are not its tasks are left as they are.
+     */
+    private void onCancel(Client c, List<RefId> refs) {
+        for (RefId ref : refs) {
+            Block b = blocks.get(ref);
+            Task t = b == null ? null : b.producer;
+            if (t == null || b.owner != c || t.finished()) {
+                continue;
+            }
+            if (t.state == TaskState.LAUNCHED && t.exec != null) {
+                t.exec.outCancels.add(t.id);
+                t.exec.running.remove(t);
+                t.onExecutor = false;
+            }
+            failTask(t, new Failure(Failure.CANCELLED, "java.util.concurrent.CancellationException", "task " + t.id
+                    + " was cancelled by its client", null, leaderId, t.attempts));
+        }
+    }
+
+    /** {@code replicate}: more copies of a finished value, made in the background by {@link Replication}. */
+    private void onReplicate(Client c, io.quiver.core.protocol.Message.ReplicateRequest req) {
+        Block b = blocks.get(req.ref());
+        String why = b == null || b.owner != c ? "ref " + req.ref() + " is not a live ref of this client (closed, or"
+                + " never made)" : b.failure != null ? "ref " + req.ref() + " failed: " + b.failure.message()
+                : !b.done ? "ref " + req.ref() + " is not done yet; wait for it (Ref.result()) before replicating it"
+                : null;
+        if (why != null) {
+            reply(c, new RequestFailed(req.reqId(), RequestFailed.INVALID, "replicate: " + why, null, 0, 0));
+            return;
+        }
+        if (req.copies() == Integer.MAX_VALUE) {
+            b.broadcast = true;
+        } else {
+            b.wantCopies = Math.max(b.wantCopies, req.copies());
+        }
+        b.pinnable = true;
+        viewDirty = true;
+        replication.wake();
+        reply(c, new io.quiver.core.protocol.Message.Ack(req.reqId())); // copies show in Ref.locations() as they land
     }
 
     /** A client holds again a ref this leader knows: it hears its state again. */
@@ -1152,6 +1242,17 @@ public final class Scheduler {
                     requeue(t);
                     continue;
                 }
+                if (Failure.TASK.equals(r.failure().kind()) && t.retriesLeft > 0) {
+                    // Submit.retries: user code threw; run it again at once.
+                    t.retriesLeft--;
+                    log.info("task {} threw on executor {} ({}); retrying, {} retries left", t.id, e.id,
+                            r.failure().message(), t.retriesLeft);
+                    requeue(t);
+                    if (t.state == TaskState.WAITING && t.unresolved == 0) {
+                        ready.add(t);
+                    }
+                    continue;
+                }
                 failTask(t, withExecutor(r.failure(), e, t));
                 continue;
             }
@@ -1493,6 +1594,12 @@ public final class Scheduler {
                     + " lineage to recompute it; scatter with Scatter.replicas(n) or broadcast() to survive executor"
                     + " loss", null, e.id, 0));
         }
+        restricted.removeIf(Task::finished);
+        for (Task t : List.copyOf(restricted)) {
+            if (!anyAlive(t.restrictTo)) {
+                failTask(t, noRestrictedExecutor(t));
+            }
+        }
         for (Task t : bad) {
             failTask(t, new Failure(Failure.TASK, "io.quiver.QuiverException", "task " + t.id + " was running on "
                     + "executors " + t.crashedOn + " when each of them died; it is marked bad and not tried again"
@@ -1770,6 +1877,9 @@ public final class Scheduler {
         Task t = b.producer;
         if (t != null && t.outputs.stream().noneMatch(o -> blocks.get(o.ref) == o)) {
             tasks.remove(t.id);
+            if (!t.restrictTo.isEmpty()) {
+                restricted.remove(t);
+            }
             // Forgotten: it must not hold a place in an executor's lookahead (its result, if any
             // still comes, is for nobody).
             Dispatch.unassign(t);
@@ -1796,7 +1906,12 @@ public final class Scheduler {
                 e.outFns.forEach(f -> e.knownFns.remove(f.fnId())); // never sent
                 e.outFns.clear();
                 e.outCopies.clear();
+                e.outCancels.clear(); // it registers again without them, or is lost
                 continue;
+            }
+            if (!e.outCancels.isEmpty()) {
+                e.link.send(new io.quiver.core.protocol.Message.CancelTasks(epoch, List.copyOf(e.outCancels)));
+                e.outCancels.clear();
             }
             // Drops first: a function dropped and launched again in one batch must end up defined.
             if (!e.outDrops.isEmpty() || !e.outDropFns.isEmpty()) {

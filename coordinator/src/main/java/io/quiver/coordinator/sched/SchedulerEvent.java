@@ -34,6 +34,13 @@ public sealed interface SchedulerEvent {
 
     record RefsReleased(String client, List<RefId> refs) implements SchedulerEvent {}
 
+    /** The client cancels these tasks ({@code Ref.cancel()}); their dependents are cancelled with them. */
+    record TasksCancelled(String client, List<RefId> refs) implements SchedulerEvent {}
+
+    /** The client asks for more copies of a finished value ({@code Quiver.replicate}). */
+    record ReplicateRequested(String client, io.quiver.core.protocol.Message.ReplicateRequest request)
+            implements SchedulerEvent {}
+
     /**
      * A client starts ({@code end} false) or ends re-sending what it holds on a new connection:
      * what it re-sends in between is placed only at the end, once its releases are known.

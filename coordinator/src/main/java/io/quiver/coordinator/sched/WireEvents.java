@@ -31,6 +31,10 @@ public final class WireEvents {
             return new SchedulerEvent.TasksSubmitted(client, s.fns(), s.tasks());
         } else if (m instanceof Message.Release r) {
             return new SchedulerEvent.RefsReleased(client, r.refs());
+        } else if (m instanceof Message.Cancel x) {
+            return new SchedulerEvent.TasksCancelled(client, x.refs());
+        } else if (m instanceof Message.ReplicateRequest r) {
+            return new SchedulerEvent.ReplicateRequested(client, r);
         } else if (m instanceof Message.Hold h) {
             return new SchedulerEvent.RefsHeld(client, h.refs());
         } else if (m instanceof Message.HoldPins p) {

@@ -385,6 +385,48 @@ class SchedulerTest {
         assertThat(scheduler.jobCount()).isZero();
     }
 
+    /** Dask's priority=: among ready tasks the highest is placed first; equal priorities keep submit order. */
+    @Test
+    void higherPriorityTasksArePlacedFirstAndEqualOnesInSubmitOrder() {
+        lose("e1", exec1);
+        lose("e2", exec2);
+        List<TaskSpec> specs = new ArrayList<>();
+        List<RefId> low = new ArrayList<>();
+        List<RefId> high = new ArrayList<>();
+        for (int i = 0; i < 6; i++) {
+            RefId l = ref();
+            low.add(l);
+            specs.add(new TaskSpec(l, 1, List.of(), new Message.TaskOptions(0, 0, List.of(), false)));
+            RefId h = ref();
+            high.add(h);
+            specs.add(new TaskSpec(h, 1, List.of(), new Message.TaskOptions(0, 5, List.of(), false)));
+        }
+        deliver(client, "c", new Submit(List.of(new FnDef(1, new byte[] {1}, null)), specs));
+        scheduler.afterBatch(); // no executor: all wait, ready
+        RecordingLink only = register("e3", 1, 512 * MIB);
+        scheduler.afterBatch();
+        List<RefId> order = only.launches().stream().map(t -> t.outs().get(0)).toList();
+        assertThat(order).isNotEmpty();
+        List<RefId> expected = new ArrayList<>(high);
+        expected.addAll(low);
+        assertThat(order).isEqualTo(expected.subList(0, order.size()));
+    }
+
+    /** Dask's workers=: a task restricted to an executor that is lost fails, naming it; the others run. */
+    @Test
+    void aTaskRestrictedToALostExecutorFailsNamingIt() {
+        RefId onE1 = ref();
+        deliver(client, "c", new Submit(List.of(new FnDef(1, new byte[] {1}, null)),
+                List.of(new TaskSpec(onE1, 1, List.of(), new Message.TaskOptions(0, 0, List.of("e1"), false)))));
+        scheduler.afterBatch();
+        assertThat(exec1.launches()).extracting(t -> t.outs().get(0)).containsExactly(onE1);
+        lose("e1", exec1);
+        scheduler.afterBatch();
+        assertThat(exec2.launches()).as("not moved to e2").isEmpty();
+        assertThat(client.done()).filteredOn(d -> d.ref().equals(onE1)).singleElement().satisfies(d ->
+                assertThat(d.failure().message()).contains("[e1]").contains("Submit.on").contains("e2"));
+    }
+
     private int finishLaunched(RecordingLink link, String id, int from) {
         List<TaskLaunch> all = link.launches();
         List<TaskResult> results = new ArrayList<>();

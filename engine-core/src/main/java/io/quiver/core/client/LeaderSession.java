@@ -185,6 +185,23 @@ final class LeaderSession implements AutoCloseable {
         loop.execute(() -> onSubmit(fns, tasks));
     }
 
+    /** Asks for more copies of a finished value; returns once the leader took the request. */
+    void replicate(RefId ref, int copies) {
+        Message m = call(reqId -> new Message.ReplicateRequest(reqId, ref, copies), "replicate");
+        if (m instanceof RequestFailed f) {
+            throw new QuiverException(f.message());
+        }
+    }
+
+    /** Asks the leader to cancel a task (best effort: one that finishes first stays finished). */
+    void cancel(RefId ref) {
+        loop.execute(() -> {
+            if (state == State.CONNECTED && connection != null) {
+                connection.send(new Message.Cancel(List.of(ref)));
+            }
+        });
+    }
+
     void release(RefId ref) {
         loop.execute(() -> {
             lineage.released(ref);
@@ -248,6 +265,8 @@ final class LeaderSession implements AutoCloseable {
         } else if (m instanceof Message.InfoRequest r) {
             return r.reqId();
         } else if (m instanceof SubmitJob r) {
+            return r.reqId();
+        } else if (m instanceof Message.ReplicateRequest r) {
             return r.reqId();
         }
         throw new IllegalArgumentException("not a request: " + m.type());
@@ -581,6 +600,8 @@ final class LeaderSession implements AutoCloseable {
             reply(i.reqId(), i);
         } else if (m instanceof JobReply j) {
             reply(j.reqId(), j);
+        } else if (m instanceof Message.Ack a) {
+            reply(a.reqId(), a);
         } else {
             log.warn("unexpected {} from leader {}", m.type(), describe(connectedTo));
         }

@@ -38,6 +38,7 @@ import io.quiver.core.protocol.Message.JobReply;
 import io.quiver.core.protocol.Message.Peer;
 import io.quiver.core.protocol.Message.RequestFailed;
 import io.quiver.core.protocol.Message.SubmitJob;
+import io.quiver.core.protocol.Message.TaskOptions;
 import io.quiver.core.protocol.Message.TaskSpec;
 import io.quiver.core.task.TaskFunction;
 import io.quiver.core.task.UserFunctions;
@@ -324,7 +325,7 @@ public final class QuiverClient implements Quiver {
 
     // ------------------------------------------------------------------ submit
 
-    private <R> Ref<R> submitTask(TaskFunction fn, String what, Ref<?>... inputs) {
+    private <R> Ref<R> submitTask(TaskOptions options, TaskFunction fn, String what, Ref<?>... inputs) {
         checkNotClosed();
         List<Arg> args = new ArrayList<>(inputs.length + 1);
         for (Ref<?> in : inputs) {
@@ -335,60 +336,155 @@ public final class QuiverClient implements Quiver {
             // Too large for a control message: ship it as a block, and read it there as input 0.
             Ref<byte[]> block = scatter(bytes, Scatter.single());
             args.add(0, Arg.ref(block.id()));
-            Ref<R> result = enqueueTask(JavaSerialization.serialize(new LargeFunction(), what), args);
+            Ref<R> result = enqueueTask(JavaSerialization.serialize(new LargeFunction(), what), args, options);
             block.close(); // the pending task keeps it alive on the cluster
             return result;
         }
-        return enqueueTask(bytes, args);
+        return enqueueTask(bytes, args, options);
     }
 
-    private <R> Ref<R> enqueueTask(byte[] fnBytes, List<Arg> args) {
+    private <R> Ref<R> enqueueTask(byte[] fnBytes, List<Arg> args, TaskOptions options) {
         long fnId = fnIds.incrementAndGet();
         RefState out = refs.mint();
-        session.submit(List.of(new FnDef(fnId, fnBytes, null)), List.of(new TaskSpec(out.id, fnId, args)));
+        session.submit(List.of(new FnDef(fnId, fnBytes, null)), List.of(new TaskSpec(out.id, fnId, args, options)));
         return handle(out);
     }
 
     @Override
     public <R> Ref<R> submit(Fn0<R> fn) {
+        return submit(TaskOptions.NONE, fn);
+    }
+
+    <R> Ref<R> submit(TaskOptions options, Fn0<R> fn) {
         checkNotNull(fn, "submit: function is null");
-        return submitTask(new UserFunctions.Call0(fn), "submit");
+        return submitTask(options, new UserFunctions.Call0(fn), "submit");
     }
 
     @Override
     public <A, R> Ref<R> submit(Fn1<A, R> fn, Ref<A> a) {
+        return submit(TaskOptions.NONE, fn, a);
+    }
+
+    <A, R> Ref<R> submit(TaskOptions options, Fn1<A, R> fn, Ref<A> a) {
         checkNotNull(fn, "submit: function is null");
-        return submitTask(new UserFunctions.Call1(fn), "submit", a);
+        return submitTask(options, new UserFunctions.Call1(fn), "submit", a);
     }
 
     @Override
     public <A, B, R> Ref<R> submit(Fn2<A, B, R> fn, Ref<A> a, Ref<B> b) {
+        return submit(TaskOptions.NONE, fn, a, b);
+    }
+
+    <A, B, R> Ref<R> submit(TaskOptions options, Fn2<A, B, R> fn, Ref<A> a, Ref<B> b) {
         checkNotNull(fn, "submit: function is null");
-        return submitTask(new UserFunctions.Call2(fn), "submit", a, b);
+        return submitTask(options, new UserFunctions.Call2(fn), "submit", a, b);
     }
 
     @Override
     public <A, B, C, R> Ref<R> submit(Fn3<A, B, C, R> fn, Ref<A> a, Ref<B> b, Ref<C> c) {
+        return submit(TaskOptions.NONE, fn, a, b, c);
+    }
+
+    <A, B, C, R> Ref<R> submit(TaskOptions options, Fn3<A, B, C, R> fn, Ref<A> a, Ref<B> b, Ref<C> c) {
         checkNotNull(fn, "submit: function is null");
-        return submitTask(new UserFunctions.Call3(fn), "submit", a, b, c);
+        return submitTask(options, new UserFunctions.Call3(fn), "submit", a, b, c);
+    }
+
+    @Override
+    public <A, R> Ref<R> submit(Fn1<List<A>, R> fn, List<? extends Ref<? extends A>> inputs) {
+        return submit(TaskOptions.NONE, fn, inputs);
+    }
+
+    <A, R> Ref<R> submit(TaskOptions options, Fn1<List<A>, R> fn, List<? extends Ref<? extends A>> inputs) {
+        checkNotNull(fn, "submit: function is null");
+        checkNotNull(inputs, "submit: the list of input refs is null");
+        for (int i = 0; i < inputs.size(); i++) {
+            checkNotNull(inputs.get(i), "submit: input ref %s of the list is null", i);
+        }
+        return submitTask(options, new UserFunctions.CallList(fn), "submit", inputs.toArray(new Ref<?>[0]));
     }
 
     @Override
     public <T, R> List<Ref<R>> map(Fn1<T, R> fn, List<T> items) {
+        return map(TaskOptions.NONE, fn, items);
+    }
+
+    <T, R> List<Ref<R>> map(TaskOptions options, Fn1<T, R> fn, List<T> items) {
         checkNotNull(fn, "map: function is null");
         checkNotNull(items, "map: items is null");
-        return mapTasks(new UserFunctions.Call1(fn), items, null);
+        return mapTasks(new UserFunctions.Call1(fn), items, null, options);
     }
 
     @Override
     public <T, A, R> List<Ref<R>> map(Fn2<T, A, R> fn, List<T> items, Ref<A> shared) {
+        return map(TaskOptions.NONE, fn, items, shared);
+    }
+
+    <T, A, R> List<Ref<R>> map(TaskOptions options, Fn2<T, A, R> fn, List<T> items, Ref<A> shared) {
         checkNotNull(fn, "map: function is null");
         checkNotNull(items, "map: items is null");
-        return mapTasks(new UserFunctions.Call2(fn), items, own(shared, "map"));
+        return mapTasks(new UserFunctions.Call2(fn), items, own(shared, "map"), options);
+    }
+
+    @Override
+    public Quiver with(io.quiver.Submit options) {
+        checkNotNull(options, "with: options is null; use Submit.defaults() for none");
+        return new QuiverView(this, options);
+    }
+
+    static TaskOptions taskOptions(io.quiver.Submit o) {
+        return new TaskOptions(o.retries(), o.priority(), o.executors(), o.allowOthers());
+    }
+
+    @Override
+    public void replicate(Ref<?> ref, int copies) {
+        checkNotClosed();
+        checkArgument(copies >= 1, "replicate: copies must be >= 1 (Integer.MAX_VALUE for every executor), got %s",
+                copies);
+        RefImpl<?> r = own(ref, "replicate");
+        java.time.Duration timeout = session.callTimeout();
+        r.state.await(timeout);
+        session.replicate(r.state.id, copies);
+        int want = Math.min(copies, cluster().executors().size());
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (r.state.locations.size() < want) {
+            if (System.nanoTime() > deadline) {
+                throw new QuiverException("replicate: " + r.state.id + " has " + r.state.locations.size() + " of "
+                        + want + " copies after " + timeout + " (on " + r.state.locations
+                        + "); the executors may lack memory for it: see Quiver.cluster()");
+            }
+            try {
+                Thread.sleep(5);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new QuiverException("interrupted while replicating " + r.state.id, e);
+            }
+        }
+    }
+
+    /** Ref.cancel(): asks the leader, then waits (bounded) to hear how the task ended. */
+    boolean cancel(RefImpl<?> r) {
+        if (r.state.done.isDone() || closed.get()) {
+            return false;
+        }
+        session.cancel(r.state.id);
+        try {
+            r.state.done.get(session.callTimeout().toNanos(), java.util.concurrent.TimeUnit.NANOSECONDS);
+            return false; // it finished before the cancel reached it
+        } catch (java.util.concurrent.ExecutionException e) {
+            return e.getCause() instanceof QuiverException q
+                    && q.getCause() instanceof java.util.concurrent.CancellationException;
+        } catch (java.util.concurrent.TimeoutException e) {
+            throw new QuiverException("cancel of " + r.state.id + ": no answer from the leader within "
+                    + session.callTimeout(), e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new QuiverException("interrupted while cancelling " + r.state.id, e);
+        }
     }
 
     /** One function for all items: sent once, deserialized once per executor. */
-    private <R> List<Ref<R>> mapTasks(TaskFunction fn, List<?> items, RefImpl<?> shared) {
+    private <R> List<Ref<R>> mapTasks(TaskFunction fn, List<?> items, RefImpl<?> shared, TaskOptions options) {
         checkNotClosed();
         byte[] fnBytes = JavaSerialization.serialize(fn, "the function passed to map");
         checkArgument(fnBytes.length <= LARGE_FUNCTION_BYTES, "map: the function serializes to %s bytes (over 1 MiB):"
@@ -413,7 +509,7 @@ public final class QuiverClient implements Quiver {
         for (Arg item : itemArgs) {
             RefState r = refs.mint();
             List<Arg> args = shared == null ? List.of(item) : List.of(item, Arg.ref(shared.id()));
-            specs.add(new TaskSpec(r.id, fnId, args));
+            specs.add(new TaskSpec(r.id, fnId, args, options));
             out.add(handle(r));
         }
         session.submit(List.of(new FnDef(fnId, fnBytes, null)), specs);

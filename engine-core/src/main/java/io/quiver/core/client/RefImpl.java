@@ -56,6 +56,11 @@ final class RefImpl<T> implements Ref<T> {
     }
 
     @Override
+    public boolean cancel() {
+        return client.cancel(this);
+    }
+
+    @Override
     public long sizeBytes() {
         return state.size;
     }

@@ -74,6 +74,8 @@ final class RefState {
         return switch (kind) {
             case Failure.LOST -> new DataLostException(f.message());
             case Failure.UNAVAILABLE -> new ClusterUnavailableException(f.message());
+            case Failure.CANCELLED -> new QuiverException(f.message(),
+                    new java.util.concurrent.CancellationException(f.message()));
             default -> f.type() == null ? new QuiverException(String.valueOf(f.message()))
                     : new TaskFailedException(f.type(), f.message(), f.stack(), ref.toString(), f.executorId(), f.attempts());
         };

@@ -46,6 +46,9 @@ public sealed interface Message {
         GOODBYE(16, Goodbye::read),
         RESUME(17, Resume::read),
         HOLD_PINS(18, HoldPins::read),
+        CANCEL(19, Cancel::read),
+        REPLICATE_REQUEST(25, ReplicateRequest::read),
+        ACK(26, Ack::read),
         SCATTER_PLAN(20, ScatterPlan::read),
         REQUEST_FAILED(21, RequestFailed::read),
         REFS_DONE(22, RefsDone::read),
@@ -58,6 +61,7 @@ public sealed interface Message {
         LAUNCH(40, Launch::read),
         DROP(41, Drop::read),
         REPLICATE(42, Replicate::read),
+        CANCEL_TASKS(43, CancelTasks::read),
         PUT_CHUNK(50, PutChunk::read),
         FETCH(51, Fetch::read),
         FETCH_CHUNK(52, FetchChunk::read),
@@ -175,15 +179,61 @@ public sealed interface Message {
     }
 
     /** A task as the client submits it: one output ref, a function, arguments. */
-    record TaskSpec(RefId out, long fnId, List<Arg> args) {
+    record TaskSpec(RefId out, long fnId, List<Arg> args, TaskOptions options) {
+        /** A task with the default options. */
+        public TaskSpec(RefId out, long fnId, List<Arg> args) {
+            this(out, fnId, args, TaskOptions.NONE);
+        }
+
         static void put(ByteBuf out, TaskSpec t) {
             writeRef(out, t.out);
             out.writeLong(t.fnId);
             writeList(out, t.args, Arg::put);
+            TaskOptions.put(out, t.options);
         }
 
         static TaskSpec get(ByteBuf in) {
-            return new TaskSpec(readRef(in), readLong(in), readList(in, 5, Arg::get));
+            return new TaskSpec(readRef(in), readLong(in), readList(in, 5, Arg::get), TaskOptions.get(in));
+        }
+    }
+
+    /**
+     * {@code io.quiver.Submit} as it travels with each task: retries when user code throws, a
+     * priority among ready tasks, executors it must (or, with {@code allowOthers}, should) run on.
+     * The defaults cost one byte.
+     */
+    record TaskOptions(int retries, int priority, List<String> on, boolean allowOthers) {
+        public static final TaskOptions NONE = new TaskOptions(0, 0, List.of(), false);
+
+        public TaskOptions {
+            on = List.copyOf(on);
+        }
+
+        static void put(ByteBuf out, TaskOptions o) {
+            if (o == null || o.equals(NONE)) {
+                out.writeByte(0);
+                return;
+            }
+            out.writeByte(1);
+            out.writeInt(o.retries);
+            out.writeInt(o.priority);
+            writeList(out, o.on, Wire::writeString);
+            out.writeBoolean(o.allowOthers);
+        }
+
+        static TaskOptions get(ByteBuf in) {
+            byte flag = readByte(in);
+            if (flag == 0) {
+                return NONE;
+            }
+            if (flag != 1) {
+                throw new ProtocolException("unknown task options flag " + flag);
+            }
+            int retries = readInt(in);
+            if (retries < 0) {
+                throw new ProtocolException("negative retries " + retries + " in task options");
+            }
+            return new TaskOptions(retries, readInt(in), readList(in, 4, Wire::readString), readBoolean(in));
         }
     }
 
@@ -224,6 +274,8 @@ public sealed interface Message {
         public static final String MISSING = "missing";
         /** The cluster changed under the request (leader change). */
         public static final String UNAVAILABLE = "unavailable";
+        /** The client cancelled the task ({@code Ref.cancel()}), or a task it depends on. */
+        public static final String CANCELLED = "cancelled";
 
         /** A failure that names no missing input. */
         public Failure(String kind, String type, String message, String stack, String executorId, int attempts) {
@@ -382,6 +434,55 @@ public sealed interface Message {
 
         static Release read(ByteBuf in) {
             return new Release(readList(in, 16, Wire::readRef));
+        }
+    }
+
+    /** The leader took request {@code reqId} (one that has no other answer, such as a replicate). */
+    record Ack(long reqId) implements Message {
+        public Type type() { return Type.ACK; }
+
+        public void write(ByteBuf out) {
+            out.writeLong(reqId);
+        }
+
+        static Ack read(ByteBuf in) {
+            return new Ack(readLong(in));
+        }
+    }
+
+    /** Cancels the client's tasks that have not finished (and, through them, their dependents). */
+    record Cancel(List<RefId> refs) implements Message {
+        public Type type() { return Type.CANCEL; }
+
+        public void write(ByteBuf out) {
+            writeList(out, refs, Wire::writeRef);
+        }
+
+        static Cancel read(ByteBuf in) {
+            return new Cancel(readList(in, 16, Wire::readRef));
+        }
+    }
+
+    /**
+     * Asks for {@code copies} copies of a finished value in all ({@code Integer.MAX_VALUE}: on
+     * every executor, joiners included, as a broadcast). The leader answers with RefsDone once
+     * they are stored, or RequestFailed.
+     */
+    record ReplicateRequest(long reqId, RefId ref, int copies) implements Message {
+        public Type type() { return Type.REPLICATE_REQUEST; }
+
+        public void write(ByteBuf out) {
+            out.writeLong(reqId);
+            writeRef(out, ref);
+            out.writeInt(copies);
+        }
+
+        static ReplicateRequest read(ByteBuf in) {
+            ReplicateRequest r = new ReplicateRequest(readLong(in), readRef(in), readInt(in));
+            if (r.copies < 1) {
+                throw new ProtocolException("replicate asks for " + r.copies + " copies; at least 1");
+            }
+            return r;
         }
     }
 
@@ -824,6 +925,20 @@ public sealed interface Message {
 
         static Drop read(ByteBuf in) {
             return new Drop(readLong(in), readList(in, 16, Wire::readRef), readList(in, 8, Wire::readLong));
+        }
+    }
+
+    /** Tasks the executor stops: queued ones are forgotten, running ones interrupted; none is reported. */
+    record CancelTasks(long epoch, List<RefId> tasks) implements Message {
+        public Type type() { return Type.CANCEL_TASKS; }
+
+        public void write(ByteBuf out) {
+            out.writeLong(epoch);
+            writeList(out, tasks, Wire::writeRef);
+        }
+
+        static CancelTasks read(ByteBuf in) {
+            return new CancelTasks(readLong(in), readList(in, 16, Wire::readRef));
         }
     }
 

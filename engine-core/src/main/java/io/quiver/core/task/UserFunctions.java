@@ -39,4 +39,13 @@ public final class UserFunctions {
             return new Object[] {fn.apply(args[0], args[1], args[2])};
         }
     }
+
+    /** {@code submit(fn, refs)}: the function gets the values of all its input refs, in order, as one list. */
+    @SuppressWarnings({"unchecked", "rawtypes"})
+    public record CallList(Fn1 fn) implements TaskFunction {
+        @Override
+        public Object[] run(Object[] args, TaskContext ctx) throws Exception {
+            return new Object[] {fn.apply(java.util.Arrays.asList(args))};
+        }
+    }
 }
