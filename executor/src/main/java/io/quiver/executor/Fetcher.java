@@ -188,6 +188,8 @@ final class Fetcher implements AutoCloseable {
 
     private void abort(Pending p, String why) {
         if (byRequest.remove(p.requestId, p)) {
+            org.slf4j.LoggerFactory.getLogger(Fetcher.class).info("fetch of {} from {}: {}; trying its next location",
+                    p.ref, p.peer == null ? "?" : p.peer.id(), why);
             p.releaseBuffer();
             p.reason(p.peer, why);
             next(p);
