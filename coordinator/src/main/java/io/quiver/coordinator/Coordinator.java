@@ -553,42 +553,64 @@ public final class Coordinator implements AutoCloseable {
          */
         void watchLeaderNode(byte[] record, int epochVersion) {
             leaderCache = CuratorCache.build(zk, ZkPaths.LEADER, CuratorCache.Options.SINGLE_NODE_CACHE);
+            long session = sessionId();
             Runnable check = () -> {
                 synchronized (Coordinator.this) {
                     if (term != this || !zk.getZookeeperClient().isConnected()) {
                         return;
                     }
                 }
+                if (sessionId() != session) {
+                    return; // the session that made this term is gone: the term ends, nothing to repair
+                }
                 try {
-                    if (java.util.Arrays.equals(zk.getData().forPath(ZkPaths.LEADER), record)) {
+                    byte[] now = zk.getData().forPath(ZkPaths.LEADER);
+                    if (java.util.Arrays.equals(now, record)) {
                         return;
                     }
+                    log.warn("coordinator {} leads epoch {} but {} no longer names it; publishing it again",
+                            config.id(), epoch, ZkPaths.LEADER);
+                } catch (org.apache.zookeeper.KeeperException.NoNodeException deleted) {
+                    // Deleted by someone while our session lives (a lost session would have changed
+                    // the session id): clients and executors must not be left without a leader.
+                    log.warn("coordinator {} leads epoch {} but {} was deleted; publishing it again", config.id(),
+                            epoch, ZkPaths.LEADER);
                 } catch (Exception e) {
                     log.debug("coordinator {} could not read {}", config.id(), ZkPaths.LEADER, e);
                     return;
                 }
-                log.warn("coordinator {} leads epoch {} but {} no longer names it; publishing it again", config.id(),
-                        epoch, ZkPaths.LEADER);
                 try {
                     publish(record, epochVersion);
                 } catch (Exception e) {
                     log.warn("coordinator {} could not publish {} again: {}", config.id(), ZkPaths.LEADER, e.toString());
                 }
             };
-            // Only overwrites: a vanished node is what a lost session looks like, and then this term
-            // ends anyway. The check does ZooKeeper calls, so it runs off Curator's callback thread.
+            Runnable later = () -> {
+                try {
+                    abdications.execute(check);
+                } catch (java.util.concurrent.RejectedExecutionException closing) {
+                    // closed meanwhile
+                }
+            };
+            // The check does ZooKeeper calls, so it runs off Curator's callback thread. A node that
+            // vanished with a lost session is not repaired: the session id tells them apart.
             leaderCache.listenable().addListener(CuratorCacheListener.builder()
                     .forCreatesAndChanges((old, node) -> {
                         if (!java.util.Arrays.equals(node.getData(), record)) {
-                            try {
-                                abdications.execute(check);
-                            } catch (java.util.concurrent.RejectedExecutionException closing) {
-                                // closed meanwhile
-                            }
+                            later.run();
                         }
                     })
+                    .forDeletes(node -> later.run())
                     .build());
             leaderCache.start();
+        }
+
+        private long sessionId() {
+            try {
+                return zk.getZookeeperClient().getZooKeeper().getSessionId();
+            } catch (Exception e) {
+                return -1;
+            }
         }
 
         void close() {

@@ -72,6 +72,24 @@ class CoordinatorElectionTest {
     }
 
     @Test
+    void theLeaderPutsBackALeaderNodeThatSomeoneDeletedOrOverwrote() throws Exception {
+        try (Coordinator a = coordinator("coord-repair")) {
+            await().atMost(Duration.ofSeconds(20)).until(a::isLeader);
+            await().atMost(Duration.ofSeconds(10)).until(() -> zk.checkExists().forPath(ZkPaths.LEADER) != null);
+            LeaderRecord published = leaderRecord();
+
+            zk.delete().forPath(ZkPaths.LEADER);
+            await().atMost(Duration.ofSeconds(10)).until(() -> zk.checkExists().forPath(ZkPaths.LEADER) != null);
+            assertThat(leaderRecord()).isEqualTo(published);
+
+            zk.setData().forPath(ZkPaths.LEADER, new LeaderRecord("someone", "127.0.0.1", 1, 0,
+                    published.epoch() + 5).toBytes());
+            await().atMost(Duration.ofSeconds(10)).until(() -> leaderRecord().equals(published));
+            assertThat(a.isLeader()).isTrue();
+        }
+    }
+
+    @Test
     void closingIsIdempotentAndRemovesTheLeaderNode() throws Exception {
         Coordinator a = coordinator("coord-solo");
         await().atMost(Duration.ofSeconds(20)).until(a::isLeader);
