@@ -264,30 +264,43 @@ final class SimClient implements SimLink.Peer {
     /** What a client sends on a new connection, in the plan's order. */
     private void resume() {
         send(new Message.Resume(false));
+        // A job goes again while a result is live: held, or read by a live task although released
+        // (the client's Lineage does the same). What such a job pins stays held for it, even if
+        // the user released it meanwhile, and is released again after it.
+        List<ClientRef> live = liveTasks();
+        Set<RefId> readByLive = new HashSet<>();
+        live.forEach(r -> readByLive.addAll(r.inputs));
+        List<ClientJob> liveJobs = new ArrayList<>();
+        Set<RefId> pinnedByLiveJobs = new HashSet<>();
+        for (ClientJob j : jobs.values()) {
+            if (j.results == null
+                    || j.results.stream().anyMatch(ref -> refs.get(ref).held || readByLive.contains(ref))) {
+                liveJobs.add(j);
+                pinnedByLiveJobs.addAll(j.expect.pinned());
+            }
+        }
         List<HeldRef> held = new ArrayList<>();
+        List<RefId> pinnedOnly = new ArrayList<>();
         for (ClientRef r : refs.values()) {
-            if (r.held && r.request != null && r.planned() && r.failure == null) {
+            boolean forJob = !r.held && pinnedByLiveJobs.contains(r.ref);
+            if ((r.held || forJob) && r.request != null && r.planned() && r.failure == null) {
                 held.add(new HeldRef(r.ref, r.kind == Kind.BROADCAST ? HeldRef.BROADCAST : HeldRef.SCATTERED,
                         SimValues.BLOCK_SIZE, r.done ? List.of() : r.targets));
+                if (forJob) {
+                    pinnedOnly.add(r.ref);
+                }
             }
         }
         if (!held.isEmpty()) {
             send(new Hold(held));
         }
-        // Jobs before tasks: a task may read a job's output. A job goes again while a result is live:
-        // held, or read by a live task although released (the client's Lineage does the same).
-        List<ClientRef> live = liveTasks();
-        Set<RefId> readByLive = new HashSet<>();
-        live.forEach(r -> readByLive.addAll(r.inputs));
+        // Jobs before tasks: a task may read a job's output.
         List<RefId> releasedResults = new ArrayList<>();
-        for (ClientJob j : jobs.values()) {
-            if (j.results == null
-                    || j.results.stream().anyMatch(ref -> refs.get(ref).held || readByLive.contains(ref))) {
-                send(new SubmitJob(j.reqId, j.job, j.plan, false));
-                if (j.results != null) {
-                    // Results the user already released: the job sent again must not compute them again.
-                    j.results.stream().filter(ref -> !refs.get(ref).held).forEach(releasedResults::add);
-                }
+        for (ClientJob j : liveJobs) {
+            send(new SubmitJob(j.reqId, j.job, j.plan, false));
+            if (j.results != null) {
+                // Results the user already released: the job sent again must not compute them again.
+                j.results.stream().filter(ref -> !refs.get(ref).held).forEach(releasedResults::add);
             }
         }
         List<TaskSpec> specs = new ArrayList<>();
@@ -303,8 +316,10 @@ final class SimClient implements SimLink.Peer {
         if (!specs.isEmpty()) {
             send(new Submit(fns, specs));
         }
-        // After the tasks, which may read them: refs kept only for lineage, and job results released.
+        // After the tasks, which may read them: refs kept only for lineage, job results released,
+        // and released refs kept only for a job that reads them.
         lineageOnly.addAll(releasedResults);
+        lineageOnly.addAll(pinnedOnly);
         if (!lineageOnly.isEmpty()) {
             send(new Release(lineageOnly));
         }

@@ -218,6 +218,17 @@ final class LeaderSession implements AutoCloseable {
     }
 
     /**
+     * Sends a dataset job. The refs it reads as pinned inputs stay in the lineage while the job
+     * is live, even if the user releases them meanwhile: a new leader it is sent again to must
+     * know them (as a pending task's released inputs).
+     */
+    Message callJob(LongFunction<SubmitJob> request, List<RefId> pinned, String what) {
+        SubmitJob job = request.apply(requestIds.incrementAndGet());
+        return call(job, job.explainOnly() || pinned.isEmpty() ? null : () -> lineage.jobPinned(job.job(), pinned),
+                what);
+    }
+
+    /**
      * The longest a call waits for the leader's answer: past the failover timeout, so that a
      * failover in between is waited out, but never forever.
      */
@@ -523,6 +534,8 @@ final class LeaderSession implements AutoCloseable {
     private void dropPending(Pending p) {
         if (p.message() instanceof ScatterRequest r) {
             lineage.refused(r.ref());
+        } else if (p.message() instanceof SubmitJob job) {
+            lineage.jobUnpinned(job.job());
         }
     }
 
@@ -636,6 +649,8 @@ final class LeaderSession implements AutoCloseable {
             j.results().forEach(refs::adopt);
             j.persisted().forEach(refs::adopt);
             lineage.jobPlanned(job, j.results(), j.persisted());
+        } else if (p.message() instanceof SubmitJob job) {
+            lineage.jobUnpinned(job.job()); // refused: it reads nothing
         }
         p.reply().complete(m);
     }

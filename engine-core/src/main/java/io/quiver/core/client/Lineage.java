@@ -67,6 +67,8 @@ final class Lineage {
     private final Map<Long, Fn> fns = new HashMap<>();
     private final Map<RefId, Job> jobs = new LinkedHashMap<>();
     private final Map<RefId, RefId> jobOfResult = new HashMap<>();
+    /** The refs each job (by id) reads as pinned inputs: kept as its dependents while it is live. */
+    private final Map<RefId, List<RefId>> jobPins = new HashMap<>();
 
     void submitted(List<FnDef> defs, List<TaskSpec> specs) {
         for (FnDef f : defs) {
@@ -139,9 +141,41 @@ final class Lineage {
         }
     }
 
+    /** A job is about to be sent that reads these refs as pinned inputs: they stay while it is live. */
+    void jobPinned(RefId job, List<RefId> pinned) {
+        List<RefId> kept = new ArrayList<>(pinned.size());
+        for (RefId ref : pinned) {
+            Entry e = entries.get(ref);
+            if (e != null) {
+                e.liveDependents++;
+                kept.add(ref);
+            }
+        }
+        if (!kept.isEmpty()) {
+            jobPins.put(job, kept);
+        }
+    }
+
+    /** The job is over (or never planned): what it pinned is needed by it no more. */
+    void jobUnpinned(RefId job) {
+        List<RefId> pins = jobPins.remove(job);
+        if (pins == null) {
+            return;
+        }
+        for (RefId ref : pins) {
+            Entry e = entries.get(ref);
+            if (e != null) {
+                e.liveDependents--;
+                dropIfDead(e);
+            }
+        }
+    }
+
     /** A job the leader planned: it is sent again on resume while any of its results is live. */
     void jobPlanned(SubmitJob request, List<RefId> results, List<RefId> persisted) {
-        if (!results.isEmpty()) {
+        if (results.isEmpty()) {
+            jobUnpinned(request.job());
+        } else {
             jobs.put(request.job(), new Job(request, List.copyOf(results)));
             for (RefId r : results) {
                 entries.put(r, new Entry(r, null, JOB_RESULT, -1));
@@ -160,6 +194,7 @@ final class Lineage {
         fns.values().removeIf(f -> f.uses == 0);
         jobs.clear();
         jobOfResult.clear();
+        jobPins.clear();
     }
 
     // ------------------------------------------------------------------ what a resume sends
@@ -232,6 +267,7 @@ final class Lineage {
             Job j = job == null ? null : jobs.get(job);
             if (j != null && j.results().stream().noneMatch(entries::containsKey)) {
                 jobs.remove(job);
+                jobUnpinned(job);
             }
             return;
         }

@@ -667,7 +667,7 @@ public final class QuiverClient implements Quiver {
      */
     <R> Ref<R> submitJob(LogicalPlan plan, Function<JobResult, R> finish) {
         checkNotClosed();
-        JobReply reply = jobRequest(plan.toBytes(), false);
+        JobReply reply = jobRequest(plan, false);
         List<Ref<Object>> results = new ArrayList<>(reply.results().size());
         for (RefId id : reply.results()) {
             results.add(handle(refs.adopt(id)));
@@ -705,13 +705,16 @@ public final class QuiverClient implements Quiver {
 
     String explainJob(LogicalPlan plan) {
         checkNotClosed();
-        return jobRequest(plan.toBytes(), true).explain();
+        return jobRequest(plan, true).explain();
     }
 
     /** The job id is minted here, so the same job sent again to a new leader names the same refs. */
-    private JobReply jobRequest(byte[] plan, boolean explainOnly) {
+    private JobReply jobRequest(LogicalPlan logical, boolean explainOnly) {
         RefId job = refs.nextId();
-        Message reply = session.call(reqId -> new SubmitJob(reqId, job, plan, explainOnly),
+        byte[] plan = logical.toBytes();
+        List<RefId> pinned = logical.nodes().stream().map(io.quiver.core.plan.LogicalNode::pinned)
+                .filter(java.util.Objects::nonNull).distinct().toList();
+        Message reply = session.callJob(reqId -> new SubmitJob(reqId, job, plan, explainOnly), pinned,
                 explainOnly ? "explain" : "dataset job");
         if (reply instanceof RequestFailed f) {
             throw f.kind() == RequestFailed.INVALID ? new IllegalArgumentException(f.message())

@@ -124,6 +124,38 @@ class LineageTest {
     }
 
     @Test
+    void aBroadcastAJobReadsIsHeldForItAfterTheUserReleasesItUntilTheJobIsOver() {
+        RefId stop = ref(5);
+        lineage.held(stop, HeldRef.BROADCAST, 64);
+        lineage.done(stop, 64, false);
+        SubmitJob job = new SubmitJob(1, ref(9), new byte[] {1}, false);
+        lineage.jobPinned(job.job(), List.of(stop));
+        lineage.jobPlanned(job, List.of(ref(10)), List.of());
+
+        lineage.released(stop); // the user is done with it, the job is not
+        assertThat(lineage.holds()).extracting(HeldRef::ref).as("a new leader must know what the job reads")
+                .containsExactly(stop);
+        assertThat(lineage.keptForLineage()).containsExactly(stop);
+
+        lineage.done(ref(10), 8, false);
+        lineage.released(ref(10));
+        assertThat(lineage.liveJobs()).isEmpty();
+        assertThat(lineage.holds()).as("the job is over: nothing reads it").isEmpty();
+        assertThat(lineage.keptForLineage()).isEmpty();
+    }
+
+    @Test
+    void aRefusedJobPinsNothing() {
+        RefId stop = ref(5);
+        lineage.held(stop, HeldRef.BROADCAST, 64);
+        lineage.done(stop, 64, false);
+        lineage.jobPinned(ref(9), List.of(stop));
+        lineage.jobUnpinned(ref(9));
+        lineage.released(stop);
+        assertThat(lineage.holds()).isEmpty();
+    }
+
+    @Test
     void afterTheFailoverTimeoutOnlyDoneHeldRefsRemain() {
         task(1, 1);
         task(2, 2, 1);
