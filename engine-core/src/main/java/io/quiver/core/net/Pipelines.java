@@ -34,7 +34,7 @@ import org.slf4j.LoggerFactory;
  * Builds the pipelines of every Quiver connection.
  *
  * <pre>
- *  both sides: Encoder | Frames | Handshake (raw frames) | Decoder | Dispatcher
+ *  both sides: [TLS] | Encoder | Frames | Handshake (raw frames) | Decoder | Dispatcher
  *
  *  server                                   peer (client, executor)
  *    Challenge(nonceS, serverId, epoch) --&gt;
@@ -52,6 +52,10 @@ import org.slf4j.LoggerFactory;
  * {@value #HANDSHAKE_TIMEOUT_MILLIS} ms, and a process holds at most {@link #MAX_UNAUTHENTICATED}
  * unauthenticated inbound connections. So an unauthenticated peer can make a process decode, buffer
  * or keep almost nothing.
+ *
+ * <p>With TLS ({@link Tls}, set on the {@link Transport}), the TLS handlers come first, so all of
+ * the above runs inside an encrypted, mutually authenticated TLS session; a TLS handshake failure
+ * is refused and logged like a failed HMAC handshake, and the deadline covers both.
  */
 public final class Pipelines {
     private static final Logger log = LoggerFactory.getLogger(Pipelines.class);
@@ -170,7 +174,8 @@ public final class Pipelines {
                     e.getCause());
         } catch (TimeoutException e) {
             ch.close();
-            throw new QuiverException("handshake with " + address + " timed out after " + timeoutMillis + " ms");
+            throw new QuiverException("handshake with " + address + " timed out after " + timeoutMillis + " ms"
+                    + (transport.tls().isEnabled() ? "" : "; if that server runs with TLS, " + Tls.HOW_TO_ENABLE));
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             ch.close();
@@ -201,7 +206,12 @@ public final class Pipelines {
             if (!authenticated && in.readableBytes() >= 4) {
                 long length = in.getUnsignedInt(in.readerIndex());
                 if (length > HANDSHAKE_MAX_FRAME) {
+                    boolean tlsRecord = in.getByte(in.readerIndex()) == 0x16 && in.getByte(in.readerIndex() + 1) == 0x03;
                     in.skipBytes(in.readableBytes()); // the connection is closing: keep and reread nothing
+                    if (tlsRecord) {
+                        throw new TooLongFrameException("the peer speaks TLS and this process does not (its first bytes"
+                                + " are a TLS handshake record); " + Tls.HOW_TO_ENABLE);
+                    }
                     throw new TooLongFrameException("a frame of " + length + " bytes before the handshake finished;"
                             + " at most " + HANDSHAKE_MAX_FRAME + " are accepted until the peer proves the cluster secret");
                 }
@@ -326,8 +336,9 @@ public final class Pipelines {
                 return;
             }
             // Before authentication: a bounded log line, and the connection goes.
-            refusals.refused(ctx.channel().remoteAddress() + ": " + reasonOf(cause), System.nanoTime())
-                    .ifPresent(log::warn);
+            String tls = Tls.describe(cause, "the peer");
+            refusals.refused(ctx.channel().remoteAddress() + ": " + (tls != null ? tls : reasonOf(cause)),
+                    System.nanoTime()).ifPresent(log::warn);
             done = true;
             uncount();
             ctx.close();
@@ -434,7 +445,8 @@ public final class Pipelines {
                 Dispatcher.closeWithReason(ctx, connection, cause);
                 return;
             }
-            fail(ctx, new UnprovenPeerException("the server at " + address + " broke the handshake: "
+            String tls = Tls.describe(cause, "the server at " + address);
+            fail(ctx, new UnprovenPeerException(tls != null ? tls : "the server at " + address + " broke the handshake: "
                     + reasonOf(cause)));
         }
     }
