@@ -442,7 +442,10 @@ public final class Pipelines {
         @Override
         public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
             if (done) {
-                Dispatcher.closeWithReason(ctx, connection, cause);
+                // Still here, so the handshake failed and its reason was given; what the server sends while the
+                // connection closes (e.g. a TLS alert after its plaintext Refused) adds nothing.
+                log.debug("after the failed handshake with {}: {}", address, reasonOf(cause));
+                ctx.close();
                 return;
             }
             String tls = Tls.describe(cause, "the server at " + address);
