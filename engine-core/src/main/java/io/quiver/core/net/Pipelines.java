@@ -11,6 +11,7 @@ import io.netty.handler.codec.ByteToMessageDecoder;
 import io.netty.handler.codec.DecoderException;
 import io.netty.handler.codec.LengthFieldBasedFrameDecoder;
 import io.netty.handler.codec.TooLongFrameException;
+import io.netty.handler.ssl.SslHandshakeCompletionEvent;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.ScheduledFuture;
 import io.quiver.QuiverException;
@@ -431,6 +432,17 @@ public final class Pipelines {
             ctx.channel().config().setAutoRead(false);
             welcome.completeExceptionally(e);
             ctx.close();
+        }
+
+        /** A TLS handshake that failed without an exception reaching us (e.g. timed out) is said as such. */
+        @Override
+        public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+            if (evt instanceof SslHandshakeCompletionEvent e && !e.isSuccess() && !done) {
+                String tls = Tls.describe(e.cause(), "the server at " + address);
+                fail(ctx, new UnprovenPeerException(tls != null ? tls
+                        : "TLS handshake with the server at " + address + " failed: " + reasonOf(e.cause())));
+            }
+            ctx.fireUserEventTriggered(evt);
         }
 
         @Override
