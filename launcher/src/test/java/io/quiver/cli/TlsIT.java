@@ -195,6 +195,18 @@ class TlsIT {
                     .allSatisfy(line -> assertThat(line).contains("--tls-trust"));
             assertThat(refusals()).anySatisfy(line -> assertThat(line).contains("a plaintext client at this TLS port"));
 
+            // quiver submit --tls-*: the app's Quiver.connect() finds the files in the properties submit sets.
+            Path seen = dir.resolve("submit-seen.txt");
+            StringWriter err = new StringWriter();
+            int code = QuiverCli.execute(new PrintWriter(new StringWriter()), new PrintWriter(err, true), "submit",
+                    "--zk", local.zkConnectString(), "--secret-file", Files.writeString(dir.resolve("secret"), SECRET)
+                            .toString(), "--tls-cert", cluster.cert().toString(), "--tls-key", cluster.key().toString(),
+                    "--tls-trust", cluster.trust().toString(), "--class", SubmitApp.class.getName(),
+                    jarOf(SubmitApp.class).toString(), seen.toString());
+            assertThat(code).as(err.toString()).isZero();
+            assertThat(Files.readString(seen)).isEqualTo("[2, 3, 4]");
+            assertThat(System.getProperty(ConnectOptions.TLS_CERT_PROPERTY)).as("restored after main").isNull();
+
             try (Quiver q = local.connect()) {
                 assertThat(q.gather(q.map(x -> x + 1, List.of(1, 2, 3)))).containsExactly(2, 3, 4);
                 assertThat(reduceByKey(q)).isEqualTo(expectedSums());
@@ -299,5 +311,33 @@ class TlsIT {
         return CertificateFactory.getInstance("X.509")
                 .generateCertificates(new ByteArrayInputStream(Files.readAllBytes(pem))).stream()
                 .map(c -> (X509Certificate) c).toList();
+    }
+
+    /** The main of the app {@code quiver submit} runs in the test above. */
+    public static final class SubmitApp {
+        /**
+         * Connects as any app does and writes a result to the file named by its argument.
+         *
+         * @param args the file to write
+         * @throws Exception if it cannot
+         */
+        public static void main(String[] args) throws Exception {
+            try (Quiver q = Quiver.connect()) {
+                Files.writeString(Path.of(args[0]), String.valueOf(q.gather(q.map(x -> x + 1, List.of(1, 2, 3)))));
+            }
+        }
+    }
+
+    /** A jar holding {@code app}'s class file, as an app jar for {@code quiver submit}. */
+    private static Path jarOf(Class<?> app) throws Exception {
+        String entry = app.getName().replace('.', '/') + ".class";
+        Path jar = dir.resolve("app.jar");
+        try (java.io.InputStream in = app.getClassLoader().getResourceAsStream(entry);
+             java.util.jar.JarOutputStream out = new java.util.jar.JarOutputStream(Files.newOutputStream(jar))) {
+            out.putNextEntry(new java.util.jar.JarEntry(entry));
+            out.write(in.readAllBytes());
+            out.closeEntry();
+        }
+        return jar;
     }
 }
