@@ -38,7 +38,7 @@ import net.jqwik.api.lifecycle.BeforeContainer;
  */
 class DecoderFuzzTest {
     /** Tries between two garbage collections that look for leaked buffers; divides every property's tries. */
-    static final int TRIES_PER_LEAK_CHECK = 25;
+    static final int TRIES_PER_LEAK_CHECK = 50;
     private static final java.util.Map<String, Integer> TRIES = new java.util.concurrent.ConcurrentHashMap<>();
 
     @BeforeContainer
