@@ -32,9 +32,11 @@ public final class ConnectOptions {
     private final List<Path> jars;
     private final boolean shipClassPath;
     private final boolean progress;
+    /** Set by {@link #tls(Path, Path, Path)}; null: from the {@code quiver.tls.*} system properties. */
+    private final TlsFiles tls;
 
     private ConnectOptions(String secret, Duration connectTimeout, Duration failoverTimeout, List<Path> propertyJars,
-                           List<Path> jars, boolean shipClassPath, boolean progress) {
+                           List<Path> jars, boolean shipClassPath, boolean progress, TlsFiles tls) {
         this.secret = secret;
         this.connectTimeout = connectTimeout;
         this.failoverTimeout = failoverTimeout;
@@ -42,6 +44,7 @@ public final class ConnectOptions {
         this.jars = jars;
         this.shipClassPath = shipClassPath;
         this.progress = progress;
+        this.tls = tls;
     }
 
     /**
@@ -61,7 +64,7 @@ public final class ConnectOptions {
             }
         }
         return new ConnectOptions(null, Duration.ofMillis(Long.getLong("quiver.connectTimeoutMs", 15_000)),
-                Duration.ofSeconds(60), List.copyOf(fromProperty), List.of(), true, true);
+                Duration.ofSeconds(60), List.copyOf(fromProperty), List.of(), true, true, null);
     }
 
     /**
@@ -81,7 +84,7 @@ public final class ConnectOptions {
             checkArgument(p != null, "jars contains null: %s; pass the paths of built jars", jars);
         }
         return new ConnectOptions(secret, connectTimeout, failoverTimeout, propertyJars, List.copyOf(jars),
-                shipClassPath, progress);
+                shipClassPath, progress, tls);
     }
 
     /**
@@ -95,7 +98,7 @@ public final class ConnectOptions {
      * @return a copy of these options with that choice
      */
     public ConnectOptions shipClassPath(boolean ship) {
-        return new ConnectOptions(secret, connectTimeout, failoverTimeout, propertyJars, jars, ship, progress);
+        return new ConnectOptions(secret, connectTimeout, failoverTimeout, propertyJars, jars, ship, progress, tls);
     }
 
     /**
@@ -130,7 +133,7 @@ public final class ConnectOptions {
      */
     public ConnectOptions secret(String secret) {
         checkArgument(secret != null, "secret is null; pass the cluster secret, or \"\" to connect without one");
-        return new ConnectOptions(secret, connectTimeout, failoverTimeout, propertyJars, jars, shipClassPath, progress);
+        return new ConnectOptions(secret, connectTimeout, failoverTimeout, propertyJars, jars, shipClassPath, progress, tls);
     }
 
     /**
@@ -141,7 +144,7 @@ public final class ConnectOptions {
      */
     public ConnectOptions connectTimeout(Duration timeout) {
         return new ConnectOptions(secret, positive(timeout, "connectTimeout"), failoverTimeout, propertyJars, jars, shipClassPath,
-                progress);
+                progress, tls);
     }
 
     /**
@@ -153,7 +156,7 @@ public final class ConnectOptions {
      */
     public ConnectOptions failoverTimeout(Duration timeout) {
         return new ConnectOptions(secret, connectTimeout, positive(timeout, "failoverTimeout"), propertyJars, jars, shipClassPath,
-                progress);
+                progress, tls);
     }
 
     /**
@@ -165,7 +168,7 @@ public final class ConnectOptions {
      * @return a copy with this setting
      */
     public ConnectOptions progress(boolean progress) {
-        return new ConnectOptions(secret, connectTimeout, failoverTimeout, propertyJars, jars, shipClassPath, progress);
+        return new ConnectOptions(secret, connectTimeout, failoverTimeout, propertyJars, jars, shipClassPath, progress, tls);
     }
 
     /**
@@ -215,6 +218,76 @@ public final class ConnectOptions {
         return s == null || s.isEmpty() ? Optional.empty() : Optional.of(s);
     }
 
+    /** The system properties that {@link #tls()} reads when {@link #tls(Path, Path, Path)} was not called. */
+    public static final String TLS_CERT_PROPERTY = "quiver.tls.cert";
+    /** See {@link #TLS_CERT_PROPERTY}. */
+    public static final String TLS_KEY_PROPERTY = "quiver.tls.key";
+    /** See {@link #TLS_CERT_PROPERTY}. */
+    public static final String TLS_TRUST_PROPERTY = "quiver.tls.trust";
+
+    /**
+     * The PEM files of a TLS identity (see {@link #tls(Path, Path, Path)}).
+     *
+     * @param cert this client's certificate chain, its own certificate first
+     * @param key the certificate's unencrypted PKCS#8 private key
+     * @param trust the certificate of the cluster CA that every process's certificate is signed by
+     */
+    public record TlsFiles(Path cert, Path key, Path trust) {
+        /**
+         * Checks that none is null.
+         *
+         * @param cert this client's certificate chain
+         * @param key the certificate's private key
+         * @param trust the cluster CA's certificate
+         */
+        public TlsFiles {
+            checkArgument(cert != null && key != null && trust != null,
+                    "TLS needs a certificate, a key and a trust file, got cert=%s, key=%s, trust=%s", cert, key, trust);
+        }
+    }
+
+    /**
+     * Connects over mutual TLS: to the leader and to every executor, with this certificate, trusting
+     * servers whose certificate the CA in {@code trust} signed. The cluster must run with TLS too
+     * ({@code --tls-cert}, {@code --tls-key}, {@code --tls-trust} on every process); a mismatch fails
+     * {@code connect} with a message saying so. {@code quiver tls-init DIR} makes all three files
+     * (node.pem, node-key.pem, ca.pem). The HMAC handshake of the secret still runs, inside TLS. The
+     * files are read when {@code connect} runs.
+     *
+     * @param cert this client's PEM certificate chain
+     * @param key its unencrypted PKCS#8 PEM private key ("BEGIN PRIVATE KEY")
+     * @param trust the PEM certificate of the cluster CA
+     * @return a copy of these options with TLS on
+     * @throws IllegalArgumentException if any is null
+     */
+    public ConnectOptions tls(Path cert, Path key, Path trust) {
+        return new ConnectOptions(secret, connectTimeout, failoverTimeout, propertyJars, jars, shipClassPath, progress,
+                new TlsFiles(cert, key, trust));
+    }
+
+    /**
+     * The TLS files in effect: those of {@link #tls(Path, Path, Path)}, else those named by the system
+     * properties {@value #TLS_CERT_PROPERTY}, {@value #TLS_KEY_PROPERTY} and {@value #TLS_TRUST_PROPERTY}
+     * (set by {@code quiver submit --tls-*}; read on each call), else empty: plaintext.
+     *
+     * @return the TLS files, or empty for plaintext
+     * @throws IllegalArgumentException if only some of the three properties are set
+     */
+    public Optional<TlsFiles> tls() {
+        if (tls != null) {
+            return Optional.of(tls);
+        }
+        String cert = System.getProperty(TLS_CERT_PROPERTY);
+        String key = System.getProperty(TLS_KEY_PROPERTY);
+        String trust = System.getProperty(TLS_TRUST_PROPERTY);
+        if (cert == null && key == null && trust == null) {
+            return Optional.empty();
+        }
+        checkArgument(cert != null && key != null && trust != null, "the system properties %s, %s and %s must be set"
+                + " together, got %s, %s and %s", TLS_CERT_PROPERTY, TLS_KEY_PROPERTY, TLS_TRUST_PROPERTY, cert, key, trust);
+        return Optional.of(new TlsFiles(Path.of(cert), Path.of(key), Path.of(trust)));
+    }
+
     private static Duration positive(Duration d, String name) {
         checkArgument(d != null && !d.isNegative() && !d.isZero(),
                 "%s must be a positive Duration, got %s; pass e.g. Duration.ofSeconds(30)", name, d);
@@ -226,6 +299,7 @@ public final class ConnectOptions {
     public String toString() {
         return "ConnectOptions[secret=" + (secret == null ? "from environment" : secret.isEmpty() ? "none" : "***")
                 + ", connectTimeout=" + connectTimeout + ", failoverTimeout=" + failoverTimeout + ", shipClassPath="
-                + shipClassPath + ", progress=" + progress + ", jars=" + jars() + "]";
+                + shipClassPath + ", progress=" + progress + ", jars=" + jars() + ", tls=" + (tls == null ? "from properties" : tls)
+                + "]";
     }
 }

@@ -421,7 +421,8 @@ public final class Coordinator implements AutoCloseable {
                 abdicate("a scheduler event failed: " + e);
             });
             loop.start(scheduler::afterBatch);
-            transport = new Transport("quiver-leader-" + config.id(), Math.max(2, Runtime.getRuntime().availableProcessors()));
+            transport = new Transport("quiver-leader-" + config.id(), Math.max(2, Runtime.getRuntime().availableProcessors()),
+                    config.tls());
             Pipelines.ServerSpec spec = new Pipelines.ServerSpec(config.id(), config.secret(), MessageCodec.DEFAULT_MAX_FRAME,
                     () -> epoch, () -> (epoch << 32) | sessions.incrementAndGet());
             server = transport.bind(config.host(), config.port(), Pipelines.server(spec, this));

@@ -156,7 +156,7 @@ public final class Executor implements AutoCloseable {
             Path spillDir = config.workDir().resolve("blocks-" + config.id() + "-" + ProcessHandle.current().pid() + "-"
                     + Long.toHexString(System.nanoTime()));
             store = new BlockStore(spillDir, config.memoryLimit(), disk, ByteBufAllocator.DEFAULT);
-            transport = new Transport(name, 2);
+            transport = new Transport(name, 2, config.tls()); // the data server and every link the executor opens
             loop = new EventLoop(name + "-loop");
             LinkedBlockingQueue<Task> handoff = new LinkedBlockingQueue<>();
             leader = new LeaderLink(config, () -> port, transport, fence, store, () -> slots.queued(),

@@ -3,6 +3,7 @@ package io.quiver.executor;
 import static com.google.common.base.Preconditions.checkArgument;
 
 import io.quiver.core.net.Secret;
+import io.quiver.core.net.Tls;
 import io.quiver.core.zk.ClusterUrl;
 import java.nio.file.Path;
 
@@ -19,16 +20,24 @@ import java.nio.file.Path;
  * @param secret the cluster secret, or {@link Secret#NONE}
  * @param classLoader loads user classes named in functions and values
  * @param metricsPort the port of its Prometheus {@code /metrics}, 0 for any free one
+ * @param tls the TLS identity of its data server and of its connections, or {@link Tls#NONE}
  */
 public record ExecutorConfig(ClusterUrl cluster, String id, String host, int port, int slots, long memoryLimit,
-                             Path workDir, Secret secret, ClassLoader classLoader, int metricsPort) {
-    /** An executor whose metrics port is any free one. */
+                             Path workDir, Secret secret, ClassLoader classLoader, int metricsPort, Tls tls) {
+    /** A plaintext executor. */
+    public ExecutorConfig(ClusterUrl cluster, String id, String host, int port, int slots, long memoryLimit,
+                          Path workDir, Secret secret, ClassLoader classLoader, int metricsPort) {
+        this(cluster, id, host, port, slots, memoryLimit, workDir, secret, classLoader, metricsPort, Tls.NONE);
+    }
+
+    /** A plaintext executor whose metrics port is any free one. */
     public ExecutorConfig(ClusterUrl cluster, String id, String host, int port, int slots, long memoryLimit,
                           Path workDir, Secret secret, ClassLoader classLoader) {
         this(cluster, id, host, port, slots, memoryLimit, workDir, secret, classLoader, 0);
     }
 
     public ExecutorConfig {
+        checkArgument(tls != null, "tls is null; pass Tls.NONE for plaintext");
         checkArgument(id != null && id.matches("[A-Za-z0-9._-]+"), "executor id must be [A-Za-z0-9._-]+, got '%s'", id);
         checkArgument(slots > 0, "slots must be > 0, got %s", slots);
         checkArgument(memoryLimit > 0, "memory limit must be > 0 bytes, got %s", memoryLimit);

@@ -3,6 +3,7 @@ package io.quiver.cli;
 import io.quiver.coordinator.Coordinator;
 import io.quiver.coordinator.CoordinatorConfig;
 import io.quiver.core.net.Secret;
+import io.quiver.core.net.Tls;
 import io.quiver.core.zk.ClusterUrl;
 import io.quiver.local.ClusterRoot;
 import java.io.PrintWriter;
@@ -28,6 +29,9 @@ final class CoordinatorCommand implements Callable<Integer> {
     @Mixin
     ConfigOptions config;
 
+    @Mixin
+    TlsOptions tlsOptions;
+
     @Option(names = "--id", description = "Unique id in the cluster. Default: coord-<host>-<pid>.")
     String id;
 
@@ -52,15 +56,17 @@ final class CoordinatorCommand implements Callable<Integer> {
         Options.checkPort(spec, "--http-port", httpPort);
         Secret secret = cluster.secret();
         Options.checkAdvertisedHost(spec, host, secret);
+        Tls tls = tlsOptions.tls(spec);
         try (Lifetime lifetime = Lifetime.begin("quiver-coordinator")) {
             ClusterRoot.ensureExists(url, secret, 15_000);
             Coordinator coordinator = lifetime.add(new Coordinator(
-                    new CoordinatorConfig(url, coordinatorId, host, port, secret, httpPort)));
+                    new CoordinatorConfig(url, coordinatorId, host, port, secret, httpPort, tls)));
             coordinator.start();
             PrintWriter out = spec.commandLine().getOut();
             out.printf("coordinator %s joined the leader election of cluster %s on %s%s (it logs when it leads); "
                     + "status page http://%s:%d/; Ctrl-C to stop%n", coordinatorId, url, host,
-                    secret.isSet() ? ", secret set" : "", host, coordinator.httpPort());
+                    (secret.isSet() ? ", secret set" : "") + (tls.isEnabled() ? ", TLS" : ""), host,
+                    coordinator.httpPort());
             out.flush();
             lifetime.awaitShutdown();
         }

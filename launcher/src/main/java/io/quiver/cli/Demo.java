@@ -4,6 +4,7 @@ import io.quiver.core.client.ConsoleProgress;
 
 import static com.google.common.base.Preconditions.checkArgument;
 
+import io.quiver.ConnectOptions;
 import io.quiver.ExecutorInfo;
 import io.quiver.Quiver;
 import io.quiver.QuiverException;
@@ -31,8 +32,15 @@ public final class Demo {
      * @param tasks tasks over the broadcast array, each over 1/tasks of it
      * @param naiveTasks how many of the first tasks to run again with the array captured in the function
      * @param separateProcesses executors as child JVMs
+     * @param tls the TLS files every connection of the cluster uses, or null for plaintext
      */
-    public record Settings(int executors, int sizeMb, int tasks, int naiveTasks, boolean separateProcesses) {
+    public record Settings(int executors, int sizeMb, int tasks, int naiveTasks, boolean separateProcesses,
+                           ConnectOptions.TlsFiles tls) {
+        /** Plaintext. */
+        public Settings(int executors, int sizeMb, int tasks, int naiveTasks, boolean separateProcesses) {
+            this(executors, sizeMb, tasks, naiveTasks, separateProcesses, null);
+        }
+
         public Settings {
             checkArgument(executors >= 1 && executors <= 64, "--executors must be in [1, 64], got %s", executors);
             checkArgument(sizeMb >= 1 && sizeMb <= 16_384, "--size-mb must be in [1, 16384], got %s", sizeMb);
@@ -109,17 +117,21 @@ public final class Demo {
 
     /** Starts a local cluster, runs the scenario, prints what it measured to {@code out}, stops the cluster. */
     public static Result run(Settings s, PrintWriter out) {
-        out.printf(Locale.ROOT, "Quiver demo: %d executors x 1 slot (%s), a %s double[] (%,d elements), %d tasks%n",
+        out.printf(Locale.ROOT, "Quiver demo: %d executors x 1 slot (%s), a %s double[] (%,d elements), %d tasks%s%n",
                 s.executors(), s.separateProcesses() ? "child JVMs" : "in this JVM", Sizes.format(s.sizeBytes()),
-                s.sizeBytes() / Double.BYTES, s.tasks());
+                s.sizeBytes() / Double.BYTES, s.tasks(), s.tls() == null ? "" : ", over TLS");
         checkHeap(s, out);
         double[] data = data(s.sizeMb());
         int tasks = s.tasks();
-        try (LocalCluster cluster = LocalCluster.start(LocalCluster.options()
-                        .executors(s.executors())
-                        .slotsPerExecutor(1)
-                        .executorMemory(s.executorMemory())
-                        .separateProcesses(s.separateProcesses()));
+        LocalCluster.Options options = LocalCluster.options()
+                .executors(s.executors())
+                .slotsPerExecutor(1)
+                .executorMemory(s.executorMemory())
+                .separateProcesses(s.separateProcesses());
+        if (s.tls() != null) {
+            options.tls(s.tls().cert(), s.tls().key(), s.tls().trust());
+        }
+        try (LocalCluster cluster = LocalCluster.start(options);
                 Quiver q = cluster.connect()) {
             out.printf(Locale.ROOT, "cluster: %s, leader %s, executors %s with %s memory each%n",
                     cluster.zkConnectString(), cluster.leaderId(),

@@ -1,5 +1,6 @@
 package io.quiver.cli;
 
+import io.quiver.ConnectOptions;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -19,6 +20,9 @@ final class DemoCommand implements Callable<Integer> {
 
     @Mixin
     ConfigOptions config;
+
+    @Mixin
+    TlsOptions tlsOptions;
 
     @Option(names = "--executors", defaultValue = "2", description = "Executors, 1 slot each. Default: ${DEFAULT-VALUE}.")
     int executors;
@@ -40,7 +44,10 @@ final class DemoCommand implements Callable<Integer> {
     public Integer call() {
         Demo.Settings settings;
         try {
-            settings = new Demo.Settings(executors, sizeMb, tasks, Math.min(naiveTasks, tasks), separateProcesses);
+            tlsOptions.tls(spec); // checks the files now: a bad one is a usage error naming it
+            settings = new Demo.Settings(executors, sizeMb, tasks, Math.min(naiveTasks, tasks), separateProcesses,
+                    tlsOptions.isSet() ? new ConnectOptions.TlsFiles(tlsOptions.cert, tlsOptions.key, tlsOptions.trust)
+                            : null);
         } catch (IllegalArgumentException e) {
             String message = String.valueOf(e.getMessage());
             String option = message.startsWith("--") ? message.split(" ", 2)[0] : null;

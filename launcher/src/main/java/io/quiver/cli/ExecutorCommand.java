@@ -1,6 +1,7 @@
 package io.quiver.cli;
 
 import io.quiver.core.net.Secret;
+import io.quiver.core.net.Tls;
 import io.quiver.core.zk.ClusterUrl;
 import io.quiver.executor.Executor;
 import io.quiver.executor.ExecutorConfig;
@@ -41,6 +42,9 @@ final class ExecutorCommand implements Callable<Integer> {
 
     @Mixin
     ConfigOptions config;
+
+    @Mixin
+    TlsOptions tlsOptions;
 
     @Option(names = "--id", description = "Unique id in the cluster. Default: exec-<host>-<pid>.")
     String id;
@@ -98,6 +102,7 @@ final class ExecutorCommand implements Callable<Integer> {
         ClassLoader classLoader = userClassLoader();
         Secret secret = cluster.secret();
         Options.checkAdvertisedHost(spec, host, secret);
+        Tls tls = tlsOptions.tls(spec);
         long heap = Runtime.getRuntime().maxMemory();
         if (heap != Long.MAX_VALUE && memory > heap) {
             LOG.warn("--memory {} exceeds this JVM's heap ({}); start the JVM with a larger -Xmx (about twice --memory)",
@@ -116,13 +121,14 @@ final class ExecutorCommand implements Callable<Integer> {
             }
             ClusterRoot.ensureExists(url, secret, 15_000);
             Executor executor = lifetime.add(new Executor(new ExecutorConfig(url, executorId, host, port, slots, memory,
-                    dir, secret, classLoader, metricsPort)));
+                    dir, secret, classLoader, metricsPort, tls)));
             executor.start();
             PrintWriter out = spec.commandLine().getOut();
             out.printf("executor %s running on %s:%d: %d slot%s, %s memory, work dir %s, cluster %s%s; metrics "
                     + "http://%s:%d/metrics; Ctrl-C to stop%n",
                     executorId, host, executor.port(), slots, slots == 1 ? "" : "s", Sizes.format(memory), dir, url,
-                    secret.isSet() ? ", secret set" : "", host, executor.metricsPort());
+                    (secret.isSet() ? ", secret set" : "") + (tls.isEnabled() ? ", TLS" : ""), host,
+                    executor.metricsPort());
             out.flush();
             lifetime.awaitShutdown(executor.refusal());
         }

@@ -15,7 +15,8 @@ import picocli.CommandLine.UnmatchedArgumentException;
 /**
  * The {@code quiver} command: {@code zookeeper}, {@code coordinator} and {@code executor} start the
  * processes of a cluster by hand; {@code submit} runs a user's {@code main} as a client of a cluster;
- * {@code demo} runs the pre-scatter scenario on a local cluster. Every command takes
+ * {@code demo} runs the pre-scatter scenario on a local cluster; {@code tls-init} makes the
+ * certificates of {@code --tls-*}. Every command takes
  * {@code --config FILE} and {@code --print-config} ({@link Config}).
  *
  * <p>Exit codes: 0 success, 1 a runtime error (one line on stderr; the stack trace too with
@@ -24,7 +25,7 @@ import picocli.CommandLine.UnmatchedArgumentException;
 @Command(name = "quiver", mixinStandardHelpOptions = true, version = "quiver 0.1.0-SNAPSHOT",
         description = "Quiver, a distributed DAG engine for the JVM: scatter once, submit many, gather.",
         subcommands = {ZooKeeperCommand.class, CoordinatorCommand.class, ExecutorCommand.class, SubmitCommand.class,
-                DemoCommand.class, StatusCommand.class, CommandLine.HelpCommand.class})
+                DemoCommand.class, StatusCommand.class, TlsInitCommand.class, CommandLine.HelpCommand.class})
 public final class QuiverCli implements Runnable {
     static final int EXIT_ERROR = 1;
     static final int EXIT_USAGE = 2;
@@ -54,7 +55,8 @@ public final class QuiverCli implements Runnable {
 
     @Override
     public void run() {
-        throw new ParameterException(spec.commandLine(), "name a command: zookeeper, coordinator, executor, submit, demo or status");
+        throw new ParameterException(spec.commandLine(), "name a command: zookeeper, coordinator, executor, submit, demo, status"
+                + " or tls-init");
     }
 
     private static int executeWithVerbosity(ParseResult parseResult) {

@@ -1,5 +1,6 @@
 package io.quiver.cli;
 
+import io.quiver.ConnectOptions;
 import io.quiver.core.client.Connector;
 import io.quiver.core.net.Secret;
 import java.io.File;
@@ -30,7 +31,8 @@ import picocli.CommandLine.Spec;
  * {@code quiver submit}: runs a user's {@code main} in this JVM as a client of a cluster, as
  * spark-submit runs a driver. {@code main} gets its arguments unchanged and finds the cluster through
  * {@code Quiver.connect()}: this command sets the system property {@value Connector#URL_PROPERTY}
- * (and {@value #JARS_PROPERTY}, the jars that {@code ConnectOptions.defaults()} ships). The app's
+ * (and {@value #JARS_PROPERTY}, the jars that {@code ConnectOptions.defaults()} ships, and with
+ * {@code --tls-*} the {@code quiver.tls.*} properties that {@code ConnectOptions.tls()} reads). The app's
  * classes load in their own {@link URLClassLoader} over the app jar and {@code --jars}, the thread
  * context loader while {@code main} runs. The command returns when {@code main} returns.
  */
@@ -50,6 +52,9 @@ final class SubmitCommand implements Callable<Integer> {
 
     @Mixin
     ConfigOptions config;
+
+    @Mixin
+    TlsOptions tlsOptions;
 
     @Option(names = "--zk", required = true, paramLabel = "URL",
             description = "The cluster: zk://host:port[,host:port...]/root (or local[N] for an embedded one).")
@@ -89,6 +94,7 @@ final class SubmitCommand implements Callable<Integer> {
         if (secretFile != null) {
             Secret.read(secretFile, "--secret-file"); // fail now, with the file's name, rather than inside main
         }
+        tlsOptions.tls(spec); // likewise: a bad TLS file is a usage error naming it
         URL[] urls = new URL[classPath.size()];
         for (int i = 0; i < urls.length; i++) {
             urls[i] = classPath.get(i).toUri().toURL();
@@ -98,6 +104,11 @@ final class SubmitCommand implements Callable<Integer> {
         properties.put(JARS_PROPERTY, classPath.stream().map(Path::toString).collect(Collectors.joining(File.pathSeparator)));
         if (secretFile != null) {
             properties.put(SECRET_FILE_PROPERTY, secretFile.toAbsolutePath().toString());
+        }
+        if (tlsOptions.isSet()) {
+            properties.put(ConnectOptions.TLS_CERT_PROPERTY, tlsOptions.cert.toAbsolutePath().toString());
+            properties.put(ConnectOptions.TLS_KEY_PROPERTY, tlsOptions.key.toAbsolutePath().toString());
+            properties.put(ConnectOptions.TLS_TRUST_PROPERTY, tlsOptions.trust.toAbsolutePath().toString());
         }
         try (URLClassLoader loader = new URLClassLoader("quiver-app", urls, SubmitCommand.class.getClassLoader())) {
             Method main = mainMethod(loader, classPath);

@@ -9,6 +9,7 @@ import io.quiver.Quiver;
 import io.quiver.QuiverException;
 import io.quiver.core.client.QuiverClient;
 import io.quiver.core.net.Secret;
+import io.quiver.core.net.Tls;
 import io.quiver.core.zk.ClusterUrl;
 import io.quiver.core.zk.Records.LeaderRecord;
 import io.quiver.core.zk.ZkPaths;
@@ -69,6 +70,8 @@ public final class LocalCluster implements AutoCloseable {
 
     private final Settings settings;
     private final Secret secret;
+    /** Read from {@link Settings#tls()} when the cluster boots; {@link Tls#NONE} without TLS. */
+    private Tls tls = Tls.NONE;
     private final Thread shutdownHook = new Thread(this::cleanUpAtJvmExit, "quiver-local-cluster-exit");
 
     private volatile State state = State.STARTING;
@@ -119,6 +122,10 @@ public final class LocalCluster implements AutoCloseable {
     private void boot() {
         long startNanos = System.nanoTime();
         long deadline = startNanos + settings.startTimeout().toNanos();
+        if (settings.tls() != null) {
+            ConnectOptions.TlsFiles files = settings.tls();
+            tls = Tls.fromPem(files.cert(), files.key(), files.trust()); // a bad file fails here, naming it
+        }
         Runtime.getRuntime().addShutdownHook(shutdownHook);
         try {
             dir = Files.createTempDirectory("quiver-local-");
@@ -133,7 +140,7 @@ public final class LocalCluster implements AutoCloseable {
         curator = ClusterRoot.connect(url.chrootedConnectString(), secret, remainingMillis(deadline));
 
         for (int i = 1; i <= settings.coordinators(); i++) {
-            Coordinator coordinator = new Coordinator(new CoordinatorConfig(url, "coord-" + i, HOST, 0, secret));
+            Coordinator coordinator = new Coordinator(new CoordinatorConfig(url, "coord-" + i, HOST, 0, secret, 0, tls));
             coordinators.add(coordinator);
             coordinator.start();
         }
@@ -282,7 +289,7 @@ public final class LocalCluster implements AutoCloseable {
             children.add(ChildExecutor.launch(childCommand(id), dir.resolve(id + ".log"), id, settings.secret()));
         } else {
             Executor executor = new Executor(new ExecutorConfig(url, id, HOST, 0, settings.slotsPerExecutor(),
-                    settings.executorMemory(), workDir(id), secret, userClassLoader()));
+                    settings.executorMemory(), workDir(id), secret, userClassLoader(), 0, tls));
             inProcess.put(id, executor);
             liveExecutors.add(id);
             executor.start();
@@ -451,6 +458,11 @@ public final class LocalCluster implements AutoCloseable {
                 "--memory", String.valueOf(settings.executorMemory()),
                 "--work-dir", dir.resolve(id).toString(),
                 "--parent-pid", String.valueOf(ProcessHandle.current().pid())));
+        if (settings.tls() != null) {
+            cmd.addAll(List.of("--tls-cert", settings.tls().cert().toAbsolutePath().toString(),
+                    "--tls-key", settings.tls().key().toAbsolutePath().toString(),
+                    "--tls-trust", settings.tls().trust().toAbsolutePath().toString()));
+        }
         return cmd;
     }
 
@@ -482,7 +494,9 @@ public final class LocalCluster implements AutoCloseable {
     }
 
     private ConnectOptions clientOptions() {
-        return ConnectOptions.defaults().secret(settings.secret());
+        ConnectOptions options = ConnectOptions.defaults().secret(settings.secret());
+        ConnectOptions.TlsFiles files = settings.tls();
+        return files == null ? options : options.tls(files.cert(), files.key(), files.trust());
     }
 
     private static ClassLoader userClassLoader() {
@@ -565,7 +579,8 @@ public final class LocalCluster implements AutoCloseable {
 
     /** An immutable snapshot of {@link Options}. */
     record Settings(int executors, int slotsPerExecutor, int coordinators, long executorMemory,
-                    boolean separateProcesses, String secret, Duration startTimeout, boolean shipClassPath) {}
+                    boolean separateProcesses, String secret, Duration startTimeout, boolean shipClassPath,
+                    ConnectOptions.TlsFiles tls) {}
 
     /**
      * What {@link LocalCluster#start} starts. Each setter checks its argument and returns this builder.
@@ -581,6 +596,7 @@ public final class LocalCluster implements AutoCloseable {
         private String secret = "";
         private Duration startTimeout = Duration.ofSeconds(60);
         private boolean shipClassPath = false;
+        private ConnectOptions.TlsFiles tls;
 
         private Options() {}
 
@@ -645,6 +661,22 @@ public final class LocalCluster implements AutoCloseable {
             return this;
         }
 
+        /**
+         * Not in API.md: mutual TLS on every connection of the cluster (coordinators, executors, child
+         * executors and {@link LocalCluster#connect()}), all with this one certificate, e.g. the
+         * node.pem, node-key.pem and ca.pem of {@code quiver tls-init}. The files are read at
+         * {@link LocalCluster#start}.
+         *
+         * @param cert the PEM certificate chain
+         * @param key its unencrypted PKCS#8 PEM key
+         * @param trust the PEM certificate of the CA that signed it
+         * @return this builder
+         */
+        public Options tls(Path cert, Path key, Path trust) {
+            this.tls = new ConnectOptions.TlsFiles(cert, key, trust);
+            return this;
+        }
+
         /** Not in API.md: how long {@link LocalCluster#start} waits for everything to come up. */
         public Options startTimeout(Duration timeout) {
             checkArgument(timeout != null && !timeout.isNegative() && !timeout.isZero(),
@@ -662,7 +694,7 @@ public final class LocalCluster implements AutoCloseable {
                 }
             }
             return new Settings(executors, slotsPerExecutor, coordinators, memory, separateProcesses, secret,
-                    startTimeout, shipClassPath);
+                    startTimeout, shipClassPath, tls);
         }
 
         @Override

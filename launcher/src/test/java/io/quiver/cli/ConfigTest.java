@@ -82,7 +82,7 @@ class ConfigTest {
         Path config = file("c.properties", "zk=zk://127.0.0.1:2181/q\nslots=2\n");
         assertThat(run("coordinator", "--config", config.toString())).isEqualTo(QuiverCli.EXIT_USAGE);
         assertThat(err.toString()).contains("--config " + config, "unknown key 'slots'", "quiver coordinator",
-                "zk, secret-file, id, host, port");
+                "zk, secret-file, tls-cert, tls-key, tls-trust, id, host, port");
         // even when every option is on the command line
         Path typo = file("typo.properties", "slotz=2\n");
         assertThat(run("executor", "--config", typo.toString(), "--zk", "zk://127.0.0.1:2181/q", "--slots", "1",

@@ -72,7 +72,8 @@ class LocalClusterOptionsTest {
 
         LocalCluster.Settings s = LocalCluster.options().executors(3).slotsPerExecutor(2).coordinators(2)
                 .executorMemory(64L << 20).separateProcesses(true).secret("s3cret").settings();
-        assertThat(s).isEqualTo(new LocalCluster.Settings(3, 2, 2, 64L << 20, true, "s3cret", Duration.ofSeconds(60), false));
+        assertThat(s).isEqualTo(new LocalCluster.Settings(3, 2, 2, 64L << 20, true, "s3cret", Duration.ofSeconds(60), false,
+                null));
         assertThat(LocalCluster.options().separateProcesses(true).settings().executorMemory()).isEqualTo(512L << 20);
     }
 

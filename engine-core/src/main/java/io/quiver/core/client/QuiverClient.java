@@ -27,6 +27,7 @@ import io.quiver.core.codec.Codec;
 import io.quiver.core.codec.DefaultCodec;
 import io.quiver.core.codec.JavaSerialization;
 import io.quiver.core.net.Secret;
+import io.quiver.core.net.Tls;
 import io.quiver.core.net.Transport;
 import io.quiver.core.plan.LogicalPlan;
 import io.quiver.core.protocol.Message;
@@ -101,13 +102,13 @@ public final class QuiverClient implements Quiver {
     private volatile CodeShipper code;
     private Runnable onClose = () -> {};
 
-    private QuiverClient(ClusterUrl url, ConnectOptions options, CuratorFramework zk) {
+    private QuiverClient(ClusterUrl url, ConnectOptions options, Tls tls, CuratorFramework zk) {
         String clientId = "client-" + ProcessHandle.current().pid() + "-" + Long.toHexString(System.nanoTime() & 0xffffff);
         this.clientId = clientId;
         Secret secret = Secret.of(options.secret().orElse(null));
         this.zk = zk;
         this.executorsCache = CuratorCache.build(zk, ZkPaths.EXECUTORS);
-        this.transport = new Transport("quiver-client", 2);
+        this.transport = new Transport("quiver-client", 2, tls);
         this.data = new DataClient(transport, secret, clientId);
         this.session = new LeaderSession(url, secret, clientId, options.failoverTimeout(), transport, refs);
         this.progress = ConsoleProgress.forClient(options.progress());
@@ -126,7 +127,9 @@ public final class QuiverClient implements Quiver {
      */
     public static QuiverClient connect(ClusterUrl url, ConnectOptions options) {
         checkArgument(options != null, "options are null; pass ConnectOptions.defaults()");
-        QuiverClient client = new QuiverClient(url, options,
+        // Read the TLS files first: a bad one is a clear error before anything is opened.
+        Tls tls = options.tls().map(f -> Tls.fromPem(f.cert(), f.key(), f.trust())).orElse(Tls.NONE);
+        QuiverClient client = new QuiverClient(url, options, tls,
                 Zk.start(url, Secret.of(options.secret().orElse(null)), options.connectTimeout().toMillis()));
         try {
             client.executorsCache.start();

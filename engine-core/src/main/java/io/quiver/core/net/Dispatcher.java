@@ -72,7 +72,8 @@ final class Dispatcher extends ChannelInboundHandlerAdapter {
     static void closeWithReason(ChannelHandlerContext ctx, Connection connection, Throwable cause) {
         Throwable reason = cause instanceof DecoderException && cause.getCause() != null ? cause.getCause() : cause;
         if (reason instanceof ProtocolException || reason instanceof io.netty.handler.codec.TooLongFrameException
-                || reason instanceof io.netty.handler.codec.CorruptedFrameException) {
+                || reason instanceof io.netty.handler.codec.CorruptedFrameException
+                || reason instanceof javax.net.ssl.SSLException) {
             log.warn("closing connection from {}: {}", connection, reason.getMessage());
         } else if (reason instanceof java.io.IOException) {
             log.debug("connection {} failed: {}", connection, reason.toString());

@@ -11,6 +11,7 @@ import io.netty.handler.codec.ByteToMessageDecoder;
 import io.netty.handler.codec.DecoderException;
 import io.netty.handler.codec.LengthFieldBasedFrameDecoder;
 import io.netty.handler.codec.TooLongFrameException;
+import io.netty.handler.ssl.SslHandshakeCompletionEvent;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.ScheduledFuture;
 import io.quiver.QuiverException;
@@ -34,7 +35,7 @@ import org.slf4j.LoggerFactory;
  * Builds the pipelines of every Quiver connection.
  *
  * <pre>
- *  both sides: Encoder | Frames | Handshake (raw frames) | Decoder | Dispatcher
+ *  both sides: [TLS] | Encoder | Frames | Handshake (raw frames) | Decoder | Dispatcher
  *
  *  server                                   peer (client, executor)
  *    Challenge(nonceS, serverId, epoch) --&gt;
@@ -52,6 +53,10 @@ import org.slf4j.LoggerFactory;
  * {@value #HANDSHAKE_TIMEOUT_MILLIS} ms, and a process holds at most {@link #MAX_UNAUTHENTICATED}
  * unauthenticated inbound connections. So an unauthenticated peer can make a process decode, buffer
  * or keep almost nothing.
+ *
+ * <p>With TLS ({@link Tls}, set on the {@link Transport}), the TLS handlers come first, so all of
+ * the above runs inside an encrypted, mutually authenticated TLS session; a TLS handshake failure
+ * is refused and logged like a failed HMAC handshake, and the deadline covers both.
  */
 public final class Pipelines {
     private static final Logger log = LoggerFactory.getLogger(Pipelines.class);
@@ -170,7 +175,8 @@ public final class Pipelines {
                     e.getCause());
         } catch (TimeoutException e) {
             ch.close();
-            throw new QuiverException("handshake with " + address + " timed out after " + timeoutMillis + " ms");
+            throw new QuiverException("handshake with " + address + " timed out after " + timeoutMillis + " ms"
+                    + (transport.tls().isEnabled() ? "" : "; if that server runs with TLS, " + Tls.HOW_TO_ENABLE));
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             ch.close();
@@ -201,7 +207,12 @@ public final class Pipelines {
             if (!authenticated && in.readableBytes() >= 4) {
                 long length = in.getUnsignedInt(in.readerIndex());
                 if (length > HANDSHAKE_MAX_FRAME) {
+                    boolean tlsRecord = in.getByte(in.readerIndex()) == 0x16 && in.getByte(in.readerIndex() + 1) == 0x03;
                     in.skipBytes(in.readableBytes()); // the connection is closing: keep and reread nothing
+                    if (tlsRecord) {
+                        throw new TooLongFrameException("the peer speaks TLS and this process does not (its first bytes"
+                                + " are a TLS handshake record); " + Tls.HOW_TO_ENABLE);
+                    }
                     throw new TooLongFrameException("a frame of " + length + " bytes before the handshake finished;"
                             + " at most " + HANDSHAKE_MAX_FRAME + " are accepted until the peer proves the cluster secret");
                 }
@@ -326,8 +337,9 @@ public final class Pipelines {
                 return;
             }
             // Before authentication: a bounded log line, and the connection goes.
-            refusals.refused(ctx.channel().remoteAddress() + ": " + reasonOf(cause), System.nanoTime())
-                    .ifPresent(log::warn);
+            String tls = Tls.describe(cause, "the peer");
+            refusals.refused(ctx.channel().remoteAddress() + ": " + (tls != null ? tls : reasonOf(cause)),
+                    System.nanoTime()).ifPresent(log::warn);
             done = true;
             uncount();
             ctx.close();
@@ -422,6 +434,17 @@ public final class Pipelines {
             ctx.close();
         }
 
+        /** A TLS handshake that failed without an exception reaching us (e.g. timed out) is said as such. */
+        @Override
+        public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+            if (evt instanceof SslHandshakeCompletionEvent e && !e.isSuccess() && !done) {
+                String tls = Tls.describe(e.cause(), "the server at " + address);
+                fail(ctx, new UnprovenPeerException(tls != null ? tls
+                        : "TLS handshake with the server at " + address + " failed: " + reasonOf(e.cause())));
+            }
+            ctx.fireUserEventTriggered(evt);
+        }
+
         @Override
         public void channelInactive(ChannelHandlerContext ctx) {
             welcome.completeExceptionally(new QuiverException("connection closed during handshake"));
@@ -431,10 +454,14 @@ public final class Pipelines {
         @Override
         public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
             if (done) {
-                Dispatcher.closeWithReason(ctx, connection, cause);
+                // Still here, so the handshake failed and its reason was given; what the server sends while the
+                // connection closes (e.g. a TLS alert after its plaintext Refused) adds nothing.
+                log.debug("after the failed handshake with {}: {}", address, reasonOf(cause));
+                ctx.close();
                 return;
             }
-            fail(ctx, new UnprovenPeerException("the server at " + address + " broke the handshake: "
+            String tls = Tls.describe(cause, "the server at " + address);
+            fail(ctx, new UnprovenPeerException(tls != null ? tls : "the server at " + address + " broke the handshake: "
                     + reasonOf(cause)));
         }
     }

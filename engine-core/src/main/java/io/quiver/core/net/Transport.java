@@ -27,6 +27,10 @@ import java.util.concurrent.TimeUnit;
 /**
  * Netty event loops and bootstraps for one process component: native epoll where available, NIO
  * otherwise. Closing it stops its threads.
+ *
+ * <p>It also holds the component's {@link Tls}: with TLS on, every channel it binds or connects gets
+ * the TLS handlers first in its pipeline, before the initializer's framing and handshake, so no
+ * Quiver connection of the component can be plaintext.
  */
 public final class Transport implements AutoCloseable {
     /** High and low water marks of a channel's outbound buffer: back-pressure for bulk data. */
@@ -34,8 +38,27 @@ public final class Transport implements AutoCloseable {
 
     private final EventLoopGroup group;
     private final boolean epoll;
+    private final Tls tls;
 
+    /**
+     * Plaintext event loops.
+     *
+     * @param name the threads' name prefix
+     * @param threads how many event loops
+     */
     public Transport(String name, int threads) {
+        this(name, threads, Tls.NONE);
+    }
+
+    /**
+     * Event loops whose channels all use {@code tls}.
+     *
+     * @param name the threads' name prefix
+     * @param threads how many event loops
+     * @param tls the component's TLS identity, or {@link Tls#NONE} for plaintext
+     */
+    public Transport(String name, int threads, Tls tls) {
+        this.tls = java.util.Objects.requireNonNull(tls, "tls is null; pass Tls.NONE for plaintext");
         this.epoll = Epoll.isAvailable() && !Boolean.getBoolean("quiver.nio");
         IoHandlerFactory factory = epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory();
         this.group = new MultiThreadIoEventLoopGroup(threads, new DefaultThreadFactory(name, true), factory);
@@ -43,6 +66,11 @@ public final class Transport implements AutoCloseable {
 
     public boolean isEpoll() {
         return epoll;
+    }
+
+    /** The TLS identity of every channel of this transport; {@link Tls#NONE} for plaintext. */
+    public Tls tls() {
+        return tls;
     }
 
     /** Binds a server; {@code port} 0 picks a free one. Blocks until bound. */
@@ -55,7 +83,14 @@ public final class Transport implements AutoCloseable {
                 .option(ChannelOption.SO_REUSEADDR, true)
                 .childOption(ChannelOption.TCP_NODELAY, true)
                 .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, WATER_MARK)
-                .childHandler(init)
+                .childHandler(tls.isEnabled() ? new ChannelInitializer<SocketChannel>() {
+                    @Override
+                    protected void initChannel(SocketChannel ch) {
+                        ch.pipeline().addLast("tls-probe", new Tls.PlaintextProbe())
+                                .addLast("tls", tls.serverHandler(ch.alloc()))
+                                .addLast(init); // runs once added: framing and handshake after TLS
+                    }
+                } : init)
                 .bind(host, port)
                 .awaitUninterruptibly();
         if (!f.isSuccess()) {
@@ -72,7 +107,13 @@ public final class Transport implements AutoCloseable {
                 .option(ChannelOption.TCP_NODELAY, true)
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, timeoutMillis)
                 .option(ChannelOption.WRITE_BUFFER_WATER_MARK, WATER_MARK)
-                .handler(init)
+                .handler(tls.isEnabled() ? new ChannelInitializer<SocketChannel>() {
+                    @Override
+                    protected void initChannel(SocketChannel ch) {
+                        ch.pipeline().addLast("tls", tls.clientHandler(ch.alloc(), host, port, timeoutMillis))
+                                .addLast(init);
+                    }
+                } : init)
                 .connect(new InetSocketAddress(host, port));
         if (!f.awaitUninterruptibly(timeoutMillis + 1000L, TimeUnit.MILLISECONDS) || !f.isSuccess()) {
             f.cancel(false);

@@ -78,4 +78,30 @@ class ConnectOptionsTest {
                 .jars(java.util.Arrays.asList(java.nio.file.Path.of("a.jar"), null)))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("null");
     }
+
+    @Test
+    void tlsFilesComeFromTlsOrTheSubmitPropertiesAndAllThreeAreNeeded() {
+        java.nio.file.Path a = java.nio.file.Path.of("a.pem");
+        java.nio.file.Path b = java.nio.file.Path.of("b.pem");
+        java.nio.file.Path c = java.nio.file.Path.of("c.pem");
+        assertThat(ConnectOptions.defaults().tls()).isEmpty();
+        ConnectOptions o = ConnectOptions.defaults().tls(a, b, c).failoverTimeout(Duration.ofSeconds(5));
+        assertThat(o.tls()).contains(new ConnectOptions.TlsFiles(a, b, c)); // kept across other setters
+        assertThatThrownBy(() -> ConnectOptions.defaults().tls(a, null, c)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("TLS needs a certificate, a key and a trust file");
+        try {
+            System.setProperty(ConnectOptions.TLS_CERT_PROPERTY, "x.pem");
+            assertThatThrownBy(() -> ConnectOptions.defaults().tls()).isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining("must be set together");
+            System.setProperty(ConnectOptions.TLS_KEY_PROPERTY, "y.pem");
+            System.setProperty(ConnectOptions.TLS_TRUST_PROPERTY, "z.pem");
+            assertThat(ConnectOptions.defaults().tls()).contains(new ConnectOptions.TlsFiles(
+                    java.nio.file.Path.of("x.pem"), java.nio.file.Path.of("y.pem"), java.nio.file.Path.of("z.pem")));
+            assertThat(ConnectOptions.defaults().tls(a, b, c).tls()).contains(new ConnectOptions.TlsFiles(a, b, c));
+        } finally {
+            System.clearProperty(ConnectOptions.TLS_CERT_PROPERTY);
+            System.clearProperty(ConnectOptions.TLS_KEY_PROPERTY);
+            System.clearProperty(ConnectOptions.TLS_TRUST_PROPERTY);
+        }
+    }
 }

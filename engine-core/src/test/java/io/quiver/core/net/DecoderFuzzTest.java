@@ -20,7 +20,9 @@ import java.util.concurrent.atomic.AtomicLong;
 import net.jqwik.api.ForAll;
 import net.jqwik.api.Property;
 import net.jqwik.api.constraints.IntRange;
+import net.jqwik.api.ShrinkingMode;
 import net.jqwik.api.constraints.Size;
+import net.jqwik.api.lifecycle.BeforeContainer;
 
 /**
  * A fuzzer for every decoder: the frame decoder, the handshake and each message type, fed random
@@ -28,8 +30,30 @@ import net.jqwik.api.constraints.Size;
  * Every failure must be a {@link ProtocolException} (the codec) or a closed connection (the
  * pipeline); no other exception may escape, and every buffer must end released. jqwik prints the
  * seed of a failing run; rerun it with {@code @Property(seed = "...")}.
+ *
+ * <p>Leaks: Netty's leak detector runs at PARANOID (every buffer tracked, {@link TestingLeakDetector}),
+ * and every {@value #TRIES_PER_LEAK_CHECK} tries the garbage is collected and any leak Netty reports
+ * fails the property, with where the buffer was allocated and last touched. That check makes a
+ * property depend on the tries before it, so these properties do not shrink.
  */
 class DecoderFuzzTest {
+    /** Tries between two garbage collections that look for leaked buffers; divides every property's tries. */
+    static final int TRIES_PER_LEAK_CHECK = 50;
+    private static final java.util.Map<String, Integer> TRIES = new java.util.concurrent.ConcurrentHashMap<>();
+
+    @BeforeContainer
+    static void paranoidLeakDetection() {
+        TestingLeakDetector.forgetEarlierLeaks(); // earlier tests in this JVM are not this fuzzer's business
+    }
+
+    /** Counts a try of {@code property}; every {@value #TRIES_PER_LEAK_CHECK}th, fails on any leak since the last. */
+    static void countTryAndCheckLeaks(String property) {
+        int n = TRIES.merge(property, 1, Integer::sum);
+        if (n % TRIES_PER_LEAK_CHECK == 0) {
+            TestingLeakDetector.assertNoLeaks("tries " + (n - TRIES_PER_LEAK_CHECK + 1) + " to " + n + " of " + property);
+        }
+    }
+
     static final RefId R = new RefId(3, 4);
     static final Peer P = new Peer("e1", "127.0.0.1", 4000);
 
@@ -164,15 +188,17 @@ class DecoderFuzzTest {
         }
     }
 
-    @Property(tries = 2000)
+    @Property(tries = 2000, shrinking = ShrinkingMode.OFF)
     void everyMutatedFrameDecodesOrFailsWithAProtocolException(
             @ForAll @IntRange(min = 0, max = 999) int which, @ForAll long seed) {
         decodeOrProtocolException(mutated(which % BODIES.size(), seed));
+        countTryAndCheckLeaks("everyMutatedFrameDecodesOrFailsWithAProtocolException");
     }
 
-    @Property(tries = 1000)
+    @Property(tries = 1000, shrinking = ShrinkingMode.OFF)
     void randomBytesDecodeOrFailWithAProtocolException(@ForAll @Size(max = 200) byte[] body) {
         decodeOrProtocolException(body);
+        countTryAndCheckLeaks("randomBytesDecodeOrFailWithAProtocolException");
     }
 
     // ------------------------------------------------------------------ whole pipelines
@@ -244,7 +270,7 @@ class DecoderFuzzTest {
         }
     }
 
-    @Property(tries = 300)
+    @Property(tries = 300, shrinking = ShrinkingMode.OFF)
     void beforeAuthenticationNothingIsDecodedOrDeliveredWhateverArrives(
             @ForAll @IntRange(min = 0, max = 999) int which, @ForAll long seed) {
         Random random = new Random(seed);
@@ -263,9 +289,10 @@ class DecoderFuzzTest {
         ch.finishAndReleaseAll();
         assertThat(pieces).allSatisfy(p -> assertThat(p.refCnt()).as("input released").isZero());
         assertThat(Pipelines.unauthenticatedConnections()).isEqualTo(before);
+        countTryAndCheckLeaks("beforeAuthenticationNothingIsDecodedOrDeliveredWhateverArrives");
     }
 
-    @Property(tries = 300)
+    @Property(tries = 300, shrinking = ShrinkingMode.OFF)
     void afterAuthenticationBadFramesCloseTheConnectionAndLeakNothing(
             @ForAll @IntRange(min = 0, max = 999) int which, @ForAll long seed) {
         Random random = new Random(seed);
@@ -288,5 +315,22 @@ class DecoderFuzzTest {
         }
         ch.finishAndReleaseAll();
         assertThat(pieces).allSatisfy(p -> assertThat(p.refCnt()).as("input released").isZero());
+        countTryAndCheckLeaks("afterAuthenticationBadFramesCloseTheConnectionAndLeakNothing");
+    }
+
+    /** The check above would be worth nothing if it could not see a leak: here one buffer is never released. */
+    @net.jqwik.api.Example
+    void theLeakCheckSeesABufferThatWasNeverReleased() {
+        TestingLeakDetector.forgetEarlierLeaks();
+        TestingLeakDetector.quietly(() -> {
+            leakOne();
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> TestingLeakDetector.assertNoLeaks("leakOne"))
+                    .hasMessageContaining("buffer leak(s) reported").hasMessageContaining("leakOne");
+        });
+    }
+
+    private static void leakOne() {
+        ByteBuf leaked = PooledByteBufAllocator.DEFAULT.directBuffer(16);
+        leaked.writeLong(42); // touched, never released; unreachable once this returns
     }
 }

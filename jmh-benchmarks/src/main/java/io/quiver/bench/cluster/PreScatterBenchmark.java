@@ -3,6 +3,7 @@ package io.quiver.bench.cluster;
 import io.quiver.Quiver;
 import io.quiver.Ref;
 import io.quiver.Scatter;
+import io.quiver.cli.TlsInit;
 import io.quiver.local.LocalCluster;
 import java.util.ArrayList;
 import java.util.List;
@@ -49,6 +50,15 @@ public class PreScatterBenchmark {
     @Param("false")
     boolean pollStatus;
 
+    /**
+     * Mutual TLS on every connection ({@code quiver tls-init} certificates) or plaintext: what TLS
+     * costs the broadcast and the submit loop. {@code -p tls=false} runs plaintext only.
+     */
+    @Param({"false", "true"})
+    boolean tls;
+
+    TlsInit.Result tlsFiles;
+
     Thread poller;
 
     LocalCluster cluster;
@@ -78,7 +88,8 @@ public class PreScatterBenchmark {
             data[i] = (i % 1000) * 0.001;
         }
         // Room for three copies: a released broadcast is dropped asynchronously, after the next may start.
-        cluster = BenchClusters.start((long) sizeMb * 4 << 20);
+        tlsFiles = tls ? BenchClusters.tlsFiles() : null;
+        cluster = BenchClusters.start((long) sizeMb * 4 << 20, tlsFiles);
         q = cluster.connect();
         if (pollStatus) {
             String url = q.cluster().statusUrl() + "api/cluster";
@@ -111,6 +122,12 @@ public class PreScatterBenchmark {
         }
         q.close();
         cluster.close();
+        if (tlsFiles != null) {
+            for (String f : TlsInit.FILES) {
+                tlsFiles.dir().resolve(f).toFile().delete();
+            }
+            tlsFiles.dir().toFile().delete();
+        }
     }
 
     /** Scatter with broadcast + the submit loop + gather: the whole scenario. */
