@@ -250,7 +250,7 @@ public final class Planner {
                         for (int s = 0; s < mapStages.length; s++) {
                             int mapTasks = plan.node(source.input(s)).partitions();
                             for (int m = 0; m < mapTasks; m++) {
-                                inputs.add(new TaskInput.StageOutput(mapStages[s], m, j));
+                                inputs.add(new TaskInput.ShuffleRead(mapStages[s], m, j));
                             }
                         }
                     } else {
@@ -331,7 +331,7 @@ public final class Planner {
                     int fn = w.kind() == Kind.REDUCE_BY_KEY
                             ? functionSlot(key.wide(), w.function(), functions, functionSlots) : -1;
                     return new StageFunction.Sink(SinkKind.SHUFFLE, w.kind(), null, w.kind().displayName(), fn,
-                            w.partitions());
+                            w.partitions(), key.side());
                 }
                 default -> {
                     Action action = plan.action();

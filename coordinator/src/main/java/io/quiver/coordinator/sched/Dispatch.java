@@ -272,6 +272,9 @@ final class Dispatch {
                     continue;
                 }
                 Block b = t.inputs.get(input++);
+                if (ShuffleInputs.skip(t, b)) {
+                    continue; // no rows for this reduce task there: nothing to fetch
+                }
                 List<Peer> where = new ArrayList<>(b.locations.size());
                 if (b.done) {
                     for (Exec holder : b.locations) {
