@@ -99,7 +99,7 @@ final class Model {
         boolean done;
         Failure failure;
         final LinkedHashSet<Exec> locations = new LinkedHashSet<>();
-        final List<Task> waiters = new ArrayList<>(1);
+        final Waiters waiters = new Waiters();
         /** Lineage-free or persisted: the planner may pin work to it, so it is in the published view. */
         boolean pinnable;
         boolean broadcast;
