@@ -249,7 +249,14 @@ public final class Planner {
                     } else if (mapStages != null) {
                         for (int s = 0; s < mapStages.length; s++) {
                             int mapTasks = plan.node(source.input(s)).partitions();
-                            for (int m = 0; m < mapTasks; m++) {
+                            int from = 0;
+                            int to = mapTasks;
+                            if (source.kind() == Kind.COALESCE) {
+                                // Narrow: only this partition's contiguous group, never all map tasks.
+                                from = LogicalNode.coalesceFirst(j, mapTasks, leaf.partitions());
+                                to = LogicalNode.coalesceFirst(j + 1, mapTasks, leaf.partitions());
+                            }
+                            for (int m = from; m < to; m++) {
                                 inputs.add(new TaskInput.ShuffleRead(mapStages[s], m, j));
                             }
                         }
@@ -309,6 +316,7 @@ public final class Planner {
                 case GROUP_BY_KEY -> new StageFunction.Source(SourceKind.GROUP_BY_KEY, name, -1, sideTasks(n));
                 case JOIN -> new StageFunction.Source(SourceKind.JOIN, name, -1, sideTasks(n));
                 case REPARTITION -> new StageFunction.Source(SourceKind.REPARTITION, name, -1, sideTasks(n));
+                case COALESCE -> new StageFunction.Source(SourceKind.COALESCE, name, -1, sideTasks(n));
                 default -> throw new IllegalStateException("not a stage leaf: " + n.kind());
             };
         }
@@ -348,6 +356,10 @@ public final class Planner {
                 case RESULT -> "result: " + plan.action();
                 case SHUFFLE_MAP -> {
                     LogicalNode w = plan.node(key.wide());
+                    if (w.kind() == Kind.COALESCE) {
+                        yield "coalesce: each partition kept whole for its group of " + w.partitions()
+                                + " (no hash exchange)";
+                    }
                     yield "shuffle map for " + w.kind().displayName()
                             + (w.kind() == Kind.JOIN ? (key.side() == 0 ? " left" : " right") : "")
                             + (w.kind() == Kind.REDUCE_BY_KEY ? " with map-side combine" : "") + ", "

@@ -126,6 +126,18 @@ final class Shuffles {
         return output(0, out);
     }
 
+    /** coalesce's map side: the whole partition, in order, as bucket {@code group} (the others empty). */
+    static ShuffleOutput writeWhole(Batches in, int buckets, int group) throws Exception {
+        List<Object> all = new ArrayList<>();
+        Batch batch = new Batch();
+        while (in.next(batch)) {
+            all.addAll(Arrays.asList(batch.items).subList(0, batch.size));
+        }
+        Object[] out = new Object[buckets];
+        out[group] = all.toArray();
+        return output(0, out);
+    }
+
     /** The first bucket of map task {@code partition}: pseudo-random, the same on every run (recompute). */
     static int startBucket(int partition, int buckets) {
         // Sequential seeds give correlated first draws from java.util.Random (Spark byte-swaps the

@@ -59,7 +59,9 @@ public final class StageFunction implements TaskFunction {
         REDUCE_BY_KEY,
         GROUP_BY_KEY,
         JOIN,
-        REPARTITION
+        REPARTITION,
+        /** A coalesce's group: the map outputs of its contiguous input partitions, concatenated. */
+        COALESCE
     }
 
     /** What a stage does with the elements of a partition. */
@@ -263,7 +265,7 @@ public final class StageFunction implements TaskFunction {
         return switch (source.kind()) {
             case REDUCE_BY_KEY -> Shuffles.readCombined(side0, (Fn2) fn(fns, source.function()), source.name());
             case GROUP_BY_KEY -> Shuffles.readGrouped(side0, source.name());
-            case REPARTITION -> Shuffles.readConcatenated(side0, source.name());
+            case REPARTITION, COALESCE -> Shuffles.readConcatenated(side0, source.name());
             case JOIN -> Shuffles.readJoined(side0, side1, source.name());
             default -> throw new IllegalStateException("unknown source " + source.kind());
         };
@@ -313,6 +315,8 @@ public final class StageFunction implements TaskFunction {
                     case GROUP_BY_KEY, JOIN -> new Object[] {Shuffles.writePairs(in, sink.buckets(), sink.side(),
                             sink.name())};
                     case REPARTITION -> new Object[] {Shuffles.writeRoundRobin(in, sink.buckets(), partition)};
+                    case COALESCE -> new Object[] {Shuffles.writeWhole(in, sink.buckets(),
+                            LogicalNode.coalesceGroup(partition, partitions(), sink.buckets()))};
                     default -> throw new IllegalStateException("not a shuffle: " + sink.shuffle());
                 };
             }
