@@ -214,8 +214,11 @@ final class Dispatch {
         if (t.inputs.isEmpty()) {
             return List.of();
         }
-        List<Placement.Input> inputs = new ArrayList<>(t.inputs.size());
+        List<Placement.Input> inputs = new ArrayList<>(t.shuffleBucket < 0 ? t.inputs.size() : 4);
         for (Block b : t.inputs) {
+            if (ShuffleInputs.skip(t, b)) {
+                continue; // not launched with it, so not fetched: no cost anywhere
+            }
             List<Integer> holders = new ArrayList<>(b.locations.size());
             List<String> hosts = new ArrayList<>(b.locations.size());
             for (Exec holder : b.locations) {
