@@ -73,6 +73,11 @@ final class Dispatch {
             if (t.state != TaskState.WAITING || t.unresolved == 0 || t.missingInput || t.heldBack) {
                 continue;
             }
+            if (t.shuffleBucket >= 0) {
+                // A shuffle reader waits for its map outputs' summaries: sent ahead, it would carry
+                // (and fetch) every map output, not only those holding rows for its bucket.
+                continue;
+            }
             Exec target = null;
             boolean ok = true;
             for (Block in : t.inputs) {
@@ -360,7 +365,7 @@ final class Dispatch {
                     double waitThere = (double) busy.load() * busy.avgTaskNanos / busy.slots;
                     double moveHere = 0;
                     for (Block b : t.inputs) {
-                        if (!b.locations.contains(idle) && b.size > 0) {
+                        if (!b.locations.contains(idle) && b.size > 0 && !ShuffleInputs.skip(t, b)) {
                             moveHere += b.size / Placement.REMOTE_BYTES_PER_NANO;
                         }
                     }
