@@ -99,12 +99,31 @@ public interface Dataset<T> {
     Dataset<T> union(Dataset<T> other);
 
     /**
-     * The same elements in {@code partitions} partitions (a shuffle).
+     * The same elements in {@code partitions} partitions (a shuffle). The rows are dealt round
+     * robin, each input partition starting at its own pseudo-random output partition (seeded by
+     * its index, as Spark does, so a recompute deals the same way): many small input partitions
+     * spread evenly instead of all filling the first output partitions. The order of elements
+     * across partitions is not kept.
      *
      * @param partitions the new partition count, at least 1
      * @return the repartitioned dataset
      */
     Dataset<T> repartition(int partitions);
+
+    /**
+     * The same elements in {@code partitions} partitions, merged without a shuffle: output
+     * partition {@code j} is a contiguous group of this dataset's partitions (partitions {@code
+     * ceil(j*n/partitions)} up to the next group's first, for {@code n} partitions here), their
+     * elements in partition order, so the order of {@link #collect()} is kept. Nothing is hashed or
+     * exchanged all-to-all: each output task reads only its group, on the executor holding most of
+     * it where it can. With {@code partitions} at least the current count this dataset is returned
+     * unchanged (coalesce never adds partitions; use {@link #repartition(int)} for that). Rows are
+     * spread as the groups are: merging uneven partitions stays uneven.
+     *
+     * @param partitions the partition count, at least 1
+     * @return the coalesced dataset (this one when it has at most {@code partitions} partitions)
+     */
+    Dataset<T> coalesce(int partitions);
 
     /**
      * Keeps the partitions on the executors after the first action that computes them; later jobs

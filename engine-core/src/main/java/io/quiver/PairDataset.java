@@ -89,6 +89,16 @@ public interface PairDataset<K, V> extends Dataset<KV<K, V>> {
     PairDataset<K, V> repartition(int partitions);
 
     /**
+     * {@link Dataset#coalesce(int)} for pairs: contiguous groups of partitions merged without a
+     * shuffle, still a pair dataset.
+     *
+     * @param partitions the partition count, at least 1
+     * @return the coalesced pairs (this dataset when it has at most {@code partitions} partitions)
+     */
+    @Override
+    PairDataset<K, V> coalesce(int partitions);
+
+    /**
      * {@inheritDoc}
      *
      * @return this dataset, marked persisted

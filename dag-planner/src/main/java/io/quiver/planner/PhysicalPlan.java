@@ -9,7 +9,8 @@ import java.util.List;
  *
  * <p>The runtime runs a stage's tasks once its parents are done, resolving each {@link TaskInput}
  * to a value: {@code Inline} as is, {@code Pinned} from the block store, {@code StageOutput} from
- * the outputs of the earlier stage's task. Outputs of {@link Stage.Kind#SHUFFLE_MAP} stages can be
+ * the outputs of the earlier stage's task, {@code ShuffleRead} as the map task's whole output, left
+ * out when that map task wrote no rows for the bucket. Outputs of {@link Stage.Kind#SHUFFLE_MAP} stages can be
  * dropped after the job; outputs of {@link Stage.Kind#PERSIST} stages are the partitions of the
  * {@link #persistedOutputs()} and must be kept.
  */

@@ -249,8 +249,15 @@ public final class Planner {
                     } else if (mapStages != null) {
                         for (int s = 0; s < mapStages.length; s++) {
                             int mapTasks = plan.node(source.input(s)).partitions();
-                            for (int m = 0; m < mapTasks; m++) {
-                                inputs.add(new TaskInput.StageOutput(mapStages[s], m, j));
+                            int from = 0;
+                            int to = mapTasks;
+                            if (source.kind() == Kind.COALESCE) {
+                                // Narrow: only this partition's contiguous group, never all map tasks.
+                                from = LogicalNode.coalesceFirst(j, mapTasks, leaf.partitions());
+                                to = LogicalNode.coalesceFirst(j + 1, mapTasks, leaf.partitions());
+                            }
+                            for (int m = from; m < to; m++) {
+                                inputs.add(new TaskInput.ShuffleRead(mapStages[s], m, j));
                             }
                         }
                     } else {
@@ -309,6 +316,7 @@ public final class Planner {
                 case GROUP_BY_KEY -> new StageFunction.Source(SourceKind.GROUP_BY_KEY, name, -1, sideTasks(n));
                 case JOIN -> new StageFunction.Source(SourceKind.JOIN, name, -1, sideTasks(n));
                 case REPARTITION -> new StageFunction.Source(SourceKind.REPARTITION, name, -1, sideTasks(n));
+                case COALESCE -> new StageFunction.Source(SourceKind.COALESCE, name, -1, sideTasks(n));
                 default -> throw new IllegalStateException("not a stage leaf: " + n.kind());
             };
         }
@@ -331,7 +339,7 @@ public final class Planner {
                     int fn = w.kind() == Kind.REDUCE_BY_KEY
                             ? functionSlot(key.wide(), w.function(), functions, functionSlots) : -1;
                     return new StageFunction.Sink(SinkKind.SHUFFLE, w.kind(), null, w.kind().displayName(), fn,
-                            w.partitions());
+                            w.partitions(), key.side());
                 }
                 default -> {
                     Action action = plan.action();
@@ -348,6 +356,10 @@ public final class Planner {
                 case RESULT -> "result: " + plan.action();
                 case SHUFFLE_MAP -> {
                     LogicalNode w = plan.node(key.wide());
+                    if (w.kind() == Kind.COALESCE) {
+                        yield "coalesce: each partition kept whole for its group of " + w.partitions()
+                                + " (no hash exchange)";
+                    }
                     yield "shuffle map for " + w.kind().displayName()
                             + (w.kind() == Kind.JOIN ? (key.side() == 0 ? " left" : " right") : "")
                             + (w.kind() == Kind.REDUCE_BY_KEY ? " with map-side combine" : "") + ", "

@@ -15,8 +15,8 @@ import java.util.List;
  * @param sink what happens to the elements ("shuffle write for reduceByKey ...", "collect")
  * @param parents ids of the stages whose outputs this stage reads (shuffle or persist boundaries)
  * @param pinnedInputs the refs the stage reads where they already live
- * @param outputsPerTask how many outputs each task returns (the reduce partition count for a
- *     shuffle-map stage, else 1)
+ * @param outputsPerTask how many outputs each task returns (1: a shuffle-map task returns all its
+ *     buckets as one {@link io.quiver.core.plan.ShuffleOutput})
  * @param tasks one per partition, in partition order
  */
 public record Stage(int id, Kind kind, List<String> operators, String sink, List<Integer> parents,
@@ -24,7 +24,7 @@ public record Stage(int id, Kind kind, List<String> operators, String sink, List
 
     /** What a stage's tasks produce. */
     public enum Kind {
-        /** One bucket per reduce partition of the next stage; the runtime drops them after the job. */
+        /** One map output holding a bucket per reduce partition; the runtime drops them after the job. */
         SHUFFLE_MAP,
         /** A persisted dataset's partitions; the runtime keeps them after the job. */
         PERSIST,

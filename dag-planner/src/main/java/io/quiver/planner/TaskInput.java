@@ -33,4 +33,12 @@ public sealed interface TaskInput {
 
     /** Output {@code output} of task {@code partition} of the earlier stage {@code stageId}. */
     record StageOutput(int stageId, int partition, int output) implements TaskInput {}
+
+    /**
+     * Bucket {@code bucket} of the map output of task {@code mapTask} of the shuffle-map stage
+     * {@code stageId}. The runtime passes the whole map output (a {@link
+     * io.quiver.core.plan.ShuffleOutput}), and only when the map task reported rows for that bucket:
+     * a reduce task gets no argument, and fetches nothing, for the map tasks that wrote none.
+     */
+    record ShuffleRead(int stageId, int mapTask, int bucket) implements TaskInput {}
 }

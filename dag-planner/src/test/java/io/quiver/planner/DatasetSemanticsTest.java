@@ -156,6 +156,29 @@ class DatasetSemanticsTest {
     }
 
     @Test
+    void coalesceKeepsOrderAndMergesContiguousPartitions() {
+        Dataset<Integer> d = q.parallelize(ints(100), 10).coalesce(3);
+        assertThat(d.partitions()).isEqualTo(3);
+        assertThat(d.collect()).isEqualTo(ints(100));
+        assertThat(q.lastPlan().stage(1).tasks().get(1).inputs()).hasSize(1 + 3);
+        assertThat(q.parallelize(ints(0), 4).coalesce(2).collect()).isEmpty();
+        assertThat(q.parallelize(ints(7), 3).union(q.parallelize(ints(5), 2)).coalesce(2).count()).isEqualTo(12);
+    }
+
+    @Test
+    void repartitionSpreadsSmallPartitionsOverEveryOutputPartition() {
+        // Spark's RDDSuite "repartitioned RDDs perform load balancing"
+        List<Long> sizes = q.parallelize(ints(100), 10).repartition(20).mapPartitions(it -> {
+            long n = 0;
+            for (; it.hasNext(); it.next()) {
+                n++;
+            }
+            return List.of(n).iterator();
+        }).collect();
+        assertThat(sizes).hasSize(20).allMatch(n -> n > 0);
+    }
+
+    @Test
     void collectAsMapKeepsTheLastValueForADuplicateKey() {
         Map<String, Integer> m = q.parallelize(List.of(KV.of("a", 1), KV.of("b", 2), KV.of("a", 3)), 2)
                 .mapToPair(kv -> kv).collectAsMap();

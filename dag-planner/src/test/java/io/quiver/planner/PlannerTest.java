@@ -65,14 +65,14 @@ class PlannerTest {
         assertThat(map.kind()).isEqualTo(Stage.Kind.SHUFFLE_MAP);
         assertThat(map.operators()).containsExactly("range(0..10)", "mapToPair");
         assertThat(map.partitions()).isEqualTo(3);
-        assertThat(map.outputsPerTask()).isEqualTo(2);
+        assertThat(map.outputsPerTask()).as("one map output holding both buckets").isEqualTo(1);
         Stage reduce = p.stage(1);
         assertThat(reduce.operators()).containsExactly("reduceByKey", "mapValues");
         assertThat(reduce.partitions()).isEqualTo(2);
         assertThat(reduce.parents()).containsExactly(0);
         assertThat(reduce.tasks().get(1).inputs()).containsExactly(new TaskInput.Inline(1),
-                new TaskInput.StageOutput(0, 0, 1), new TaskInput.StageOutput(0, 1, 1),
-                new TaskInput.StageOutput(0, 2, 1));
+                new TaskInput.ShuffleRead(0, 0, 1), new TaskInput.ShuffleRead(0, 1, 1),
+                new TaskInput.ShuffleRead(0, 2, 1));
     }
 
     @Test
@@ -89,7 +89,8 @@ class PlannerTest {
             n = b.add(LogicalNode.narrow(Kind.MAP, n, FN));
             PhysicalPlan p = plan(b, n);
             assertThat(p.stages()).as(wide.name()).hasSize(2);
-            assertThat(p.stage(0).outputsPerTask()).isEqualTo(5);
+            assertThat(p.stage(0).outputsPerTask()).isEqualTo(1);
+            assertThat(p.stage(0).function().sink().buckets()).isEqualTo(5);
             assertThat(p.stage(1).operators()).containsExactly(wide.displayName(), "map");
             assertThat(p.stage(1).partitions()).isEqualTo(5);
         }
@@ -111,11 +112,34 @@ class PlannerTest {
         assertThat(p.stage(1).partitions()).isEqualTo(3);
         Stage result = p.stage(2);
         assertThat(result.parents()).containsExactly(0, 1);
-        // left buckets (2 map tasks) then right buckets (3 map tasks)
+        // bucket 2 of the left map outputs (2 map tasks), then of the right ones (3 map tasks)
         assertThat(result.tasks().get(2).inputs()).containsExactly(new TaskInput.Inline(2),
-                new TaskInput.StageOutput(0, 0, 2), new TaskInput.StageOutput(0, 1, 2),
-                new TaskInput.StageOutput(1, 0, 2), new TaskInput.StageOutput(1, 1, 2),
-                new TaskInput.StageOutput(1, 2, 2));
+                new TaskInput.ShuffleRead(0, 0, 2), new TaskInput.ShuffleRead(0, 1, 2),
+                new TaskInput.ShuffleRead(1, 0, 2), new TaskInput.ShuffleRead(1, 1, 2),
+                new TaskInput.ShuffleRead(1, 2, 2));
+        assertThat(p.stage(1).function().sink().side()).as("the right side's map stage").isEqualTo(1);
+    }
+
+    @Test
+    void coalesceReadsOnlyItsContiguousGroupOfMapOutputs() {
+        LogicalPlan.Builder b = LogicalPlan.builder();
+        int n = b.add(LogicalNode.range(0, 100, 10));
+        n = b.add(LogicalNode.coalesce(n, 3));
+        PhysicalPlan p = plan(b, n);
+        assertThat(p.stages()).hasSize(2);
+        assertThat(p.stage(0).sink()).contains("coalesce").contains("no hash exchange");
+        // 10 -> 3: groups [0, 4), [4, 7), [7, 10)
+        assertThat(p.stage(1).tasks().get(0).inputs()).containsExactly(new TaskInput.Inline(0),
+                new TaskInput.ShuffleRead(0, 0, 0), new TaskInput.ShuffleRead(0, 1, 0),
+                new TaskInput.ShuffleRead(0, 2, 0), new TaskInput.ShuffleRead(0, 3, 0));
+        assertThat(p.stage(1).tasks().get(2).inputs()).containsExactly(new TaskInput.Inline(2),
+                new TaskInput.ShuffleRead(0, 7, 2), new TaskInput.ShuffleRead(0, 8, 2),
+                new TaskInput.ShuffleRead(0, 9, 2));
+        for (int parent = 0; parent < 10; parent++) {
+            int group = LogicalNode.coalesceGroup(parent, 10, 3);
+            assertThat(parent).isBetween(LogicalNode.coalesceFirst(group, 10, 3),
+                    LogicalNode.coalesceFirst(group + 1, 10, 3) - 1);
+        }
     }
 
     @Test

@@ -3,6 +3,7 @@ package io.quiver.planner;
 import io.quiver.QuiverException;
 import io.quiver.RefId;
 import io.quiver.core.codec.JavaSerialization;
+import io.quiver.core.plan.ShuffleOutput;
 import io.quiver.core.plan.LogicalPlan;
 import io.quiver.core.task.TaskContext;
 import io.quiver.core.task.TaskFunction;
@@ -76,10 +77,16 @@ public final class TestingPlanRunner implements AutoCloseable {
                 futures.add(pool.submit(() -> {
                     TaskFunction fn = perExecutor.computeIfAbsent(executor, e -> (TaskFunction)
                             JavaSerialization.deserialize(functionBytes, getClass().getClassLoader()));
-                    Object[] args = new Object[task.inputs().size()];
-                    for (int i = 0; i < args.length; i++) {
-                        args[i] = resolve(task.inputs().get(i), executor, view, pinned, outputs);
+                    List<Object> argList = new ArrayList<>(task.inputs().size());
+                    for (TaskInput input : task.inputs()) {
+                        Object value = resolve(input, executor, view, pinned, outputs);
+                        // As the leader does: a map output with no rows for this bucket is left out.
+                        if (!(input instanceof TaskInput.ShuffleRead sr)
+                                || ((ShuffleOutput) value).rows()[sr.bucket()] > 0) {
+                            argList.add(value);
+                        }
                     }
+                    Object[] args = argList.toArray();
                     int n = stage.outputsPerTask();
                     Object[] out = fn.run(args, new Context(executor, n));
                     if (out.length != n) {
@@ -135,6 +142,12 @@ public final class TestingPlanRunner implements AutoCloseable {
             ClusterView.RefLocation loc = view.location(p.ref());
             if (loc == null || !loc.broadcast() && !loc.holders().contains(executor)) {
                 pinnedBytesFetched.addAndGet(bytes.length);
+            }
+            return decode(bytes);
+        } else if (input instanceof TaskInput.ShuffleRead sr) {
+            byte[] bytes = outputs.get(key(sr.stageId(), sr.mapTask(), 0));
+            if (bytes == null) {
+                throw new AssertionError("no output " + sr);
             }
             return decode(bytes);
         } else {

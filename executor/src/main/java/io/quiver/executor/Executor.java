@@ -62,6 +62,7 @@ public final class Executor implements AutoCloseable {
     private final EpochFence fence = new EpochFence();
     private final LongAdder tasksRun = new LongAdder();
     private final LongAdder bytesFetched = new LongAdder();
+    private final LongAdder fetchRequests = new LongAdder();
     private final LongAdder functionsDeserialized = new LongAdder();
     private final AtomicLong sessions = new AtomicLong();
     private final java.util.concurrent.CompletableFuture<QuiverException> refused = new java.util.concurrent.CompletableFuture<>();
@@ -164,7 +165,7 @@ public final class Executor implements AutoCloseable {
                     this::replicate, cancel -> loop.execute(() -> slots.cancel(cancel.tasks())), this::activity);
             leader.refusal().thenAccept(refused::complete);
             peers = new PeerLinks(config.id(), transport, config.secret(), fence::newest, io);
-            fetcher = new Fetcher(config.id(), peers, store, bytesFetched, ref -> {
+            fetcher = new Fetcher(config.id(), peers, store, bytesFetched, fetchRequests, ref -> {
                 replicating.remove(ref);
                 leader.stored(new BlockInfo(ref, store.size(ref)));
                 loop.execute(() -> slots.blockArrived(ref));
@@ -259,10 +260,10 @@ public final class Executor implements AutoCloseable {
         BlockStore s = store;
         if (s == null) {
             return new ExecutorStats(tasksRun.sum(), bytesFetched.sum(), functionsDeserialized.sum(), 0, 0, 0, 0,
-                    java.util.Map.of());
+                    java.util.Map.of(), fetchRequests.sum());
         }
         return new ExecutorStats(tasksRun.sum(), bytesFetched.sum(), functionsDeserialized.sum(), s.memoryUsed(),
-                s.blockCount(), s.spills(), slots == null ? 0 : slots.queued(), s.decodeCounts());
+                s.blockCount(), s.spills(), slots == null ? 0 : slots.queued(), s.decodeCounts(), fetchRequests.sum());
     }
 
     /**

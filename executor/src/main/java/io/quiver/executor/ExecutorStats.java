@@ -14,9 +14,10 @@ import java.util.Map;
  * @param spills blocks written to disk under memory pressure
  * @param queued tasks launched here that wait for inputs or a slot
  * @param decodes how many times each block's value was decoded here
+ * @param fetchRequests fetch requests sent to peers (one per block, per location tried)
  */
 public record ExecutorStats(long tasksRun, long bytesFetched, long functionsDeserialized, long memoryUsed, int blocks,
-                            long spills, int queued, Map<RefId, Long> decodes) {
+                            long spills, int queued, Map<RefId, Long> decodes, long fetchRequests) {
     public ExecutorStats {
         decodes = Map.copyOf(decodes);
     }

@@ -32,6 +32,7 @@ final class Fetcher implements AutoCloseable {
     private final PeerLinks links;
     private final BlockStore store;
     private final LongAdder bytesFetched;
+    private final LongAdder requests;
     private final Consumer<RefId> onFetched;
     private final BiConsumer<RefId, Failure> onFailed;
     private final Map<RefId, Pending> byRef = new ConcurrentHashMap<>();
@@ -66,8 +67,9 @@ final class Fetcher implements AutoCloseable {
         }
     }
 
-    Fetcher(String selfId, PeerLinks links, BlockStore store, LongAdder bytesFetched, Consumer<RefId> onFetched,
-            BiConsumer<RefId, Failure> onFailed) {
+    Fetcher(String selfId, PeerLinks links, BlockStore store, LongAdder bytesFetched, LongAdder requests,
+            Consumer<RefId> onFetched, BiConsumer<RefId, Failure> onFailed) {
+        this.requests = requests;
         this.selfId = selfId;
         this.links = links;
         this.store = store;
@@ -117,6 +119,7 @@ final class Fetcher implements AutoCloseable {
             p.connection = c;
             p.requestId = id;
             byRequest.put(id, p);
+            requests.increment();
             c.send(new Fetch(id, p.ref));
             watch(c, p, id, 0);
             if (!c.isOpen() && byRequest.remove(id, p)) { // closed before onClosed could see the request

@@ -5,6 +5,7 @@ import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.ByteBufUtil;
 import io.quiver.RefId;
 import io.quiver.core.codec.DefaultCodec;
+import io.quiver.core.plan.ShuffleOutput;
 import io.quiver.core.protocol.Message.Arg;
 import io.quiver.core.protocol.Message.BlockInfo;
 import io.quiver.core.protocol.Message.Failure;
@@ -149,12 +150,14 @@ final class TaskRunner {
             for (int i = 0; i < values.length; i++) {
                 ByteBuf encoded = DefaultCodec.INSTANCE.encode(values[i], ByteBufAllocator.DEFAULT, loader);
                 int size = encoded.readableBytes();
-                if (values.length == 1 && size <= INLINE_LIMIT) {
+                // A shuffle map output goes to no client: its summary, not its bytes, goes to the leader.
+                int[] bucketRows = values[i] instanceof ShuffleOutput so ? so.rows() : null;
+                if (values.length == 1 && size <= INLINE_LIMIT && bucketRows == null) {
                     inline = ByteBufUtil.getBytes(encoded);
                 }
                 store.put(outs.get(i), encoded, values[i], true);
                 stored++;
-                infos.add(new BlockInfo(outs.get(i), size));
+                infos.add(new BlockInfo(outs.get(i), size, bucketRows));
             }
             result = new TaskResult(outs.get(0), System.nanoTime() - start, infos, inline, null);
         } catch (Throwable t) {

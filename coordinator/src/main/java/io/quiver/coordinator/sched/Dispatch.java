@@ -76,6 +76,11 @@ final class Dispatch {
             if (t.state != TaskState.WAITING || t.unresolved == 0 || t.missingInput || t.heldBack) {
                 continue;
             }
+            if (t.shuffleBucket >= 0) {
+                // A shuffle reader waits for its map outputs' summaries: sent ahead, it would carry
+                // (and fetch) every map output, not only those holding rows for its bucket.
+                continue;
+            }
             Exec target = null;
             boolean ok = true;
             for (Block in : t.inputs) {
@@ -226,8 +231,11 @@ final class Dispatch {
         if (t.inputs.isEmpty()) {
             return List.of();
         }
-        List<Placement.Input> inputs = new ArrayList<>(t.inputs.size());
+        List<Placement.Input> inputs = new ArrayList<>(t.shuffleBucket < 0 ? t.inputs.size() : 4);
         for (Block b : t.inputs) {
+            if (ShuffleInputs.skip(t, b)) {
+                continue; // not launched with it, so not fetched: no cost anywhere
+            }
             List<Integer> holders = new ArrayList<>(b.locations.size());
             List<String> hosts = new ArrayList<>(b.locations.size());
             for (Exec holder : b.locations) {
@@ -284,6 +292,9 @@ final class Dispatch {
                     continue;
                 }
                 Block b = t.inputs.get(input++);
+                if (ShuffleInputs.skip(t, b)) {
+                    continue; // no rows for this reduce task there: nothing to fetch
+                }
                 List<Peer> where = new ArrayList<>(b.locations.size());
                 if (b.done) {
                     for (Exec holder : b.locations) {
@@ -366,7 +377,7 @@ final class Dispatch {
                     double waitThere = (double) busy.load() * busy.avgTaskNanos / busy.slots;
                     double moveHere = 0;
                     for (Block b : t.inputs) {
-                        if (!b.locations.contains(idle) && b.size > 0) {
+                        if (!b.locations.contains(idle) && b.size > 0 && !ShuffleInputs.skip(t, b)) {
                             moveHere += b.size / Placement.REMOTE_BYTES_PER_NANO;
                         }
                     }

@@ -101,7 +101,7 @@ final class Model {
         boolean done;
         Failure failure;
         final LinkedHashSet<Exec> locations = new LinkedHashSet<>();
-        final List<Task> waiters = new ArrayList<>(1);
+        final Waiters waiters = new Waiters();
         /** Lineage-free or persisted: the planner may pin work to it, so it is in the published view. */
         boolean pinnable;
         boolean broadcast;
@@ -119,6 +119,11 @@ final class Model {
         final Set<String> expected = new HashSet<>();
         /** Adopted from a resuming client: waits for executors' inventories until recovery ends. */
         boolean awaitingInventory;
+        /**
+         * A shuffle map output: rows per bucket, as its task reported them; null when not one, or
+         * not known (adopted from an inventory): then every reader is given it.
+         */
+        int[] bucketRows;
 
         Block(RefId ref, Task producer, Client owner) {
             this.ref = ref;
@@ -166,6 +171,11 @@ final class Model {
         /** Why it cannot run (an input failed or is unknown), decided once adoption was tried. */
         Failure inputFailure;
         final List<Block> outputs = new ArrayList<>(1);
+        /**
+         * A shuffle reduce task: the bucket it reads from its map outputs, so that it is launched
+         * with only those that hold rows for it ({@link ShuffleInputs}); -1 for other tasks.
+         */
+        int shuffleBucket = -1;
         /** The dataset job it belongs to, for progress; null for a submitted function. */
         Observed.Job job;
         int stage = -1;

@@ -980,17 +980,22 @@ public final class Scheduler {
                     fns.put(fn.id, fn);
                 }
                 List<Arg> args = new ArrayList<>(spec.inputs().size());
+                int shuffleBucket = -1;
                 for (TaskInput in : spec.inputs()) {
                     if (in instanceof TaskInput.Inline inline) {
                         args.add(Arg.value(DefaultCodec.INSTANCE.toBytes(inline.value())));
                     } else if (in instanceof TaskInput.Pinned pinned) {
                         args.add(Arg.ref(pinned.ref()));
+                    } else if (in instanceof TaskInput.ShuffleRead sr) {
+                        args.add(Arg.ref(outputs.get(sr.stageId()).get(sr.mapTask()).get(0)));
+                        shuffleBucket = sr.bucket();
                     } else {
                         TaskInput.StageOutput so = (TaskInput.StageOutput) in;
                         args.add(Arg.ref(outputs.get(so.stageId()).get(so.partition()).get(so.output())));
                     }
                 }
                 Task t = addTask(outs.get(0), List.copyOf(outs), fn, args, owned ? c : null, false);
+                t.shuffleBucket = shuffleBucket;
                 t.job = progress;
                 t.stage = stage.id();
                 added.add(t);
@@ -1276,6 +1281,7 @@ public final class Scheduler {
                 Block b = t.outputs.get(i);
                 BlockInfo info = i < r.outputs().size() ? r.outputs().get(i) : null;
                 b.size = info == null ? -1 : info.size();
+                b.bucketRows = info == null ? null : info.bucketRows();
                 b.locations.add(e);
             }
             finish(t, t.outputs.size() == 1 ? r.inline() : null);

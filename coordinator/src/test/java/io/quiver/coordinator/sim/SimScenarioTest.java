@@ -141,7 +141,8 @@ class SimScenarioTest {
         Simulation sim = cluster(15, 3, 2);
         SimClient c = connectedClient(sim);
         RefId job = c.job(6, 3, null);
-        List<RefId> reduces = List.of(JobRefs.ref(job, 18), JobRefs.ref(job, 19), JobRefs.ref(job, 20));
+        // refs 0..5: one map output per map task (all its buckets); 6..8: the reduce tasks
+        List<RefId> reduces = List.of(JobRefs.ref(job, 6), JobRefs.ref(job, 7), JobRefs.ref(job, 8));
         assertThat(sim.runUntil(() -> sim.liveExecutors().stream()
                 .anyMatch(e -> e.active.stream().anyMatch(r -> r.started && reduces.contains(r.task)))))
                 .as("a reduce task starts").isTrue();

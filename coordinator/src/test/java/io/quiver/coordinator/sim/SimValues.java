@@ -97,6 +97,9 @@ final class SimValues {
                             inputs.add(scatterValue(p.ref()));
                         } else if (in instanceof TaskInput.StageOutput so) {
                             inputs.add(values.get(outputs.get(so.stageId()).get(so.partition()).get(so.output())));
+                        } else if (in instanceof TaskInput.ShuffleRead sr) {
+                            // Simulated map outputs carry no bucket summary: every reader gets them all.
+                            inputs.add(values.get(outputs.get(sr.stageId()).get(sr.mapTask()).get(0)));
                         }
                     }
                     List<RefId> outs = new ArrayList<>();

@@ -490,8 +490,13 @@ public final class QuiverClient implements Quiver {
     private <R> List<Ref<R>> mapTasks(TaskFunction fn, List<?> items, RefImpl<?> shared, TaskOptions options) {
         checkNotClosed();
         byte[] fnBytes = JavaSerialization.serialize(fn, "the function passed to map");
-        checkArgument(fnBytes.length <= LARGE_FUNCTION_BYTES, "map: the function serializes to %s bytes (over 1 MiB):"
-                + " it captures too much; scatter the large value and use map(fn, items, sharedRef)", fnBytes.length);
+        // As submit does: a function too large for a control message travels once as a block, and
+        // every task reads it as input 0 (deserialized once per executor, see LargeFunction).
+        Ref<byte[]> fnBlock = null;
+        if (fnBytes.length > LARGE_FUNCTION_BYTES) {
+            fnBlock = scatter(fnBytes, Scatter.single());
+            fnBytes = JavaSerialization.serialize(new LargeFunction(), "map");
+        }
         // Items travel inline in the control message, except large ones: those go as blocks on the data plane.
         List<Arg> itemArgs = new ArrayList<>(items.size());
         List<Ref<?>> itemBlocks = new ArrayList<>();
@@ -511,12 +516,22 @@ public final class QuiverClient implements Quiver {
         List<TaskSpec> specs = new ArrayList<>(items.size());
         for (Arg item : itemArgs) {
             RefState r = refs.mint();
-            List<Arg> args = shared == null ? List.of(item) : List.of(item, Arg.ref(shared.id()));
+            List<Arg> args = new ArrayList<>(3);
+            if (fnBlock != null) {
+                args.add(Arg.ref(fnBlock.id()));
+            }
+            args.add(item);
+            if (shared != null) {
+                args.add(Arg.ref(shared.id()));
+            }
             specs.add(new TaskSpec(r.id, fnId, args, options));
             out.add(handle(r));
         }
         session.submit(List.of(new FnDef(fnId, fnBytes, null)), specs);
         itemBlocks.forEach(Ref::close); // released after the tasks that read them are queued
+        if (fnBlock != null) {
+            fnBlock.close();
+        }
         return List.copyOf(out);
     }
 
@@ -756,11 +771,22 @@ public final class QuiverClient implements Quiver {
     /** Runs a big function that came as a block: input 0 holds its serialized bytes. */
     static final class LargeFunction implements TaskFunction {
         private static final long serialVersionUID = 1L;
+        /**
+         * Functions by the block value they came from: an executor decodes a block once and hands
+         * the same array to every task that reads it, so the tasks of one map share one function.
+         * Weak keys: an entry goes with its block.
+         */
+        private static final Map<byte[], TaskFunction> DESERIALIZED =
+                java.util.Collections.synchronizedMap(new java.util.WeakHashMap<>());
 
         @Override
         public Object[] run(Object[] args, io.quiver.core.task.TaskContext ctx) throws Exception {
-            TaskFunction inner = (TaskFunction) JavaSerialization.deserialize((byte[]) args[0],
-                    Thread.currentThread().getContextClassLoader());
+            byte[] bytes = (byte[]) args[0];
+            TaskFunction inner = DESERIALIZED.get(bytes);
+            if (inner == null) {
+                inner = (TaskFunction) JavaSerialization.deserialize(bytes, Thread.currentThread().getContextClassLoader());
+                DESERIALIZED.put(bytes, inner);
+            }
             Object[] rest = new Object[args.length - 1];
             System.arraycopy(args, 1, rest, 0, rest.length);
             return inner.run(rest, ctx);

@@ -44,7 +44,27 @@ public final class JavaSerialization {
         } catch (InvalidClassException e) {
             throw new NotSerializableException("class " + e.classname + " cannot be serialized: " + e.getMessage()
                     + "; make it Serializable or do not capture it", e.classname, e);
+        } catch (QuiverException e) {
+            throw e;
+        } catch (RuntimeException e) {
+            // A user's writeObject (or writeReplace, writeExternal) threw: say whose, and what to do.
+            String thrower = userWriter(e, value);
+            throw new NotSerializableException("a " + value.getClass().getName() + " cannot be serialized: "
+                    + "the writeObject/writeReplace/writeExternal of " + thrower + " threw " + e
+                    + "; fix that method, or do not pass or capture the value", thrower, e);
         }
+    }
+
+    /** The class whose serialization hook threw {@code e}, from its stack; the value's class if none shows. */
+    private static String userWriter(Throwable e, Object value) {
+        for (StackTraceElement f : e.getStackTrace()) {
+            String m = f.getMethodName();
+            if ((m.equals("writeObject") || m.equals("writeReplace") || m.equals("writeExternal"))
+                    && !f.getClassName().startsWith("java.")) {
+                return f.getClassName();
+            }
+        }
+        return value.getClass().getName();
     }
 
     /**

@@ -58,7 +58,7 @@ final class CombineTable {
 
     /**
      * The entries split into {@code buckets} {@link KeyedBucket}s by {@code Math.floorMod(hashCode,
-     * buckets)}, the shuffle's partitioning ({@link Shuffles#bucket}).
+     * buckets)}, the shuffle's partitioning ({@link Shuffles#bucket}); an empty bucket is null.
      */
     Object[] toBuckets(int buckets) {
         int[] counts = new int[buckets];
@@ -72,9 +72,11 @@ final class CombineTable {
         Object[][] bucketKeys = new Object[buckets][];
         Object[][] bucketValues = new Object[buckets][];
         for (int b = 0; b < buckets; b++) {
-            bucketKeys[b] = new Object[counts[b]];
-            bucketValues[b] = new Object[counts[b]];
-            counts[b] = 0;
+            if (counts[b] > 0) { // an empty bucket stays null: many reduce partitions, few keys
+                bucketKeys[b] = new Object[counts[b]];
+                bucketValues[b] = new Object[counts[b]];
+                counts[b] = 0;
+            }
         }
         for (int i = 0; i < ks.length; i++) {
             if (ks[i] != null) {
@@ -86,7 +88,7 @@ final class CombineTable {
         }
         Object[] out = new Object[buckets];
         for (int b = 0; b < buckets; b++) {
-            out[b] = new KeyedBucket(bucketKeys[b], bucketValues[b]);
+            out[b] = bucketKeys[b] == null ? null : new KeyedBucket(bucketKeys[b], bucketValues[b]);
         }
         return out;
     }

@@ -34,7 +34,9 @@ public final class LogicalNode {
         REDUCE_BY_KEY(14, "reduceByKey"),
         GROUP_BY_KEY(15, "groupByKey"),
         JOIN(16, "join"),
-        REPARTITION(17, "repartition");
+        REPARTITION(17, "repartition"),
+        /** Merges contiguous groups of partitions: a stage boundary, but no hash exchange (see the planner). */
+        COALESCE(31, "coalesce");
 
         private static final Kind[] BY_CODE = new Kind[32];
 
@@ -72,7 +74,8 @@ public final class LogicalNode {
 
         /** Cuts a stage boundary: its input is shuffled. */
         public boolean isWide() {
-            return this == REDUCE_BY_KEY || this == GROUP_BY_KEY || this == JOIN || this == REPARTITION;
+            return this == REDUCE_BY_KEY || this == GROUP_BY_KEY || this == JOIN || this == REPARTITION
+                    || this == COALESCE;
         }
 
         /** A one-input, one-partition-to-one-partition operator that fuses into its input's stage. */
@@ -193,6 +196,26 @@ public final class LogicalNode {
     public static LogicalNode repartition(int input, int partitions) {
         return new LogicalNode(Kind.REPARTITION, new int[] {input}, partitions, false, null, null, false, null,
                 null, null, 0, 0, 0);
+    }
+
+    /** Output partition {@code j} holds input partitions {@code [coalesceFirst(j), coalesceFirst(j + 1))}. */
+    public static LogicalNode coalesce(int input, int partitions) {
+        return new LogicalNode(Kind.COALESCE, new int[] {input}, partitions, false, null, null, false, null,
+                null, null, 0, 0, 0);
+    }
+
+    /**
+     * The first of the contiguous input partitions that output partition {@code j} of a coalesce
+     * of {@code parents} partitions into {@code partitions} reads: {@code ceil(j * parents /
+     * partitions)}, so the groups differ in size by at most one.
+     */
+    public static int coalesceFirst(int j, int parents, int partitions) {
+        return (int) (((long) j * parents + partitions - 1) / partitions);
+    }
+
+    /** The output partition of a coalesce that input partition {@code p} goes to: the inverse of {@link #coalesceFirst}. */
+    public static int coalesceGroup(int p, int parents, int partitions) {
+        return (int) ((long) p * partitions / parents);
     }
 
     /** This node, marked so that the runtime keeps its partitions after the job. */

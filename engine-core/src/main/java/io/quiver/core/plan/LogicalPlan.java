@@ -146,6 +146,10 @@ public final class LogicalPlan {
             if (k.isPinned() && n.pinned() == null) {
                 throw new IllegalArgumentException(k.displayName() + " (node " + i + ") has no pinned ref");
             }
+            if (k == Kind.COALESCE && n.partitions() > nodes[n.input(0)].partitions()) {
+                throw new IllegalArgumentException("coalesce (node " + i + "): " + n.partitions()
+                        + " partitions from " + nodes[n.input(0)].partitions() + "; coalesce only merges partitions");
+            }
             int expected = switch (k) {
                 case UNION -> nodes[n.input(0)].partitions() + nodes[n.input(1)].partitions();
                 default -> k.isNarrowOp() ? nodes[n.input(0)].partitions() : n.partitions();

@@ -12,9 +12,10 @@ import java.util.Map;
 
 /**
  * Both sides of the shuffles: map-side writers that split a task's output into one bucket per
- * reduce partition ({@code Math.floorMod(key.hashCode(), n)}), and reduce-side readers that merge
- * the buckets of every map task. Buckets: {@link KeyedBucket} for the keyed shuffles, {@code
- * Object[]} for repartition. Confined to one task's thread.
+ * reduce partition ({@code Math.floorMod(key.hashCode(), n)}) and wrap them in one {@link
+ * ShuffleOutput}, and reduce-side readers that merge the non-empty buckets of the map tasks that
+ * wrote any. Buckets: {@link KeyedBucket} for the keyed shuffles, {@code Object[]} for repartition.
+ * Confined to one task's thread.
  */
 final class Shuffles {
     private Shuffles() {}
@@ -38,60 +39,121 @@ final class Shuffles {
 
     // ---- map side
 
+    /** Wraps a map task's buckets, empty ones dropped to null, with their row counts. */
+    static ShuffleOutput output(int side, Object[] buckets) {
+        int[] rows = new int[buckets.length];
+        for (int b = 0; b < buckets.length; b++) {
+            int n = buckets[b] instanceof KeyedBucket k ? k.size() : buckets[b] instanceof Object[] a ? a.length : 0;
+            rows[b] = n;
+            if (n == 0) {
+                buckets[b] = null;
+            }
+        }
+        return new ShuffleOutput(side, buckets, rows);
+    }
+
+    /**
+     * Rejects keys that hash by identity: equal arrays would land in different buckets (Spark's
+     * "Default partitioner cannot partition array keys").
+     */
+    static Object hashableKey(Object key, String operator) {
+        if (key.getClass().isArray()) {
+            throw new QuiverException(operator + ": cannot partition array keys (" + key.getClass().getSimpleName()
+                    + "): arrays hash by identity, so equal arrays would land in different groups; use a List"
+                    + " (List.of(...), Arrays.asList(...)) or a record as the key");
+        }
+        return key;
+    }
+
     /** reduceByKey's map side: combines values per key in one table, split into buckets at the end. */
     @SuppressWarnings("rawtypes")
-    static Object[] writeCombined(Batches in, Fn2 fn, int buckets, String operator) throws Exception {
+    static ShuffleOutput writeCombined(Batches in, Fn2 fn, int buckets, int side, String operator) throws Exception {
         CombineTable table = new CombineTable();
         Batch batch = new Batch();
         while (in.next(batch)) {
             Object[] items = batch.items;
             for (int i = 0, n = batch.size; i < n; i++) {
                 KV<?, ?> kv = pair(items[i], operator);
-                table.combine(kv.key(), kv.value(), fn);
+                table.combine(hashableKey(kv.key(), operator), kv.value(), fn);
             }
         }
-        return table.toBuckets(buckets);
+        return output(side, table.toBuckets(buckets));
     }
 
-    /** groupByKey's and join's map side: the pairs, split by key, in input order. */
-    static Object[] writePairs(Batches in, int buckets, String operator) throws Exception {
+    /** groupByKey's and join's map side: the pairs, split by key, in input order; buffers made on first use. */
+    static ShuffleOutput writePairs(Batches in, int buckets, int side, String operator) throws Exception {
         PairBuffer[] buffers = new PairBuffer[buckets];
-        for (int i = 0; i < buckets; i++) {
-            buffers[i] = new PairBuffer();
-        }
         Batch batch = new Batch();
         while (in.next(batch)) {
             for (int i = 0; i < batch.size; i++) {
                 KV<?, ?> kv = pair(batch.items[i], operator);
-                buffers[bucket(kv.key(), buckets)].add(kv.key(), kv.value());
+                int b = bucket(hashableKey(kv.key(), operator), buckets);
+                if (buffers[b] == null) {
+                    buffers[b] = new PairBuffer();
+                }
+                buffers[b].add(kv.key(), kv.value());
             }
         }
         Object[] out = new Object[buckets];
         for (int b = 0; b < buckets; b++) {
-            out[b] = buffers[b].toBucket();
+            out[b] = buffers[b] == null ? null : buffers[b].toBucket();
         }
-        return out;
+        return output(side, out);
     }
 
-    /** repartition's map side: round robin, map task {@code p} starting at bucket {@code p % n}. */
-    static Object[] writeRoundRobin(Batches in, int buckets, int partition) throws Exception {
-        List<List<Object>> lists = new ArrayList<>(buckets);
-        for (int i = 0; i < buckets; i++) {
-            lists.add(new ArrayList<>());
-        }
-        int next = Math.floorMod(partition, buckets);
+    /**
+     * repartition's map side: round robin, map task {@code p} starting at a pseudo-random bucket
+     * seeded by {@code p} (as Spark does), so that many small map tasks spread their rows evenly
+     * instead of all filling the first buckets.
+     */
+    static ShuffleOutput writeRoundRobin(Batches in, int buckets, int partition) throws Exception {
+        List<Object>[] lists = newLists(buckets);
+        int next = startBucket(partition, buckets);
         Batch batch = new Batch();
         while (in.next(batch)) {
             for (int i = 0; i < batch.size; i++) {
-                lists.get(next).add(batch.items[i]);
+                if (lists[next] == null) {
+                    lists[next] = new ArrayList<>();
+                }
+                lists[next].add(batch.items[i]);
                 next = next + 1 == buckets ? 0 : next + 1;
             }
         }
         Object[] out = new Object[buckets];
         for (int b = 0; b < buckets; b++) {
-            out[b] = lists.get(b).toArray();
+            out[b] = lists[b] == null ? null : lists[b].toArray();
         }
-        return out;
+        return output(0, out);
+    }
+
+    /** coalesce's map side: the whole partition, in order, as bucket {@code group} (the others empty). */
+    static ShuffleOutput writeWhole(Batches in, int buckets, int group) throws Exception {
+        List<Object> all = new ArrayList<>();
+        Batch batch = new Batch();
+        while (in.next(batch)) {
+            all.addAll(Arrays.asList(batch.items).subList(0, batch.size));
+        }
+        Object[] out = new Object[buckets];
+        out[group] = all.toArray();
+        return output(0, out);
+    }
+
+    /** The first bucket of map task {@code partition}: pseudo-random, the same on every run (recompute). */
+    static int startBucket(int partition, int buckets) {
+        // Sequential seeds give correlated first draws from java.util.Random (Spark byte-swaps the
+        // index for the same reason): mix the index first (the murmur3 finalizer).
+        long h = partition;
+        h ^= h >>> 33;
+        h *= 0xff51afd7ed558ccdL;
+        h ^= h >>> 33;
+        h *= 0xc4ceb9fe1a85ec53L;
+        h ^= h >>> 33;
+        return (int) Math.floorMod(h, (long) buckets);
+    }
+
+    @SuppressWarnings("unchecked")
+    private static List<Object>[] newLists(int n) {
+        return (List<Object>[]) new List<?>[n];
     }
 
     private static final class PairBuffer {
@@ -126,6 +188,9 @@ final class Shuffles {
     /** Merges reduceByKey's combined buckets. */
     @SuppressWarnings("rawtypes")
     static Batches readCombined(List<Object> buckets, Fn2 fn, String operator) throws Exception {
+        if (buckets.isEmpty()) {
+            return Batches.of(List.of());
+        }
         if (buckets.size() == 1) {
             KeyedBucket only = keyed(buckets.get(0), operator);
             return pairs(only.keys(), only.values());
@@ -139,8 +204,8 @@ final class Shuffles {
                 merged.combine(keys[i], values[i], fn);
             }
         }
-        KeyedBucket all = (KeyedBucket) merged.toBuckets(1)[0];
-        return pairs(all.keys(), all.values());
+        Object all = merged.toBuckets(1)[0];
+        return all == null ? Batches.of(List.of()) : pairs(((KeyedBucket) all).keys(), ((KeyedBucket) all).values());
     }
 
     private static Batches pairs(Object[] keys, Object[] values) {

@@ -32,12 +32,14 @@ import java.util.List;
  *       RANGE        RangeSplit
  *       TEXT         TextSplit
  *       LIST         List         a persisted partition
- *       REDUCE_BY_KEY, GROUP_BY_KEY, REPARTITION  one bucket per map task, in map task order
- *       JOIN         the left side's buckets, then the right side's
+ *       REDUCE_BY_KEY, GROUP_BY_KEY, REPARTITION, JOIN
+ *                    ShuffleOutput, one per map task that wrote rows for this task's bucket, in
+ *                    map task order (the leader leaves out the others); a join's carry their side
  * </pre>
  *
- * Outputs (exactly {@link #outputs()}): a shuffle-map stage returns one bucket per reduce partition
- * ({@link KeyedBucket}, or {@code Object[]} for repartition); a persist stage returns the partition
+ * Outputs (exactly {@link #outputs()}): a shuffle-map task returns one {@link ShuffleOutput}
+ * holding a bucket per reduce partition ({@link KeyedBucket}, or {@code Object[]} for repartition;
+ * null when empty); a persist stage returns the partition
  * as an {@code ArrayList}; a result stage returns what its {@link Action} says. Exceptions thrown
  * by user functions propagate unchanged; Quiver's own checks (a null key, a non-pair element) throw
  * {@link QuiverException} naming the operator.
@@ -57,7 +59,9 @@ public final class StageFunction implements TaskFunction {
         REDUCE_BY_KEY,
         GROUP_BY_KEY,
         JOIN,
-        REPARTITION
+        REPARTITION,
+        /** A coalesce's group: the map outputs of its contiguous input partitions, concatenated. */
+        COALESCE
     }
 
     /** What a stage does with the elements of a partition. */
@@ -81,7 +85,7 @@ public final class StageFunction implements TaskFunction {
      * A path's source.
      *
      * @param function index into the stage's functions, or -1 (reduceByKey's combine function)
-     * @param sideTasks for shuffle sources: how many map tasks (buckets) each side contributes
+     * @param sideTasks for shuffle sources: how many map tasks each side has
      */
     public record Source(SourceKind kind, String name, int function, int[] sideTasks) implements Serializable {}
 
@@ -103,11 +107,17 @@ public final class StageFunction implements TaskFunction {
      * @param function for SHUFFLE of REDUCE_BY_KEY: the combine function; for RESULT of REDUCE: the
      *     reduce function; else -1
      * @param buckets for SHUFFLE: the reduce partition count
+     * @param side for SHUFFLE: which input of the wide operator this map stage feeds (1: a join's right)
      */
-    public record Sink(SinkKind kind, Kind shuffle, Action.Kind action, String name, int function, int buckets)
-            implements Serializable {
+    public record Sink(SinkKind kind, Kind shuffle, Action.Kind action, String name, int function, int buckets,
+            int side) implements Serializable {
+        /** A sink feeding side 0 (every sink but a join's right-side shuffle). */
+        public Sink(SinkKind kind, Kind shuffle, Action.Kind action, String name, int function, int buckets) {
+            this(kind, shuffle, action, name, function, buckets, 0);
+        }
+
         int outputs() {
-            return kind == SinkKind.SHUFFLE ? buckets : 1;
+            return 1;
         }
     }
 
@@ -168,7 +178,7 @@ public final class StageFunction implements TaskFunction {
         Object[] fns = functions();
         int partition = (Integer) args[0];
         Path path = pathOf(partition);
-        try (Batches source = openSource(path.source(), args, path.firstSourceArg(), fns)) {
+        try (Batches source = openSource(path, args, partition, fns)) {
             return drain(chain(source, path, args, fns), fns, partition);
         }
     }
@@ -217,8 +227,10 @@ public final class StageFunction implements TaskFunction {
     }
 
     @SuppressWarnings({"unchecked", "rawtypes"})
-    private Batches openSource(Source source, Object[] args, int first, Object[] fns) throws Exception {
-        Object in = args[first];
+    private Batches openSource(Path path, Object[] args, int partition, Object[] fns) throws Exception {
+        Source source = path.source();
+        int first = path.firstSourceArg();
+        Object in = first < args.length ? args[first] : null; // a reduce task may get no map output
         switch (source.kind()) {
             case ITEMS -> {
                 ClassLoader loader = Thread.currentThread().getContextClassLoader();
@@ -237,14 +249,24 @@ public final class StageFunction implements TaskFunction {
             }
             default -> {}
         }
-        int[] sides = source.sideTasks();
-        List<Object> side0 = Arrays.asList(args).subList(first, first + sides[0]);
+        int bucket = partition - path.firstPartition();
+        List<Object> side0 = new ArrayList<>();
+        List<Object> side1 = source.kind() == SourceKind.JOIN ? new ArrayList<>() : side0;
+        for (int i = first; i < args.length; i++) {
+            if (!(args[i] instanceof ShuffleOutput so)) {
+                throw new QuiverException(source.name() + ": expected a shuffle map output, got "
+                        + (args[i] == null ? "null" : args[i].getClass().getName()));
+            }
+            Object b = so.bucket(bucket);
+            if (b != null) {
+                (so.side() == 0 ? side0 : side1).add(b);
+            }
+        }
         return switch (source.kind()) {
             case REDUCE_BY_KEY -> Shuffles.readCombined(side0, (Fn2) fn(fns, source.function()), source.name());
             case GROUP_BY_KEY -> Shuffles.readGrouped(side0, source.name());
-            case REPARTITION -> Shuffles.readConcatenated(side0, source.name());
-            case JOIN -> Shuffles.readJoined(side0,
-                    Arrays.asList(args).subList(first + sides[0], first + sides[0] + sides[1]), source.name());
+            case REPARTITION, COALESCE -> Shuffles.readConcatenated(side0, source.name());
+            case JOIN -> Shuffles.readJoined(side0, side1, source.name());
             default -> throw new IllegalStateException("unknown source " + source.kind());
         };
     }
@@ -288,10 +310,13 @@ public final class StageFunction implements TaskFunction {
         switch (sink.kind()) {
             case SHUFFLE -> {
                 return switch (sink.shuffle()) {
-                    case REDUCE_BY_KEY -> Shuffles.writeCombined(in, (Fn2) fn(fns, sink.function()), sink.buckets(),
-                            sink.name());
-                    case GROUP_BY_KEY, JOIN -> Shuffles.writePairs(in, sink.buckets(), sink.name());
-                    case REPARTITION -> Shuffles.writeRoundRobin(in, sink.buckets(), partition);
+                    case REDUCE_BY_KEY -> new Object[] {Shuffles.writeCombined(in, (Fn2) fn(fns, sink.function()),
+                            sink.buckets(), sink.side(), sink.name())};
+                    case GROUP_BY_KEY, JOIN -> new Object[] {Shuffles.writePairs(in, sink.buckets(), sink.side(),
+                            sink.name())};
+                    case REPARTITION -> new Object[] {Shuffles.writeRoundRobin(in, sink.buckets(), partition)};
+                    case COALESCE -> new Object[] {Shuffles.writeWhole(in, sink.buckets(),
+                            LogicalNode.coalesceGroup(partition, partitions(), sink.buckets()))};
                     default -> throw new IllegalStateException("not a shuffle: " + sink.shuffle());
                 };
             }

@@ -306,15 +306,68 @@ public sealed interface Message {
         }
     }
 
-    /** A block and its size in bytes. */
-    record BlockInfo(RefId ref, long size) {
+    /**
+     * A block and its size in bytes; for a shuffle map output also its rows per bucket ({@code
+     * bucketRows}, null otherwise), sent sparse: the bucket count, then (bucket, rows) for the
+     * non-empty buckets only, so a map task that wrote 3 of 2,000 buckets reports 3 pairs.
+     */
+    record BlockInfo(RefId ref, long size, int[] bucketRows) {
+        /** The most buckets a summary may name: a bad peer cannot make the reader allocate more. */
+        static final int MAX_BUCKETS = 1 << 22;
+
+        /** A block that is not a shuffle map output. */
+        public BlockInfo(RefId ref, long size) {
+            this(ref, size, null);
+        }
+
         static void put(ByteBuf out, BlockInfo b) {
             writeRef(out, b.ref);
             out.writeLong(b.size);
+            int[] rows = b.bucketRows;
+            if (rows == null) {
+                out.writeInt(-1);
+                return;
+            }
+            out.writeInt(rows.length);
+            int countAt = out.writerIndex();
+            out.writeInt(0);
+            int nonEmpty = 0;
+            for (int i = 0; i < rows.length; i++) {
+                if (rows[i] != 0) {
+                    out.writeInt(i);
+                    out.writeInt(rows[i]);
+                    nonEmpty++;
+                }
+            }
+            out.setInt(countAt, nonEmpty);
         }
 
         static BlockInfo get(ByteBuf in) {
-            return new BlockInfo(readRef(in), readLong(in));
+            RefId ref = readRef(in);
+            long size = readLong(in);
+            int buckets = readInt(in);
+            if (buckets == -1) {
+                return new BlockInfo(ref, size, null);
+            }
+            if (buckets < 0 || buckets > MAX_BUCKETS) {
+                throw new ProtocolException("bucket summary of " + buckets + " buckets (at most " + MAX_BUCKETS + ")");
+            }
+            int nonEmpty = readInt(in);
+            if (nonEmpty < 0 || nonEmpty > buckets || (long) nonEmpty * 8 > in.readableBytes()) {
+                throw new ProtocolException("bucket summary with " + nonEmpty + " non-empty of " + buckets
+                        + " buckets does not fit the " + in.readableBytes() + " bytes left in the frame");
+            }
+            int[] rows = new int[buckets];
+            for (int i = 0; i < nonEmpty; i++) {
+                int b = in.readInt();
+                int n = in.readInt();
+                if (b < 0 || b >= buckets || n <= 0) {
+                    throw new ProtocolException("bucket summary entry (" + b + ", " + n + ") outside " + buckets
+                            + " buckets or not positive");
+                }
+                rows[b] = n;
+            }
+            return new BlockInfo(ref, size, rows);
         }
     }
 

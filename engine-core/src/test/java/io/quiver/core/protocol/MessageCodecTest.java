@@ -86,6 +86,30 @@ class MessageCodecTest {
     }
 
     @Test
+    void aMapOutputsBucketSummaryTravelsSparse() {
+        int[] rows = new int[2001];
+        rows[3] = 2;
+        rows[2000] = 1;
+        TaskResults sparse = new TaskResults(List.of(new TaskResult(R, 1, List.of(new BlockInfo(R, 90, rows)), null,
+                null)), 0);
+        TaskResults back = (TaskResults) roundTrip(sparse);
+        assertThat(back.results().get(0).outputs().get(0).bucketRows()).isEqualTo(rows);
+        assertThat(((TaskResults) roundTrip(new TaskResults(List.of(new TaskResult(R, 1,
+                List.of(new BlockInfo(R, 90)), null, null)), 0))).results().get(0).outputs().get(0).bucketRows())
+                .isNull();
+        ByteBuf wire = Unpooled.buffer();
+        sparse.write(wire);
+        assertThat(wire.readableBytes()).as("two non-empty of 2,001 buckets cost 16 bytes, not 8 KiB").isLessThan(100);
+        wire.release();
+        // A summary naming a bucket outside its count is a protocol error.
+        ByteBuf bad = Unpooled.buffer().writeByte(Message.Type.TASK_RESULTS.code).writeInt(1).writeLong(3).writeLong(4)
+                .writeLong(1).writeInt(1).writeLong(3).writeLong(4).writeLong(90).writeInt(5).writeInt(1).writeInt(7)
+                .writeInt(1);
+        assertThatThrownBy(() -> MessageCodec.decode(bad)).isInstanceOf(ProtocolException.class)
+                .hasMessageContaining("outside 5 buckets");
+    }
+
+    @Test
     void unknownTypesTruncatedFramesAndLiesAboutLengthsAreProtocolErrors() {
         assertThatThrownBy(() -> MessageCodec.decode(Unpooled.wrappedBuffer(new byte[] {99})))
                 .isInstanceOf(ProtocolException.class).hasMessageContaining("unknown message type 99");

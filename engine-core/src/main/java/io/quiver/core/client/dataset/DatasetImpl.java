@@ -138,6 +138,12 @@ public class DatasetImpl<T> implements Dataset<T> {
         return new DatasetImpl<>(service, repartitionNode(partitions));
     }
 
+    @Override
+    public Dataset<T> coalesce(int partitions) {
+        ClientNode merged = coalesceNode(partitions);
+        return merged == node ? this : new DatasetImpl<>(service, merged);
+    }
+
     /** Persisting twice persists once: the same persisted dataset comes back. */
     @Override
     public Dataset<T> persist() {
@@ -281,6 +287,15 @@ public class DatasetImpl<T> implements Dataset<T> {
     final ClientNode repartitionNode(int partitions) {
         checkPartitions("repartition", partitions);
         return ClientNode.wide(Kind.REPARTITION, new ClientNode[] {node}, null, partitions);
+    }
+
+    /** At least as many partitions already: this node itself (as Spark's coalesce without shuffle). */
+    final ClientNode coalesceNode(int partitions) {
+        checkPartitions("coalesce", partitions);
+        if (partitions >= node.partitions) {
+            return node;
+        }
+        return ClientNode.wide(Kind.COALESCE, new ClientNode[] {node}, null, partitions);
     }
 
     final ClientNode persistNode() {

@@ -88,6 +88,12 @@ public class PairDatasetImpl<K, V> extends DatasetImpl<KV<K, V>> implements Pair
     }
 
     @Override
+    public PairDataset<K, V> coalesce(int partitions) {
+        ClientNode merged = coalesceNode(partitions);
+        return merged == node ? this : new PairDatasetImpl<>(service, merged);
+    }
+
+    @Override
     public PairDataset<K, V> persist() {
         return new PairDatasetImpl<>(service, persistNode());
     }

@@ -101,6 +101,7 @@ final class PlanFlattener {
             case GROUP_BY_KEY -> LogicalNode.groupByKey(index.get(n.inputs[0]), n.partitions);
             case JOIN -> LogicalNode.join(index.get(n.inputs[0]), index.get(n.inputs[1]), n.partitions);
             case REPARTITION -> LogicalNode.repartition(index.get(n.inputs[0]), n.partitions);
+            case COALESCE -> LogicalNode.coalesce(index.get(n.inputs[0]), n.partitions);
             case PERSISTED -> throw new QuiverException("internal: a client node is never PERSISTED");
             default -> LogicalNode.narrow(n.kind, index.get(n.inputs[0]), n.functionBytes());
         };
