@@ -88,6 +88,8 @@ public final class LogicalPlan {
             LogicalNode n = node;
             if (node.kind() == Kind.UNION) {
                 n = node.withPartitions(nodes.get(node.input(0)).partitions() + nodes.get(node.input(1)).partitions());
+            } else if (node.kind() == Kind.PARTITIONS) {
+                n = node; // its own [from, to)
             } else if (node.kind().isNarrowOp()) {
                 n = node.withPartitions(nodes.get(node.input(0)).partitions());
             }
@@ -146,8 +148,15 @@ public final class LogicalPlan {
             if (k.isPinned() && n.pinned() == null) {
                 throw new IllegalArgumentException(k.displayName() + " (node " + i + ") has no pinned ref");
             }
+            if (k == Kind.PARTITIONS && (i != root || n.from() < 0 || n.to() > nodes[n.input(0)].partitions()
+                    || n.from() >= n.to())) {
+                throw new IllegalArgumentException("partitions (node " + i + ") must be the root and select a"
+                        + " non-empty range of its input's " + nodes[n.input(0)].partitions() + " partitions, got ["
+                        + n.from() + ", " + n.to() + ")");
+            }
             int expected = switch (k) {
                 case UNION -> nodes[n.input(0)].partitions() + nodes[n.input(1)].partitions();
+                case PARTITIONS -> (int) (n.to() - n.from());
                 default -> k.isNarrowOp() ? nodes[n.input(0)].partitions() : n.partitions();
             };
             if (expected != n.partitions()) {
@@ -192,7 +201,7 @@ public final class LogicalPlan {
                             writeBytes(out, b);
                         }
                     }
-                    case RANGE -> {
+                    case RANGE, PARTITIONS -> {
                         out.writeLong(n.from());
                         out.writeLong(n.to());
                     }
@@ -206,6 +215,7 @@ public final class LogicalPlan {
                             out.writeLong(r.owner());
                             out.writeLong(r.seq());
                         }
+                        out.writeLong(n.from()); // remembered hash partitioning
                     }
                     case MAP_PINNED, FILTER_PINNED -> {
                         out.writeLong(n.pinned().owner());
@@ -262,7 +272,7 @@ public final class LogicalPlan {
                         }
                         items = List.copyOf(list);
                     }
-                    case RANGE -> {
+                    case RANGE, PARTITIONS -> {
                         from = in.readLong();
                         to = in.readLong();
                     }
@@ -277,6 +287,7 @@ public final class LogicalPlan {
                             list.add(new RefId(in.readLong(), in.readLong()));
                         }
                         refs = List.copyOf(list);
+                        from = in.readLong();
                     }
                     case MAP_PINNED, FILTER_PINNED -> {
                         pinned = new RefId(in.readLong(), in.readLong());
