@@ -20,7 +20,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.NoSuchElementException;
-import java.util.PriorityQueue;
 import java.util.SplittableRandom;
 
 /**
@@ -115,20 +114,25 @@ final class Ops {
 
     // ---- top, takeOrdered, fold, aggregate
 
-    /** A partition's {@code n} smallest elements under {@code order}, smallest first. */
+    /**
+     * A partition's {@code n} smallest elements under {@code order}, smallest first. A buffer sorted
+     * and cut back to n whenever it reaches 2n (a priority queue would refuse null elements).
+     */
     static <T> Fn1<Iterator<T>, Iterator<T>> smallest(int n, Comparator<? super T> order) {
         return it -> {
-            PriorityQueue<T> largestFirst = new PriorityQueue<>(Math.min(n, 1024) + 1,
-                    Collections.reverseOrder(order));
+            List<T> best = new ArrayList<>();
             while (it.hasNext()) {
-                largestFirst.add(it.next());
-                if (largestFirst.size() > n) {
-                    largestFirst.poll();
+                best.add(it.next());
+                if (best.size() >= 2 * n) {
+                    best.sort(order);
+                    best.subList(n, best.size()).clear();
                 }
             }
-            List<T> out = new ArrayList<>(largestFirst);
-            out.sort(order);
-            return out.iterator();
+            best.sort(order);
+            if (best.size() > n) {
+                best.subList(n, best.size()).clear();
+            }
+            return best.iterator();
         };
     }
 
