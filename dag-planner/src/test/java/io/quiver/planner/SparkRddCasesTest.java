@@ -198,6 +198,19 @@ class SparkRddCasesTest {
     }
 
     @Test
+    void sortingSuiteLongKeysBothDirections() {
+        // "sortByKey" over Long keys (their fast comparison path), ascending and descending
+        List<Long> keys = q.range(0, 5000, 7).map(x -> (x * 7919L) % 10007 - 5000).collect();
+        List<Long> asc = new ArrayList<>(keys);
+        asc.sort(null);
+        List<Long> desc = new ArrayList<>(asc);
+        java.util.Collections.reverse(desc);
+        PairDataset<Long, Long> pairs = q.parallelize(keys, 7).keyBy(x -> x);
+        assertThat(pairs.sortByKey(true).keys().collect()).isEqualTo(asc);
+        assertThat(pairs.sortByKey(false).keys().collect()).isEqualTo(desc);
+    }
+
+    @Test
     void sortingSuiteMorePartitionsThanElementsAndEmptyRdd() {
         // "more partitions than elements", "empty RDD"
         PairDataset<Integer, String> few = q.parallelize(List.of(KV.of(3, "c"), KV.of(1, "a"), KV.of(2, "b")), 10)

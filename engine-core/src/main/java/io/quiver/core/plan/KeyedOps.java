@@ -107,16 +107,30 @@ final class KeyedOps {
 
     /** sortByKey's reduce side: every map task's bucket, sorted by key (stable: equal keys keep map order). */
     static Batches readSorted(List<Object> buckets, RangePartitioner partitioner, String operator) {
-        List<Object> pairs = new ArrayList<>();
+        int n = 0;
+        List<KeyedBucket> all = new ArrayList<>(buckets.size());
         for (Object o : buckets) {
             KeyedBucket b = Shuffles.keyed(o, operator);
-            for (int i = 0; i < b.size(); i++) {
-                pairs.add(KV.of(b.keys()[i], b.values()[i]));
+            all.add(b);
+            n += b.size();
+        }
+        KV<?, ?>[] pairs = new KV<?, ?>[n];
+        boolean allLong = true;
+        int at = 0;
+        for (KeyedBucket b : all) {
+            Object[] keys = b.keys();
+            Object[] values = b.values();
+            for (int i = 0; i < keys.length; i++) {
+                allLong &= keys[i] instanceof Long;
+                pairs[at++] = KV.of(keys[i], values[i]);
             }
         }
-        java.util.Comparator<Object> order = partitioner.keyOrder(operator);
-        pairs.sort((x, y) -> order.compare(((KV<?, ?>) x).key(), ((KV<?, ?>) y).key()));
-        return Batches.of(pairs);
+        // Long keys (the common case) compare without the generic Comparable dispatch
+        java.util.Comparator<KV<?, ?>> order = allLong
+                ? (x, y) -> Long.compare((Long) x.key(), (Long) y.key())
+                : (x, y) -> RangePartitioner.compare(x.key(), y.key(), operator);
+        Arrays.sort(pairs, partitioner.ascending() ? order : order.reversed());
+        return Batches.of(Arrays.asList(pairs));
     }
 
     // ---- keyed operators over an input already hash-partitioned into their partition count

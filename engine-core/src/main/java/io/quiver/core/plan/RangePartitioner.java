@@ -3,7 +3,6 @@ package io.quiver.core.plan;
 import io.quiver.QuiverException;
 import java.io.Serializable;
 import java.util.Arrays;
-import java.util.Comparator;
 
 /**
  * sortByKey's partitioner, in the spirit of Spark's {@code RangePartitioner}: sorted upper bounds
@@ -35,8 +34,43 @@ public final class RangePartitioner implements Serializable {
         return ascending;
     }
 
+    /** The bounds as longs when they all are Longs (the common case), else null; computed once per JVM. */
+    private transient volatile long[] longBounds;
+    private transient volatile boolean longChecked;
+
+    private long[] longBounds() {
+        if (!longChecked) {
+            long[] b = new long[bounds.length];
+            for (int i = 0; i < b.length; i++) {
+                if (!(bounds[i] instanceof Long l)) {
+                    b = null;
+                    break;
+                }
+                b[i] = l;
+            }
+            longBounds = b;
+            longChecked = true;
+        }
+        return longBounds;
+    }
+
     /** The partition of {@code key}, in {@code [0, buckets)}. */
     int bucket(Object key, int buckets, String operator) {
+        long[] lb = key instanceof Long ? longBounds() : null;
+        if (lb != null) {
+            long k = (Long) key;
+            int lo = 0;
+            int hi = lb.length;
+            while (lo < hi) {
+                int mid = (lo + hi) >>> 1;
+                if (lb[mid] < k) {
+                    lo = mid + 1;
+                } else {
+                    hi = mid;
+                }
+            }
+            return Math.min(ascending ? lo : lb.length - lo, buckets - 1);
+        }
         int lo = 0;
         int hi = bounds.length; // the first bound >= key
         while (lo < hi) {
@@ -49,12 +83,6 @@ public final class RangePartitioner implements Serializable {
         }
         int p = ascending ? lo : bounds.length - lo;
         return Math.min(p, buckets - 1);
-    }
-
-    /** The order of keys in this sort. */
-    Comparator<Object> keyOrder(String operator) {
-        Comparator<Object> natural = (a, b) -> compare(a, b, operator);
-        return ascending ? natural : natural.reversed();
     }
 
     @SuppressWarnings({"unchecked", "rawtypes"})
