@@ -26,10 +26,12 @@ public final class RangePartitioner implements Serializable {
         this.ascending = ascending;
     }
 
+    /** How many bounds were chosen (the non-empty partitions are at most one more). */
     public int bounds() {
         return bounds.length;
     }
 
+    /** The sort direction: true for smallest key first. */
     public boolean ascending() {
         return ascending;
     }
