@@ -264,6 +264,7 @@ public abstract class OperatorProperties {
         assertThat(partitioned.mapValues(OperatorProperties::nz).reduceByKey(OperatorProperties::plusNz, q)
                 .collectAsMap()).isEqualTo(sums);
         assertThat(normalise(partitioned.groupByKey(q).collectAsMap())).isEqualTo(left);
+        assertThat(partitioned.foldByKey(0, OperatorProperties::plusNz).collectAsMap()).isEqualTo(sums);
         assertThat(partitioned.join(others.partitionBy(q), q).collect()).containsExactlyInAnyOrderElementsOf(inner);
         assertThat(partitioned.join(others, q).collect()).containsExactlyInAnyOrderElementsOf(inner);
         for (int k : new int[] {-1, 2, 8}) {

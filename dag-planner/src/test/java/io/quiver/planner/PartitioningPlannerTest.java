@@ -109,6 +109,19 @@ class PartitioningPlannerTest {
     }
 
     @Test
+    void combineByKeyFamilyAfterPartitionByPlansNoShuffle() {
+        try (TestingJobService q = new TestingJobService()) {
+            PairDataset<Integer, Integer> parted = q.parallelize(List.of(1, 2, 3, 4, 5, 6, 7), 3)
+                    .mapToPair(x -> KV.of(x % 3, x)).partitionBy(3);
+            PairDataset<Integer, Integer> folded = parted.foldByKey(0, Integer::sum);
+            assertThat(folded.explain()).contains("physical plan: 2 stages"); // partitionBy's shuffle only
+            assertThat(folded.collectAsMap()).isEqualTo(java.util.Map.of(0, 9, 1, 12, 2, 7));
+            assertThat(parted.aggregateByKey(0, (a, v) -> a + 1, Integer::sum).collectAsMap())
+                    .isEqualTo(java.util.Map.of(0, 2, 1, 3, 2, 2));
+        }
+    }
+
+    @Test
     void takeOfTenFromAThousandPartitionsRunsOneTask() {
         try (TestingJobService q = new TestingJobService()) {
             Dataset<Long> d = q.range(0, 100_000, 1000);

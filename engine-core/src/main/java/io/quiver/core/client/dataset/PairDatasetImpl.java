@@ -131,11 +131,17 @@ public class PairDatasetImpl<K, V> extends DatasetImpl<KV<K, V>> implements Pair
         return combine("combineByKey", create, mergeValue, mergeCombiners);
     }
 
-    /** Combines each partition's values per key, then merges the combiners with a reduceByKey shuffle. */
+    /**
+     * Combines each partition's values per key, then merges the combiners with a reduceByKey
+     * shuffle, unless this dataset is already hash-partitioned into its partition count.
+     */
     private <C> PairDataset<K, C> combine(String op, Fn1<V, C> create, Fn2<C, V, C> mergeValue,
             Fn2<C, C, C> mergeCombiners) {
         PairDatasetImpl<K, C> local = new PairDatasetImpl<>(service, narrow(Kind.MAP_PARTITIONS,
                 Ops.combineLocally(create, mergeValue, op)));
+        if (node.hashPartitions == partitions()) {
+            return local; // every key already lives in one partition: its combiner is final (as in Spark)
+        }
         return local.reduceByKey(mergeCombiners, partitions());
     }
 
