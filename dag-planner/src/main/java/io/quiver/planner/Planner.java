@@ -61,12 +61,17 @@ public final class Planner {
     }
 
     /** A chain of node indices built while walking up: {@code head} is the most upstream op so far. */
-    private record Cons(int node, Cons next, int length) {}
+    private record Cons(int node, int offset, Cons next, int length) {}
 
-    private record Frame(int node, Cons ops) {}
+    /** {@code at}: the stage partition of the node's partition 0 (unions shift their right side). */
+    private record Frame(int node, Cons ops, int at) {}
 
-    /** One path of a stage: its leaf, its fused ops in execution order and its partition range. */
-    private record Leaf(int node, boolean persistRead, int[] ops, int firstPartition, int partitions) {}
+    /**
+     * One path of a stage: its leaf, its fused ops in execution order (with, for each, what to add
+     * to a stage partition to get the op's own partition) and its partition range.
+     */
+    private record Leaf(int node, boolean persistRead, int[] ops, int[] offsets, int firstPartition,
+            int partitions) {}
 
     private record Body(List<Leaf> leaves, List<Key> deps, List<Integer> unions) {}
 
@@ -74,10 +79,17 @@ public final class Planner {
         private final LogicalPlan plan;
         private final ClusterView view;
         private final Map<String, Integer> executorOrder = new HashMap<>();
+        /** Per node: the hash partition count of its pairs, or 0 (see LogicalNode.hashPartitions). */
+        private final int[] hash;
+        /** The node the result stage computes: the root, or the input of a root {@code partitions} slice. */
+        private final int resultNode;
 
         Planning(LogicalPlan plan, ClusterView view) {
             this.plan = plan;
             this.view = view;
+            this.hash = LogicalNode.hashPartitions(plan.nodes());
+            LogicalNode root = plan.node(plan.root());
+            this.resultNode = root.kind() == Kind.PARTITIONS ? root.input(0) : plan.root();
             for (int i = 0; i < view.executors().size(); i++) {
                 executorOrder.putIfAbsent(view.executors().get(i), i);
             }
@@ -86,7 +98,7 @@ public final class Planner {
         PhysicalPlan run() {
             Map<Key, Body> bodies = new HashMap<>();
             Deque<Key> work = new ArrayDeque<>();
-            work.add(new Key(plan.root(), Role.RESULT, -1, -1));
+            work.add(new Key(resultNode, Role.RESULT, -1, -1));
             while (!work.isEmpty()) {
                 Key key = work.poll();
                 if (bodies.containsKey(key)) {
@@ -111,6 +123,9 @@ public final class Planner {
             for (int i = 0; i < order.size(); i++) {
                 Key key = order.get(i);
                 Stage stage = build(i, key, bodies.get(key), ids);
+                if (key.role() == Role.RESULT && resultNode != plan.root()) {
+                    stage = slice(stage, plan.node(plan.root()));
+                }
                 stages.add(stage);
                 if (key.role() == Role.PERSIST) {
                     persisted.add(new PersistedOutput(key.output(), i, stage.partitions()));
@@ -119,31 +134,66 @@ public final class Planner {
             return new PhysicalPlan(stages, plan.action(), persisted);
         }
 
+        /**
+         * The result stage of a plan rooted at a {@code partitions} slice: only the tasks of the
+         * selected partitions run (their results come back in partition order). Earlier stages run
+         * whole.
+         */
+        private static Stage slice(Stage s, LogicalNode slice) {
+            List<TaskSpec> tasks = s.tasks().subList((int) slice.from(), (int) slice.to());
+            return new Stage(s.id(), s.kind(), s.operators(), s.sink() + " of partitions " + slice.from() + ".."
+                    + (slice.to() - 1), s.parents(), s.pinnedInputs(), s.outputsPerTask(), s.function(), tasks);
+        }
+
+        /** A wide operator whose input is already hash-partitioned into its partition count: no shuffle. */
+        private boolean fusedKeyed(int node) {
+            LogicalNode n = plan.node(node);
+            return (n.kind() == Kind.REDUCE_BY_KEY || n.kind() == Kind.GROUP_BY_KEY || n.kind() == Kind.PARTITION_BY
+                    && n.function() == null) && hash[n.input(0)] == n.partitions();
+        }
+
+        /** Cuts a stage boundary. */
+        private boolean shuffles(int node) {
+            return plan.node(node).kind().isWide() && !fusedKeyed(node);
+        }
+
+        /**
+         * Side {@code side} of a join or cogroup is already hash-partitioned into the output's
+         * partition count: reduce task j reads map task j's whole partition only (one-to-one, no
+         * shuffle of that side).
+         */
+        private boolean oneToOne(int wide, int side) {
+            LogicalNode w = plan.node(wide);
+            return (w.kind() == Kind.JOIN || w.kind() == Kind.COGROUP) && hash[w.input(side)] == w.partitions();
+        }
+
         /** Finds a stage's paths, walking up from its output node through narrow operators and unions. */
         private Body walk(Key key) {
             int x = key.output();
             List<Leaf> leaves = new ArrayList<>();
             List<Integer> unions = new ArrayList<>();
             if (plan.node(x).persist() && key.role() != Role.PERSIST) {
-                leaves.add(new Leaf(x, true, new int[0], 0, plan.node(x).partitions()));
+                leaves.add(new Leaf(x, true, new int[0], new int[0], 0, plan.node(x).partitions()));
             } else {
                 Deque<Frame> stack = new ArrayDeque<>();
-                stack.push(new Frame(x, null));
+                stack.push(new Frame(x, null, 0));
                 int offset = 0;
                 while (!stack.isEmpty()) {
                     Frame f = stack.pop();
                     LogicalNode n = plan.node(f.node());
                     boolean persistRead = f.node() != x && n.persist();
-                    if (persistRead || n.kind().isSource() || n.kind().isWide()) {
-                        leaves.add(new Leaf(f.node(), persistRead, toArray(f.ops()), offset, n.partitions()));
+                    if (persistRead || n.kind().isSource() || shuffles(f.node())) {
+                        leaves.add(new Leaf(f.node(), persistRead, toArray(f.ops()), offsets(f.ops()), offset,
+                                n.partitions()));
                         offset += n.partitions();
                     } else if (n.kind() == Kind.UNION) {
                         unions.add(f.node());
-                        stack.push(new Frame(n.input(1), f.ops())); // popped after the left side
-                        stack.push(new Frame(n.input(0), f.ops()));
+                        int right = f.at() + plan.node(n.input(0)).partitions();
+                        stack.push(new Frame(n.input(1), f.ops(), right)); // popped after the left side
+                        stack.push(new Frame(n.input(0), f.ops(), f.at()));
                     } else {
                         int length = f.ops() == null ? 1 : f.ops().length() + 1;
-                        stack.push(new Frame(n.input(0), new Cons(f.node(), f.ops(), length)));
+                        stack.push(new Frame(n.input(0), new Cons(f.node(), -f.at(), f.ops(), length), f.at()));
                     }
                 }
             }
@@ -152,13 +202,25 @@ public final class Planner {
                 LogicalNode n = plan.node(leaf.node());
                 if (leaf.persistRead()) {
                     deps.add(new Key(leaf.node(), Role.PERSIST, -1, -1));
-                } else if (n.kind().isWide()) {
+                } else if (shuffles(leaf.node())) {
                     for (int s = 0; s < n.inputCount(); s++) {
                         deps.add(new Key(n.input(s), Role.SHUFFLE_MAP, leaf.node(), s));
                     }
                 }
             }
             return new Body(leaves, deps, unions);
+        }
+
+        private static int[] offsets(Cons ops) {
+            if (ops == null) {
+                return new int[0];
+            }
+            int[] out = new int[ops.length()];
+            int i = 0;
+            for (Cons c = ops; c != null; c = c.next()) {
+                out[i++] = c.offset();
+            }
+            return out;
         }
 
         private static int[] toArray(Cons ops) {
@@ -199,7 +261,9 @@ public final class Planner {
                         opSlots.put(nodeIndex, slot);
                         ops.add(new StageFunction.Op(n.kind(), n.kind().displayName(),
                                 functionSlot(nodeIndex, n.function(), functions, functionSlots)));
-                        operatorNames.put(nodeIndex, n.describe());
+                        operatorNames.put(nodeIndex, fusedKeyed(nodeIndex) ? n.describe()
+                                + " (no shuffle: input already hash-partitioned into " + n.partitions() + ")"
+                                : n.describe());
                     }
                     opIdx[k] = slot;
                     pinArgs[k] = -1;
@@ -218,7 +282,7 @@ public final class Planner {
                         : source.describe());
                 int firstSourceArg = 1 + pathPins.size();
                 paths.add(new StageFunction.Path(leaf.firstPartition(), leaf.partitions(), src, opIdx, pinArgs,
-                        firstSourceArg));
+                        firstSourceArg, leaf.offsets()));
 
                 // the path's tasks
                 List<PinnedInput> pathPinned = new ArrayList<>(pathPins.size());
@@ -228,7 +292,7 @@ public final class Planner {
                 int[] mapStages = null;
                 if (leaf.persistRead()) {
                     parents.add(ids.get(new Key(leaf.node(), Role.PERSIST, -1, -1)));
-                } else if (source.kind().isWide()) {
+                } else if (shuffles(leaf.node())) {
                     mapStages = new int[source.inputCount()];
                     for (int s = 0; s < mapStages.length; s++) {
                         mapStages[s] = ids.get(new Key(source.input(s), Role.SHUFFLE_MAP, leaf.node(), s));
@@ -248,6 +312,11 @@ public final class Planner {
                                 j, 0));
                     } else if (mapStages != null) {
                         for (int s = 0; s < mapStages.length; s++) {
+                            if (oneToOne(leaf.node(), s)) {
+                                // Map task j wrote this side's rows, already partitioned, as its one bucket.
+                                inputs.add(new TaskInput.ShuffleRead(mapStages[s], j, 0));
+                                continue;
+                            }
                             int mapTasks = plan.node(source.input(s)).partitions();
                             int from = 0;
                             int to = mapTasks;
@@ -314,11 +383,26 @@ public final class Planner {
                 case REDUCE_BY_KEY -> new StageFunction.Source(SourceKind.REDUCE_BY_KEY, name,
                         functionSlot(leaf.node(), n.function(), functions, functionSlots), sideTasks(n));
                 case GROUP_BY_KEY -> new StageFunction.Source(SourceKind.GROUP_BY_KEY, name, -1, sideTasks(n));
-                case JOIN -> new StageFunction.Source(SourceKind.JOIN, name, -1, sideTasks(n));
+                case JOIN -> new StageFunction.Source(SourceKind.JOIN, name, -1, sideTasks(leaf.node(), n));
                 case REPARTITION -> new StageFunction.Source(SourceKind.REPARTITION, name, -1, sideTasks(n));
                 case COALESCE -> new StageFunction.Source(SourceKind.COALESCE, name, -1, sideTasks(n));
+                case COGROUP -> new StageFunction.Source(SourceKind.COGROUP, name, -1, sideTasks(leaf.node(), n));
+                case PARTITION_BY -> new StageFunction.Source(SourceKind.PARTITION_BY, name, -1, sideTasks(n));
+                case SORT_BY_KEY -> new StageFunction.Source(SourceKind.SORT_BY_KEY, name,
+                        functionSlot(leaf.node(), n.function(), functions, functionSlots), sideTasks(n));
                 default -> throw new IllegalStateException("not a stage leaf: " + n.kind());
             };
+        }
+
+        /** Like {@link #sideTasks(LogicalNode)}: a one-to-one side contributes one bucket. */
+        private int[] sideTasks(int node, LogicalNode wide) {
+            int[] sides = sideTasks(wide);
+            for (int s = 0; s < sides.length; s++) {
+                if (oneToOne(node, s)) {
+                    sides[s] = 1;
+                }
+            }
+            return sides;
         }
 
         private int[] sideTasks(LogicalNode wide) {
@@ -336,10 +420,10 @@ public final class Planner {
                 }
                 case SHUFFLE_MAP -> {
                     LogicalNode w = plan.node(key.wide());
-                    int fn = w.kind() == Kind.REDUCE_BY_KEY
+                    int fn = w.kind() == Kind.REDUCE_BY_KEY || w.kind() == Kind.SORT_BY_KEY
                             ? functionSlot(key.wide(), w.function(), functions, functionSlots) : -1;
                     return new StageFunction.Sink(SinkKind.SHUFFLE, w.kind(), null, w.kind().displayName(), fn,
-                            w.partitions(), key.side());
+                            oneToOne(key.wide(), key.side()) ? 1 : w.partitions(), key.side());
                 }
                 default -> {
                     Action action = plan.action();
@@ -360,8 +444,12 @@ public final class Planner {
                         yield "coalesce: each partition kept whole for its group of " + w.partitions()
                                 + " (no hash exchange)";
                     }
-                    yield "shuffle map for " + w.kind().displayName()
-                            + (w.kind() == Kind.JOIN ? (key.side() == 0 ? " left" : " right") : "")
+                    String sideName = w.inputCount() == 2 ? (key.side() == 0 ? " left" : " right") : "";
+                    if (oneToOne(key.wide(), key.side())) {
+                        yield "one-to-one for " + w.kind().displayName() + sideName
+                                + ", no shuffle: already hash-partitioned into " + w.partitions();
+                    }
+                    yield "shuffle map for " + w.kind().displayName() + sideName
                             + (w.kind() == Kind.REDUCE_BY_KEY ? " with map-side combine" : "") + ", "
                             + w.partitions() + " buckets";
                 }

@@ -988,7 +988,8 @@ public final class Scheduler {
                         args.add(Arg.ref(pinned.ref()));
                     } else if (in instanceof TaskInput.ShuffleRead sr) {
                         args.add(Arg.ref(outputs.get(sr.stageId()).get(sr.mapTask()).get(0)));
-                        shuffleBucket = sr.bucket();
+                        // The task's own bucket; a one-to-one read (bucket 0 of a one-bucket output) says less.
+                        shuffleBucket = Math.max(shuffleBucket, sr.bucket());
                     } else {
                         TaskInput.StageOutput so = (TaskInput.StageOutput) in;
                         args.add(Arg.ref(outputs.get(so.stageId()).get(so.partition()).get(so.output())));

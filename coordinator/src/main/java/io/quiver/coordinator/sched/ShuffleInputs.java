@@ -20,6 +20,11 @@ final class ShuffleInputs {
             return false;
         }
         int[] rows = in.bucketRows;
-        return rows != null && (bucket >= rows.length || rows[bucket] == 0);
+        if (rows == null) {
+            return false;
+        }
+        // A one-bucket output is read whole: a one-to-one side (already partitioned) or one partition.
+        int b = rows.length == 1 ? 0 : bucket;
+        return b >= rows.length || rows[b] == 0;
     }
 }

@@ -36,7 +36,14 @@ public final class LogicalNode {
         JOIN(16, "join"),
         REPARTITION(17, "repartition"),
         /** Merges contiguous groups of partitions: a stage boundary, but no hash exchange (see the planner). */
-        COALESCE(31, "coalesce");
+        COALESCE(31, "coalesce"),
+        // part 7 (codes from 24 on, leaving 18..23 to the shuffle work)
+        MAP_PARTITIONS_WITH_INDEX(24, "mapPartitionsWithIndex"),
+        COGROUP(25, "cogroup"),
+        PARTITION_BY(26, "partitionBy"),
+        SORT_BY_KEY(27, "sortByKey"),
+        /** Partitions {@code [from, to)} of its input: only as the root of a plan (take, first). */
+        PARTITIONS(28, "partitions");
 
         private static final Kind[] BY_CODE = new Kind[32];
 
@@ -75,12 +82,25 @@ public final class LogicalNode {
         /** Cuts a stage boundary: its input is shuffled. */
         public boolean isWide() {
             return this == REDUCE_BY_KEY || this == GROUP_BY_KEY || this == JOIN || this == REPARTITION
-                    || this == COALESCE;
+                    || this == COALESCE || isWidePart7();
+        }
+
+        private boolean isWidePart7() {
+            return this == COGROUP || this == PARTITION_BY || this == SORT_BY_KEY;
+        }
+
+        /**
+         * A keyed shuffle by key hash ({@code Math.floorMod(key.hashCode(), n)}); when its input is
+         * already hash-partitioned into as many partitions, the planner moves no data for it.
+         */
+        public boolean isHashShuffle() {
+            return this == REDUCE_BY_KEY || this == GROUP_BY_KEY || this == JOIN || this == COGROUP
+                    || this == PARTITION_BY;
         }
 
         /** A one-input, one-partition-to-one-partition operator that fuses into its input's stage. */
         public boolean isNarrowOp() {
-            return !isSource() && !isWide() && this != UNION;
+            return !isSource() && !isWide() && this != UNION && this != PARTITIONS;
         }
 
         /** Reads a pinned ref in addition to its input. */
@@ -89,11 +109,11 @@ public final class LogicalNode {
         }
 
         int inputCount() {
-            return isSource() ? 0 : (this == UNION || this == JOIN) ? 2 : 1;
+            return isSource() ? 0 : (this == UNION || this == JOIN || this == COGROUP) ? 2 : 1;
         }
 
         boolean hasFunction() {
-            return isNarrowOp() || this == REDUCE_BY_KEY;
+            return isNarrowOp() || this == REDUCE_BY_KEY || this == SORT_BY_KEY;
         }
     }
 
@@ -218,6 +238,57 @@ public final class LogicalNode {
         return (int) ((long) p * partitions / parents);
     }
 
+    /**
+     * Partitions computed by an earlier job, remembering that they are hash-partitioned by key into
+     * {@code hashPartitions} partitions (0: not hash-partitioned), as {@link #hashPartitions} said of
+     * the node that computed them.
+     */
+    public static LogicalNode persisted(List<RefId> partitionRefs, int hashPartitions) {
+        return new LogicalNode(Kind.PERSISTED, NO_INPUTS, partitionRefs.size(), false, null, null, false, null,
+                List.copyOf(partitionRefs), null, 0, hashPartitions, 0);
+    }
+
+    /**
+     * A wide operator of part 7: {@link Kind#COGROUP} (two inputs, no function), {@link
+     * Kind#PARTITION_BY} (function null: by key hash; else a serialized {@code KeyPartitioner}), or
+     * {@link Kind#SORT_BY_KEY} (a serialized {@code RangePartitioner}).
+     */
+    public static LogicalNode wide(Kind kind, int[] inputs, byte[] function, int partitions) {
+        if (!kind.isWidePart7() || inputs.length != kind.inputCount()) {
+            throw new IllegalArgumentException(kind + " is not a part-7 wide operator of " + inputs.length
+                    + " inputs");
+        }
+        return new LogicalNode(kind, inputs.clone(), partitions, false, function, null, false, null, null, null, 0,
+                0, 0);
+    }
+
+    /** Partitions {@code [from, to)} of {@code input}, as the root of a plan (what take runs). */
+    public static LogicalNode partitions(int input, int from, int to) {
+        return new LogicalNode(Kind.PARTITIONS, new int[] {input}, to - from, false, null, null, false, null, null,
+                null, 0, from, to);
+    }
+
+    /**
+     * Whether, and into how many partitions, each node's pairs are hash-partitioned by key
+     * ({@code Math.floorMod(key.hashCode(), n)}): {@code n}, or 0 when nothing is known. Hash
+     * shuffles partition their output; filter and mapValues keep their input's; persisted partitions
+     * keep what was recorded. One pass, no recursion.
+     */
+    public static int[] hashPartitions(List<LogicalNode> nodes) {
+        int[] out = new int[nodes.size()];
+        for (int i = 0; i < out.length; i++) {
+            LogicalNode n = nodes.get(i);
+            out[i] = switch (n.kind) {
+                case REDUCE_BY_KEY, GROUP_BY_KEY, JOIN, COGROUP -> n.partitions;
+                case PARTITION_BY -> n.function == null ? n.partitions : 0;
+                case FILTER, FILTER_PINNED, MAP_VALUES -> out[n.inputs[0]];
+                case PERSISTED -> (int) n.from;
+                default -> 0;
+            };
+        }
+        return out;
+    }
+
     /** This node, marked so that the runtime keeps its partitions after the job. */
     public LogicalNode withPersist(boolean persist) {
         return new LogicalNode(kind, inputs, partitions, persist, function, pinned, pinnedBroadcast, items, refs,
@@ -296,6 +367,8 @@ public final class LogicalNode {
     public String describe() {
         return switch (kind) {
             case RANGE -> "range(" + from + ".." + to + ")";
+            case PARTITIONS -> "partitions(" + from + ".." + to + ")";
+            case PARTITION_BY -> function == null ? "partitionBy(hash)" : "partitionBy(custom)";
             case TEXT_FILE -> "textFile(" + path + ")";
             case MAP_PINNED -> "map(pinned " + pinned + ")";
             case FILTER_PINNED -> "filter(pinned " + pinned + ")";

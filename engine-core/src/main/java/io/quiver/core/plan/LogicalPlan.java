@@ -88,6 +88,8 @@ public final class LogicalPlan {
             LogicalNode n = node;
             if (node.kind() == Kind.UNION) {
                 n = node.withPartitions(nodes.get(node.input(0)).partitions() + nodes.get(node.input(1)).partitions());
+            } else if (node.kind() == Kind.PARTITIONS) {
+                n = node; // its own [from, to)
             } else if (node.kind().isNarrowOp()) {
                 n = node.withPartitions(nodes.get(node.input(0)).partitions());
             }
@@ -150,8 +152,15 @@ public final class LogicalPlan {
                 throw new IllegalArgumentException("coalesce (node " + i + "): " + n.partitions()
                         + " partitions from " + nodes[n.input(0)].partitions() + "; coalesce only merges partitions");
             }
+            if (k == Kind.PARTITIONS && (i != root || n.from() < 0 || n.to() > nodes[n.input(0)].partitions()
+                    || n.from() >= n.to())) {
+                throw new IllegalArgumentException("partitions (node " + i + ") must be the root and select a"
+                        + " non-empty range of its input's " + nodes[n.input(0)].partitions() + " partitions, got ["
+                        + n.from() + ", " + n.to() + ")");
+            }
             int expected = switch (k) {
                 case UNION -> nodes[n.input(0)].partitions() + nodes[n.input(1)].partitions();
+                case PARTITIONS -> (int) (n.to() - n.from());
                 default -> k.isNarrowOp() ? nodes[n.input(0)].partitions() : n.partitions();
             };
             if (expected != n.partitions()) {
@@ -196,7 +205,7 @@ public final class LogicalPlan {
                             writeBytes(out, b);
                         }
                     }
-                    case RANGE -> {
+                    case RANGE, PARTITIONS -> {
                         out.writeLong(n.from());
                         out.writeLong(n.to());
                     }
@@ -210,6 +219,7 @@ public final class LogicalPlan {
                             out.writeLong(r.owner());
                             out.writeLong(r.seq());
                         }
+                        out.writeLong(n.from()); // remembered hash partitioning
                     }
                     case MAP_PINNED, FILTER_PINNED -> {
                         out.writeLong(n.pinned().owner());
@@ -266,7 +276,7 @@ public final class LogicalPlan {
                         }
                         items = List.copyOf(list);
                     }
-                    case RANGE -> {
+                    case RANGE, PARTITIONS -> {
                         from = in.readLong();
                         to = in.readLong();
                     }
@@ -281,6 +291,7 @@ public final class LogicalPlan {
                             list.add(new RefId(in.readLong(), in.readLong()));
                         }
                         refs = List.copyOf(list);
+                        from = in.readLong();
                     }
                     case MAP_PINNED, FILTER_PINNED -> {
                         pinned = new RefId(in.readLong(), in.readLong());

@@ -61,7 +61,10 @@ public final class StageFunction implements TaskFunction {
         JOIN,
         REPARTITION,
         /** A coalesce's group: the map outputs of its contiguous input partitions, concatenated. */
-        COALESCE
+        COALESCE,
+        COGROUP,
+        PARTITION_BY,
+        SORT_BY_KEY
     }
 
     /** What a stage does with the elements of a partition. */
@@ -98,7 +101,30 @@ public final class StageFunction implements TaskFunction {
      * @param firstSourceArg the argument index of the first source input
      */
     public record Path(int firstPartition, int partitions, Source source, int[] ops, int[] pinArgs,
-            int firstSourceArg) implements Serializable {}
+            int firstSourceArg, int[] opPartitionOffsets) implements Serializable {
+        /**
+         * A path whose operators see the stage's partition numbers as they are.
+         *
+         * @param ops indices into the stage's ops, in execution order
+         * @param pinArgs for each op, the argument index of its pinned value, or -1
+         * @param firstSourceArg the argument index of the first source input
+         */
+        public Path(int firstPartition, int partitions, Source source, int[] ops, int[] pinArgs, int firstSourceArg) {
+            this(firstPartition, partitions, source, ops, pinArgs, firstSourceArg, new int[ops.length]);
+        }
+
+        /**
+         * @param opPartitionOffsets for each op, what to add to the stage's partition number to get
+         *     the partition number in the op's own dataset (mapPartitionsWithIndex sees it): below a
+         *     union, a path's partitions start at 0 again
+         */
+        public Path {
+            if (opPartitionOffsets.length != ops.length) {
+                throw new IllegalArgumentException("one partition offset per op: " + ops.length + " ops, "
+                        + opPartitionOffsets.length + " offsets");
+            }
+        }
+    }
 
     /**
      * A stage's sink.
@@ -179,7 +205,7 @@ public final class StageFunction implements TaskFunction {
         int partition = (Integer) args[0];
         Path path = pathOf(partition);
         try (Batches source = openSource(path, args, partition, fns)) {
-            return drain(chain(source, path, args, fns), fns, partition);
+            return drain(chain(source, path, args, fns, partition), fns, partition);
         }
     }
 
@@ -251,13 +277,16 @@ public final class StageFunction implements TaskFunction {
         }
         int bucket = partition - path.firstPartition();
         List<Object> side0 = new ArrayList<>();
-        List<Object> side1 = source.kind() == SourceKind.JOIN ? new ArrayList<>() : side0;
+        boolean twoSided = source.kind() == SourceKind.JOIN || source.kind() == SourceKind.COGROUP;
+        List<Object> side1 = twoSided ? new ArrayList<>() : side0;
         for (int i = first; i < args.length; i++) {
             if (!(args[i] instanceof ShuffleOutput so)) {
                 throw new QuiverException(source.name() + ": expected a shuffle map output, got "
                         + (args[i] == null ? "null" : args[i].getClass().getName()));
             }
-            Object b = so.bucket(bucket);
+            // One bucket: a one-to-one read of a side already hash-partitioned the same way
+            // (partitionBy remembered), or a shuffle into one partition; either way it is this task's.
+            Object b = so.buckets() == 1 ? so.bucket(0) : so.bucket(bucket);
             if (b != null) {
                 (so.side() == 0 ? side0 : side1).add(b);
             }
@@ -267,25 +296,38 @@ public final class StageFunction implements TaskFunction {
             case GROUP_BY_KEY -> Shuffles.readGrouped(side0, source.name());
             case REPARTITION, COALESCE -> Shuffles.readConcatenated(side0, source.name());
             case JOIN -> Shuffles.readJoined(side0, side1, source.name());
+            case COGROUP -> KeyedOps.readCogrouped(side0, side1, source.name());
+            case PARTITION_BY -> KeyedOps.readPairs(side0, source.name());
+            case SORT_BY_KEY -> KeyedOps.readSorted(side0, (RangePartitioner) fn(fns, source.function()),
+                    source.name());
             default -> throw new IllegalStateException("unknown source " + source.kind());
         };
     }
 
     /** Wraps the source in the path's operators: batch segments, split at each mapPartitions. */
     @SuppressWarnings({"unchecked", "rawtypes"})
-    private Batches chain(Batches in, Path path, Object[] args, Object[] fns) throws Exception {
+    private Batches chain(Batches in, Path path, Object[] args, Object[] fns, int partition) throws Exception {
         int[] opIndices = path.ops();
         int start = 0;
         int nesting = 0;
         for (int i = 0; i <= opIndices.length; i++) {
-            if (i < opIndices.length && ops[opIndices[i]].kind() != Kind.MAP_PARTITIONS) {
+            if (i < opIndices.length && !isPartitionOp(ops[opIndices[i]].kind())) {
                 continue;
             }
             if (i > start) {
                 in = new Segment(in, ops, Arrays.copyOfRange(opIndices, start, i),
                         Arrays.copyOfRange(path.pinArgs(), start, i), args, fns);
             }
-            if (i < opIndices.length) { // a mapPartitions
+            if (i < opIndices.length && ops[opIndices[i]].kind() != Kind.MAP_PARTITIONS
+                    && ops[opIndices[i]].kind() != Kind.MAP_PARTITIONS_WITH_INDEX) {
+                Op op = ops[opIndices[i]]; // a keyed operator over an already hash-partitioned input
+                in = switch (op.kind()) {
+                    case REDUCE_BY_KEY -> KeyedOps.localReduce(in, (Fn2) fn(fns, op.function()), op.name());
+                    case GROUP_BY_KEY -> KeyedOps.localGroup(in, op.name());
+                    default -> KeyedOps.localPairs(in, op.name());
+                };
+                start = i + 1;
+            } else if (i < opIndices.length) { // a mapPartitions
                 Op op = ops[opIndices[i]];
                 Iterator<Object> input = Batches.iterator(in);
                 if (++nesting % MAX_ITERATOR_NESTING == 0) {
@@ -293,7 +335,10 @@ public final class StageFunction implements TaskFunction {
                     input.forEachRemaining(all::add);
                     input = all.iterator();
                 }
-                Iterator<?> out = (Iterator<?>) ((Fn1) fn(fns, op.function())).apply(input);
+                Iterator<?> out = op.kind() == Kind.MAP_PARTITIONS
+                        ? (Iterator<?>) ((Fn1) fn(fns, op.function())).apply(input)
+                        : (Iterator<?>) ((Fn2) fn(fns, op.function())).apply(
+                                partition + path.opPartitionOffsets()[i], input);
                 if (out == null) {
                     throw new QuiverException(op.name() + ": the function returned null; return an iterator"
                             + " (an empty one for no elements)");
@@ -305,6 +350,11 @@ public final class StageFunction implements TaskFunction {
         return in;
     }
 
+    /** Operators that take a whole partition (they end a batch segment). */
+    private static boolean isPartitionOp(Kind kind) {
+        return kind == Kind.MAP_PARTITIONS || kind == Kind.MAP_PARTITIONS_WITH_INDEX || kind.isWide();
+    }
+
     @SuppressWarnings({"unchecked", "rawtypes"})
     private Object[] drain(Batches in, Object[] fns, int partition) throws Exception {
         switch (sink.kind()) {
@@ -312,8 +362,10 @@ public final class StageFunction implements TaskFunction {
                 return switch (sink.shuffle()) {
                     case REDUCE_BY_KEY -> new Object[] {Shuffles.writeCombined(in, (Fn2) fn(fns, sink.function()),
                             sink.buckets(), sink.side(), sink.name())};
-                    case GROUP_BY_KEY, JOIN -> new Object[] {Shuffles.writePairs(in, sink.buckets(), sink.side(),
-                            sink.name())};
+                    case GROUP_BY_KEY, JOIN, COGROUP, PARTITION_BY -> new Object[] {Shuffles.writePairs(in,
+                            sink.buckets(), sink.side(), sink.name())};
+                    case SORT_BY_KEY -> new Object[] {Shuffles.output(sink.side(), KeyedOps.writeRanged(in,
+                            (RangePartitioner) fn(fns, sink.function()), sink.buckets(), sink.name()))};
                     case REPARTITION -> new Object[] {Shuffles.writeRoundRobin(in, sink.buckets(), partition)};
                     case COALESCE -> new Object[] {Shuffles.writeWhole(in, sink.buckets(),
                             LogicalNode.coalesceGroup(partition, partitions(), sink.buckets()))};

@@ -24,6 +24,11 @@ final class ClientNode {
     final String path;
     final long fileLength;
     final PersistHandle persist;
+    /**
+     * Into how many partitions this node's pairs are hash-partitioned by key, or 0 if unknown: the
+     * client's copy of {@code LogicalNode.hashPartitions}, so a persisted dataset remembers it.
+     */
+    final int hashPartitions;
 
     private volatile byte[] functionBytes;
     /** The node {@code persist()} returned for this node, so that persisting twice persists once. */
@@ -42,6 +47,12 @@ final class ClientNode {
         this.path = path;
         this.fileLength = fileLength;
         this.persist = persist;
+        this.hashPartitions = kind == null ? inputs[0].hashPartitions : switch (kind) {
+            case REDUCE_BY_KEY, GROUP_BY_KEY, JOIN, COGROUP -> partitions;
+            case PARTITION_BY -> function == null ? partitions : 0;
+            case FILTER, FILTER_PINNED, MAP_VALUES -> inputs[0].hashPartitions;
+            default -> 0;
+        };
     }
 
     static ClientNode parallelize(List<byte[]> items) {
@@ -70,6 +81,12 @@ final class ClientNode {
 
     static ClientNode wide(Kind kind, ClientNode[] inputs, Object function, int partitions) {
         return new ClientNode(kind, inputs, partitions, function, null, null, 0, 0, null, 0, null);
+    }
+
+    /** Partitions {@code [from, to)} of {@code input}: only ever the root of a job (take, lookup). */
+    static ClientNode slice(ClientNode input, int from, int to) {
+        return new ClientNode(Kind.PARTITIONS, new ClientNode[] {input}, to - from, null, null, null, from, to, null,
+                0, null);
     }
 
     static ClientNode persistMarker(ClientNode input) {

@@ -13,9 +13,12 @@ import io.quiver.core.plan.Action;
 import io.quiver.core.plan.LogicalNode.Kind;
 import io.quiver.core.plan.LogicalPlan;
 import java.io.IOException;
+import java.io.Serializable;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
@@ -234,6 +237,248 @@ public class DatasetImpl<T> implements Dataset<T> {
     public String toString() {
         return "Dataset[" + (node.isPersistMarker() ? "persist" : node.kind.displayName()) + ", "
                 + node.partitions + " partitions]";
+    }
+
+
+    // ---- part 7: more of Spark's RDD API (built on the engine's primitives, see Ops)
+
+    /** How many times take() may multiply the partitions it scans per round (Spark's scale-up factor). */
+    static final int TAKE_SCALE_UP = 4;
+
+    @Override
+    @SuppressWarnings("unchecked")
+    public Dataset<T> distinct() {
+        return keyedByElement(this, 0).reduceByKey((a, b) -> a).map(kv -> (T) NullSafeKey.unwrap(kv.key()));
+    }
+
+    /** Elements as keys (null wrapped), so that a keyed shuffle can compare them. */
+    static <E> PairDataset<Object, Object> keyedByElement(DatasetImpl<E> d, long value) {
+        Long v = value;
+        return d.mapToPair(x -> KV.of(NullSafeKey.wrap(x), (Object) v));
+    }
+
+    @Override
+    public <K extends Comparable<? super K>> Dataset<T> sortBy(Fn1<T, K> key, boolean ascending) {
+        Objects.requireNonNull(key, "sortBy: the key function must not be null");
+        return ((PairDatasetImpl<K, T>) keyBy(key)).sortByKey(ascending, "sortBy").values();
+    }
+
+    @Override
+    public PairDataset<T, Long> zipWithIndex() {
+        long[] starts = new long[partitions()];
+        if (starts.length > 1) {
+            List<Object> counts = run(Action.count()).outputs();
+            for (int i = 1; i < starts.length; i++) {
+                starts[i] = starts[i - 1] + (Long) counts.get(i - 1);
+            }
+        }
+        return new PairDatasetImpl<>(service, narrow(Kind.MAP_PARTITIONS_WITH_INDEX, Ops.zipWithIndex(starts)));
+    }
+
+    @Override
+    public <R> Dataset<R> mapPartitionsWithIndex(Fn2<Integer, Iterator<T>, Iterator<R>> fn) {
+        return new DatasetImpl<>(service, narrow(Kind.MAP_PARTITIONS_WITH_INDEX, fn));
+    }
+
+    @Override
+    public Dataset<T> sample(boolean withReplacement, double fraction, long seed) {
+        if (!(fraction >= 0) || Double.isInfinite(fraction) || !withReplacement && fraction > 1) {
+            throw new QuiverException("sample: fraction must be " + (withReplacement ? ">= 0" : "in [0, 1]")
+                    + (withReplacement ? "" : " without replacement") + ", got " + fraction);
+        }
+        return new DatasetImpl<>(service, narrow(Kind.MAP_PARTITIONS_WITH_INDEX,
+                Ops.<T>sampler(withReplacement, fraction, seed)));
+    }
+
+    @Override
+    @SuppressWarnings("unchecked")
+    public Dataset<T> subtract(Dataset<T> other) {
+        DatasetImpl<T> o = (DatasetImpl<T>) sameQuiver("subtract", other);
+        return keyedByElement(this, 0).subtractByKey(keyedByElement(o, 0)).map(kv -> (T) NullSafeKey.unwrap(kv.key()));
+    }
+
+    @Override
+    @SuppressWarnings("unchecked")
+    public Dataset<T> intersection(Dataset<T> other) {
+        DatasetImpl<T> o = (DatasetImpl<T>) sameQuiver("intersection", other);
+        PairDatasetImpl<Object, Object> left = (PairDatasetImpl<Object, Object>) keyedByElement(this, 0);
+        PairDataset<Object, KV<List<Object>, List<Object>>> groups = left.cogroup(keyedByElement(o, 0),
+                Math.max(partitions(), o.partitions()));
+        return groups.flatMap(Ops.<T>bothSides());
+    }
+
+    @Override
+    @SuppressWarnings("unchecked")
+    public <U> PairDataset<T, U> cartesian(Dataset<U> other) {
+        DatasetImpl<U> o = (DatasetImpl<U>) sameQuiver("cartesian", other);
+        int m = partitions();
+        int n = o.partitions();
+        long product = (long) m * n;
+        if (product > 1_000_000) {
+            throw new QuiverException("cartesian: " + m + " x " + n + " partitions make " + product
+                    + " output partitions; coalesce or repartition the inputs to fewer partitions first");
+        }
+        PairDatasetImpl<Long, T> left = new PairDatasetImpl<>(service,
+                narrow(Kind.MAP_PARTITIONS_WITH_INDEX, Ops.<T>tagLeft(n)));
+        PairDatasetImpl<Long, U> right = new PairDatasetImpl<>(service,
+                o.narrow(Kind.MAP_PARTITIONS_WITH_INDEX, Ops.<U>tagRight(m, n)));
+        PairDatasetImpl<Long, KV<List<T>, List<U>>> groups = (PairDatasetImpl<Long, KV<List<T>, List<U>>>)
+                left.cogroup(right, (int) product);
+        return new PairDatasetImpl<>(service, groups.narrow(Kind.FLAT_MAP, Ops.<T, U>cross()));
+    }
+
+    @Override
+    @SuppressWarnings("unchecked")
+    public List<T> take(int n) {
+        if (n < 0) {
+            throw new QuiverException("take: n must be >= 0, got " + n);
+        }
+        List<T> out = new ArrayList<>(Math.min(n, 1024));
+        int total = partitions();
+        int scanned = 0;
+        while (out.size() < n && scanned < total) {
+            int tryParts = 1;
+            if (scanned > 0) {
+                // like Spark's take: scale up by at most TAKE_SCALE_UP, or estimate from what was found
+                tryParts = scanned * TAKE_SCALE_UP;
+                if (!out.isEmpty()) {
+                    tryParts = (int) Math.min(tryParts, Math.max(1,
+                            Math.ceil(1.5 * n * scanned / out.size()) - scanned));
+                }
+            }
+            int to = (int) Math.min(total, (long) scanned + tryParts);
+            ClientNode limited = ClientNode.narrow(Kind.MAP_PARTITIONS, node, Ops.limit(n - out.size()), null);
+            JobResult r = runNode(ClientNode.slice(limited, scanned, to), Action.collect());
+            for (Object part : r.outputs()) {
+                for (Object x : (List<?>) part) {
+                    if (out.size() < n) {
+                        out.add((T) x);
+                    }
+                }
+            }
+            scanned = to;
+        }
+        return out;
+    }
+
+    @Override
+    public T first() {
+        List<T> one = take(1);
+        if (one.isEmpty()) {
+            throw new QuiverException("first of empty dataset");
+        }
+        return one.get(0);
+    }
+
+    @Override
+    public List<T> top(int n, Comparator<? super T> order) {
+        return takeOrdered("top", n, java.util.Collections.reverseOrder(checkComparator("top", order)));
+    }
+
+    @Override
+    public List<T> takeOrdered(int n, Comparator<? super T> order) {
+        return takeOrdered("takeOrdered", n, checkComparator("takeOrdered", order));
+    }
+
+    @SuppressWarnings("unchecked")
+    private List<T> takeOrdered(String op, int n, Comparator<? super T> order) {
+        if (n < 0) {
+            throw new QuiverException(op + ": n must be >= 0, got " + n);
+        }
+        if (n == 0) {
+            return List.of();
+        }
+        List<T> all = (List<T>) concat(runNode(ClientNode.narrow(Kind.MAP_PARTITIONS, node,
+                Ops.smallest(n, order), null), Action.collect()));
+        all.sort(order);
+        return new ArrayList<>(all.subList(0, Math.min(n, all.size())));
+    }
+
+    private static <C> C checkComparator(String op, C order) {
+        Objects.requireNonNull(order, () -> op + ": the comparator must not be null");
+        if (!(order instanceof Serializable)) {
+            throw new QuiverException(op + ": the comparator " + order.getClass().getName() + " is not Serializable;"
+                    + " it runs on executors: pass e.g. Comparator.naturalOrder(), or cast a lambda with"
+                    + " (Comparator<T> & Serializable)");
+        }
+        JavaSerialization.serialize(order, "the comparator of " + op);
+        return order;
+    }
+
+    @Override
+    public T fold(T zero, Fn2<T, T, T> fn) {
+        Objects.requireNonNull(fn, "fold: the function must not be null");
+        return aggregate("fold", zero, fn, fn);
+    }
+
+    @Override
+    public <U> U aggregate(U zero, Fn2<U, T, U> seq, Fn2<U, U, U> comb) {
+        Objects.requireNonNull(seq, "aggregate: the seq function must not be null");
+        Objects.requireNonNull(comb, "aggregate: the comb function must not be null");
+        return aggregate("aggregate", zero, seq, comb);
+    }
+
+    @SuppressWarnings("unchecked")
+    private <U> U aggregate(String op, U zero, Fn2<U, T, U> seq, Fn2<U, U, U> comb) {
+        byte[] zeroBytes = JavaSerialization.serialize(zero, "the zero value of " + op);
+        List<Object> partials = concat(runNode(ClientNode.narrow(Kind.MAP_PARTITIONS, node,
+                Ops.aggregatePartition(zeroBytes, seq), null), Action.collect()));
+        U acc = Ops.copy(zeroBytes);
+        for (Object p : partials) {
+            try {
+                acc = comb.apply(acc, (U) p);
+            } catch (RuntimeException e) {
+                throw e;
+            } catch (Exception e) {
+                throw new QuiverException(op + ": the function threw " + e, e);
+            }
+        }
+        return acc;
+    }
+
+    @Override
+    public boolean isEmpty() {
+        return take(1).isEmpty();
+    }
+
+    @Override
+    @SuppressWarnings("unchecked")
+    public Map<T, Long> countByValue() {
+        List<KV<Object, Object>> counts = keyedByElement(this, 1).reduceByKey((a, b) -> (Long) a + (Long) b)
+                .collect();
+        Map<T, Long> out = new HashMap<>();
+        for (KV<Object, Object> kv : counts) {
+            out.put((T) NullSafeKey.unwrap(kv.key()), (Long) kv.value());
+        }
+        return out;
+    }
+
+    @Override
+    public void saveAsTextFile(String directory) {
+        Objects.requireNonNull(directory, "saveAsTextFile: the directory must not be null");
+        Path dir = Path.of(directory).toAbsolutePath();
+        if (Files.isRegularFile(dir)) {
+            throw new QuiverException("saveAsTextFile: " + dir + " is a file; give a directory that does not exist"
+                    + " yet");
+        }
+        try (var entries = Files.isDirectory(dir) ? Files.list(dir) : java.util.stream.Stream.empty()) {
+            if (entries.findAny().isPresent()) {
+                throw new QuiverException("saveAsTextFile: " + dir + " already exists and is not empty; give a new"
+                        + " directory or delete it first");
+            }
+        } catch (IOException e) {
+            throw new QuiverException("saveAsTextFile: cannot read " + dir + ": " + e, e);
+        }
+        runNode(ClientNode.narrow(Kind.MAP_PARTITIONS_WITH_INDEX, node, Ops.saveText(dir.toString()), null),
+                Action.count());
+    }
+
+    /** Runs a job over another node of this dataset's graph (a view built only for an action). */
+    final JobResult runNode(ClientNode root, Action action) {
+        PlanFlattener.Flat flat = PlanFlattener.flatten(service, root, action);
+        JobResult result = service.run(flat.plan());
+        recordPersisted(flat, result);
+        return result;
     }
 
     // ---- helpers shared with PairDatasetImpl

@@ -44,7 +44,7 @@ final class PlanFlattener {
                 if (refs != null && allLive(service, refs)) {
                     List<RefId> ids = new ArrayList<>(refs.size());
                     refs.forEach(r -> ids.add(r.id()));
-                    index.put(n, b.add(LogicalNode.persisted(ids)));
+                    index.put(n, b.add(LogicalNode.persisted(ids, n.hashPartitions)));
                     stack.pop();
                     continue;
                 }
@@ -102,6 +102,14 @@ final class PlanFlattener {
             case JOIN -> LogicalNode.join(index.get(n.inputs[0]), index.get(n.inputs[1]), n.partitions);
             case REPARTITION -> LogicalNode.repartition(index.get(n.inputs[0]), n.partitions);
             case COALESCE -> LogicalNode.coalesce(index.get(n.inputs[0]), n.partitions);
+            case COGROUP, PARTITION_BY, SORT_BY_KEY -> {
+                int[] in = new int[n.inputs.length];
+                for (int i = 0; i < in.length; i++) {
+                    in[i] = index.get(n.inputs[i]);
+                }
+                yield LogicalNode.wide(n.kind, in, n.functionBytes(), n.partitions);
+            }
+            case PARTITIONS -> LogicalNode.partitions(index.get(n.inputs[0]), (int) n.from, (int) n.to);
             case PERSISTED -> throw new QuiverException("internal: a client node is never PERSISTED");
             default -> LogicalNode.narrow(n.kind, index.get(n.inputs[0]), n.functionBytes());
         };
