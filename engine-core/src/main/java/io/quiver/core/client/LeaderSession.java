@@ -108,6 +108,11 @@ final class LeaderSession implements AutoCloseable {
     /** The leader of the last session, for {@link #statusUrl()}; written on the loop, read anywhere. */
     private volatile LeaderRecord statusLeader;
     private CuratorCache leaderCache;
+    private CuratorFramework zk;
+    /** How often a client waiting for a leader reads {@code /leader} itself (see {@link #rereadLeader}). */
+    private static final long REREAD_MILLIS = 1_000;
+    /** The current chain of {@link #rereadLeader} reads (loop only): a newer wait ends the older chain. */
+    private long rereads;
 
     // ---- confined to the loop
     private State state = State.WAITING;
@@ -148,6 +153,7 @@ final class LeaderSession implements AutoCloseable {
 
     /** Starts the loop and the watch on {@code /leader}; connecting happens in the background. */
     void start(CuratorFramework zk) {
+        this.zk = zk;
         loop.start(this::flush);
         leaderCache = CuratorCache.build(zk, ZkPaths.LEADER, CuratorCache.Options.SINGLE_NODE_CACHE);
         // Called on Zk's shared callback pool: parse, post, return.
@@ -326,6 +332,42 @@ final class LeaderSession implements AutoCloseable {
         loop.execute(() -> onLeaderNode(rec));
     }
 
+    /**
+     * While waiting for a leader, reads {@code /leader} itself every {@link #REREAD_MILLIS}: a
+     * watch can miss a change made while this client's own ZooKeeper session was being replaced
+     * (a ZooKeeper outage past the session timeout), and the cache would then show the dead
+     * leader until the failover timeout.
+     */
+    private void rereadLeader(long chain) {
+        if (state != State.WAITING || zk == null || chain != rereads) {
+            return;
+        }
+        try {
+            connector.execute(() -> readLeaderNode(chain));
+        } catch (java.util.concurrent.RejectedExecutionException closing) {
+            // closed meanwhile
+        }
+    }
+
+    /** On the connector thread: one read of {@code /leader}, posted to the loop if it says something new. */
+    private void readLeaderNode(long chain) {
+        LeaderRecord rec;
+        try {
+            rec = LeaderRecord.parse(zk.getData().forPath(ZkPaths.LEADER));
+        } catch (org.apache.zookeeper.KeeperException.NoNodeException e) {
+            rec = null;
+        } catch (Exception e) {
+            rec = published; // unreachable or unreadable: nothing new learnt
+        }
+        LeaderRecord read = rec;
+        loop.execute(() -> {
+            if (state == State.WAITING && !java.util.Objects.equals(read, published)) {
+                onLeaderNode(read);
+            }
+            loop.schedule(() -> rereadLeader(chain), REREAD_MILLIS, TimeUnit.MILLISECONDS);
+        });
+    }
+
     private void onLeaderNode(LeaderRecord rec) {
         published = rec;
         note(rec == null ? "no " + ZkPaths.LEADER + " node" : describe(rec));
@@ -443,6 +485,8 @@ final class LeaderSession implements AutoCloseable {
         lostAtNanos = System.nanoTime();
         seen.clear();
         failoverTimer = loop.schedule(this::expire, failoverTimeout.toMillis(), TimeUnit.MILLISECONDS);
+        long chain = ++rereads; // one chain of reads per wait
+        loop.schedule(() -> rereadLeader(chain), REREAD_MILLIS, TimeUnit.MILLISECONDS);
         log.warn("lost the connection to leader {}; waiting up to {} ms for a leader", describe(rec),
                 failoverTimeout.toMillis());
         giveOneRetry(rec, System.nanoTime() - connectedAtNanos > STABLE_NANOS);
