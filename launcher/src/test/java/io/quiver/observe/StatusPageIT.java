@@ -116,6 +116,9 @@ class StatusPageIT {
                     .pollInterval(Duration.ofMillis(100))
                     .until(() -> texts(browser, "#events li.ev-leader").stream()
                             .anyMatch(t -> t.contains(leader) && t.contains("epoch " + newEpoch)));
+            // What the new leader learnt of the term before it: the old leader's id and epoch, from ZooKeeper.
+            assertThat(texts(browser, "#events li.ev-leader"))
+                    .anyMatch(t -> t.contains("leader " + old + " (epoch " + epoch + ") went"));
             await("every executor on the new leader's page").atMost(Duration.ofSeconds(30))
                     .pollInterval(Duration.ofMillis(100))
                     .until(() -> texts(browser, "#executors tbody tr td:first-child").containsAll(ids));
