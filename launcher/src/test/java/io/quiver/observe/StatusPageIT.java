@@ -103,6 +103,10 @@ class StatusPageIT {
 
             // The leader goes; the page the new leader serves shows the change with the new epoch.
             String old = cluster.killLeader();
+            // The old leader's page, still open, says it cannot reach its leader any more.
+            await("the old page to say its leader is gone").atMost(Duration.ofSeconds(15))
+                    .pollInterval(Duration.ofMillis(100))
+                    .until(() -> String.join("", texts(browser, "#stale")).contains("not reachable"));
             String next = await("a new leader").atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(100))
                     .until(() -> newLeaderUrl(q, url), u -> u != null);
             long newEpoch = q.cluster().epoch();
@@ -124,6 +128,12 @@ class StatusPageIT {
                     .until(() -> texts(browser, "#executors tbody tr td:first-child").containsAll(ids));
             Map<Integer, Long> counts = toMap(job.result(Duration.ofSeconds(60)));
             assertThat(counts).containsOnlyKeys(0, 1, 2, 3).containsValues(10L);
+            // The job, re-sent by the client to the new leader, ends there, both stages complete.
+            await("the job finished on the new leader's page").atMost(Duration.ofSeconds(10))
+                    .pollInterval(Duration.ofMillis(100))
+                    .until(() -> String.join("", texts(browser, "#jobs .job:first-child")).contains("finished"));
+            assertThat(attrs(browser, "#jobs .job:first-child .stage .progress", "data-done"))
+                    .containsExactly(Integer.toString(PARTITIONS), Integer.toString(PARTITIONS));
             screenshot(browser, "status-page-failover.png");
         } finally {
             browser.quit();
@@ -204,7 +214,7 @@ class StatusPageIT {
         options.setBinary(CHROMIUM.toFile());
         // CI runs as root, where Chromium's sandbox cannot start; /dev/shm may be small in containers.
         options.addArguments("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
-                "--window-size=1280,1000", "--no-first-run", "--disable-extensions");
+                "--window-size=1280,880", "--no-first-run", "--disable-extensions");
         return new ChromeDriver(service, options);
     }
 
