@@ -147,7 +147,7 @@ public final class Coordinator implements AutoCloseable {
             String skipped = prev.epoch() < epoch - 1
                     ? "; epochs " + (prev.epoch() + 1) + ".." + (epoch - 1) + " came and went unseen" : "";
             return new SchedulerEvent.Noted("leader", "leader " + prev.id() + " (epoch " + prev.epoch() + ") "
-                    + (gone >= 0 ? "went: its ZooKeeper node was removed" : "was replaced") + skipped,
+                    + (gone >= 0 ? "ended: its ZooKeeper node was removed" : "ended") + skipped,
                     gone >= 0 ? gone : now);
         }
         return epoch > 1 ? new SchedulerEvent.Noted("leader", "epochs 1.." + (epoch - 1) + " led before this term"

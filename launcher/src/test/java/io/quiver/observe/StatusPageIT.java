@@ -122,7 +122,7 @@ class StatusPageIT {
                             .anyMatch(t -> t.contains(leader) && t.contains("epoch " + newEpoch)));
             // What the new leader learnt of the term before it: the old leader's id and epoch, from ZooKeeper.
             assertThat(texts(browser, "#events li.ev-leader"))
-                    .anyMatch(t -> t.contains("leader " + old + " (epoch " + epoch + ") went"));
+                    .anyMatch(t -> t.contains("leader " + old + " (epoch " + epoch + ") ended"));
             await("every executor on the new leader's page").atMost(Duration.ofSeconds(30))
                     .pollInterval(Duration.ofMillis(100))
                     .until(() -> texts(browser, "#executors tbody tr td:first-child").containsAll(ids));

@@ -124,7 +124,7 @@ class FrozenLeaderIT {
             soft.assertThat(refusedOnPage).as("refusals on the new leader's event line (%s in executor logs)", refusals)
                     .isGreaterThanOrEqualTo(refusals);
             soft.assertThat(leaderEvents).as("the new leader's leader events")
-                    .anyMatch(t -> t.contains("leader " + old + " (epoch " + epochBefore + ") went"))
+                    .anyMatch(t -> t.contains("leader " + old + " (epoch " + epochBefore + ") ended"))
                     .anyMatch(t -> t.contains("leader " + next.id() + " took over with epoch " + next.epoch()));
             soft.assertAll();
         }
