@@ -71,6 +71,12 @@ public final class Coordinator implements AutoCloseable {
     private volatile Term term;
     private final LeaderMetrics metrics = new LeaderMetrics(this::currentSnapshot);
     private StatusServer http;
+    /** Watches {@code /leader} the whole time, so that a new term can tell who led before it. */
+    private CuratorCache leaderWatch;
+    /** The last other leader seen in {@code /leader}; written on Curator's cache thread. */
+    private volatile LeaderRecord previousLeader;
+    /** When (System.nanoTime) {@link #previousLeader}'s node went, or -1 while it is there. */
+    private volatile long previousLeaderGoneNanos = -1;
 
     public Coordinator(CoordinatorConfig config) {
         this.config = config;
@@ -99,6 +105,12 @@ public final class Coordinator implements AutoCloseable {
                 t.post(new SchedulerEvent.ZooKeeperReconnected());
             }
         });
+        leaderWatch = CuratorCache.build(zk, ZkPaths.LEADER, CuratorCache.Options.SINGLE_NODE_CACHE);
+        leaderWatch.listenable().addListener(CuratorCacheListener.builder()
+                .forCreatesAndChanges((before, now) -> sawLeader(now.getData(), false))
+                .forDeletes(gone -> sawLeader(gone.getData(), true))
+                .build());
+        leaderWatch.start();
         latch = newLatch();
         try {
             latch.start();
@@ -106,6 +118,40 @@ public final class Coordinator implements AutoCloseable {
             throw new QuiverException("coordinator " + config.id() + " could not join the election: " + e, e);
         }
         state = State.STARTED;
+    }
+
+    /** On Curator's cache thread: remembers the other leader, and when its node went. */
+    private void sawLeader(byte[] data, boolean gone) {
+        LeaderRecord r;
+        try {
+            r = LeaderRecord.parse(data);
+        } catch (RuntimeException e) {
+            return;
+        }
+        if (r.id().equals(config.id())) {
+            return;
+        }
+        previousLeader = r;
+        previousLeaderGoneNanos = gone ? System.nanoTime() : -1;
+    }
+
+    /**
+     * What a new term can tell of the one before it, for the event line: the previous leader's id
+     * and epoch and when its node went, if this coordinator saw it; else only that earlier epochs were.
+     */
+    private SchedulerEvent.Noted previousTerm(long epoch) {
+        LeaderRecord prev = previousLeader;
+        long gone = previousLeaderGoneNanos;
+        long now = System.nanoTime();
+        if (prev != null && prev.epoch() < epoch) {
+            String skipped = prev.epoch() < epoch - 1
+                    ? "; epochs " + (prev.epoch() + 1) + ".." + (epoch - 1) + " came and went unseen" : "";
+            return new SchedulerEvent.Noted("leader", "leader " + prev.id() + " (epoch " + prev.epoch() + ") "
+                    + (gone >= 0 ? "ended: its ZooKeeper node was removed" : "ended") + skipped,
+                    gone >= 0 ? gone : now);
+        }
+        return epoch > 1 ? new SchedulerEvent.Noted("leader", "epochs 1.." + (epoch - 1) + " led before this term"
+                + " (not seen by " + config.id() + ")", now) : null;
     }
 
     private LeaderLatch newLatch() {
@@ -165,6 +211,9 @@ public final class Coordinator implements AutoCloseable {
         if (http != null) {
             http.close();
         }
+        if (leaderWatch != null) {
+            leaderWatch.close();
+        }
         if (zk != null) {
             zk.close(); // the session ends: ephemeral /leader and the latch node vanish
         }
@@ -188,6 +237,9 @@ public final class Coordinator implements AutoCloseable {
         if (http != null) {
             http.close();
         }
+        if (leaderWatch != null) {
+            leaderWatch.close();
+        }
         if (zk != null) {
             zk.close();
         }
@@ -210,6 +262,10 @@ public final class Coordinator implements AutoCloseable {
             return;
         }
         t.watchLeaderNode(record, epochStat.getVersion());
+        SchedulerEvent.Noted before = previousTerm(epoch);
+        if (before != null) {
+            t.post(before);
+        }
         t.started(expectedExecutors());
         log.info("coordinator {} leads with epoch {} on {}:{}; status page {}", config.id(), epoch, config.host(), t.port,
                 http.url());

@@ -318,6 +318,14 @@ class TaskExecutionTest extends ClusterTestBase {
         leader.send("exec-fence", launch(EPOCH + 3, List.of(fn(1, new Fns.AddOne())), List.of(task(current, 1, value(5)))));
         assertThat(decode(leader.awaitResult(current).inline())).isEqualTo(6);
         assertThat(leader.results).doesNotContainKey(old);
+
+        // The executor counts what it refused where the leader's status page reads it: its /metrics.
+        String metrics = java.net.http.HttpClient.newHttpClient().send(java.net.http.HttpRequest.newBuilder(
+                        java.net.URI.create("http://127.0.0.1:" + e.metricsPort() + "/metrics"))
+                        .timeout(Duration.ofSeconds(10)).build(), java.net.http.HttpResponse.BodyHandlers.ofString()).body();
+        assertThat(io.quiver.core.metrics.PrometheusText.parse(metrics)
+                .value("quiver_executor_stale_epoch_refused_total", "executor", "exec-fence"))
+                .as("two stale Launches and one stale Drop").isEqualTo(3);
     }
 
     @Test

@@ -191,7 +191,8 @@ final class StatusPage {
               x.onload=function(){if(x.status===200){state=JSON.parse(x.responseText);draw(state);
                 document.getElementById('stale').textContent='';}else{stale();}setTimeout(tick,1000);};
               x.onerror=x.ontimeout=function(){stale();setTimeout(tick,1000);};x.send();}
-            function stale(){document.getElementById('stale').textContent='(not reachable; retrying)';}
+            function stale(){document.getElementById('stale').textContent='(this leader is not reachable; retrying.'+
+              ' After a leader change the new leader serves the page: quiver status names it)';}
             draw(state);setTimeout(tick,1000);
             })();
             """;

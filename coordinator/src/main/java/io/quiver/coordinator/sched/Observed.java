@@ -119,8 +119,21 @@ final class Observed {
         }
     }
 
+    /** Records an event; one from the past ({@code now} before the newest) goes in time order. */
     void event(long now, String kind, String text) {
-        events.addLast(new Event(now, kind, text));
+        Event e = new Event(now, kind, text);
+        if (events.isEmpty() || events.peekLast().atNanos <= now) {
+            events.addLast(e);
+        } else {
+            List<Event> all = new ArrayList<>(events);
+            int i = all.size();
+            while (i > 0 && all.get(i - 1).atNanos > now) {
+                i--;
+            }
+            all.add(i, e);
+            events.clear();
+            events.addAll(all);
+        }
         while (events.size() > MAX_EVENTS) {
             events.removeFirst();
         }

@@ -254,6 +254,8 @@ public final class Scheduler {
             suspended = true;
         } else if (event instanceof ZooKeeperReconnected) {
             suspended = false;
+        } else if (event instanceof SchedulerEvent.Noted e) {
+            observed.event(e.atNanos(), e.kind(), e.text());
         } else {
             throw new IllegalArgumentException("unknown scheduler event " + event);
         }

@@ -124,6 +124,16 @@ public sealed interface SchedulerEvent {
      */
     record TermStarted(List<String> expectedExecutors) implements SchedulerEvent {}
 
+    /**
+     * Something the event line should show that the scheduler did not see itself, such as the
+     * previous leader's end as this coordinator saw it in ZooKeeper before its own term.
+     *
+     * @param kind the event's kind ({@link ClusterSnapshot.EventRow#kind()})
+     * @param text what happened, for people
+     * @param atNanos when, on the scheduler's clock
+     */
+    record Noted(String kind, String text, long atNanos) implements SchedulerEvent {}
+
     /** Timer: recovery is over whether or not every expected executor came back. */
     record RecoveryDeadline() implements SchedulerEvent {}
 

@@ -113,6 +113,11 @@ class StatusServerTest {
             Map<String, Object> after = (Map<String, Object>) Json.parse(get(standby.httpPort(), "/api/cluster").body());
             assertThat((Long) after.get("epoch")).isGreaterThan(rec.epoch());
             assertThat(published().httpPort()).isEqualTo(standby.httpPort());
+            // The new leader saw the old one in ZooKeeper, and says so on its event line.
+            String went = "leader " + leader.id() + " (epoch " + rec.epoch() + ") ended";
+            await().atMost(Duration.ofSeconds(10)).until(() -> ((List<Object>) ((Map<String, Object>) Json.parse(
+                    get(standby.httpPort(), "/api/cluster").body())).get("events")).stream()
+                    .anyMatch(e -> String.valueOf(((Map<String, Object>) e).get("text")).contains(went)));
         }
     }
 

@@ -16,6 +16,8 @@ import java.util.regex.Pattern;
 public final class PrometheusText {
     private static final Pattern NAME = Pattern.compile("[a-zA-Z_:][a-zA-Z0-9_:]*");
     private static final Pattern LABEL = Pattern.compile("[a-zA-Z_][a-zA-Z0-9_]*");
+    /** A float as Prometheus writes one (Java's own forms, such as {@code 1d} or hex, are not). */
+    private static final Pattern FLOAT = Pattern.compile("[-+]?([0-9]+\\.?[0-9]*|\\.[0-9]+)([eE][-+]?[0-9]+)?");
     private static final List<String> TYPES = List.of("counter", "gauge", "histogram", "summary", "untyped");
 
     private PrometheusText() {}
@@ -228,6 +230,9 @@ public final class PrometheusText {
             case "NaN":
                 return Double.NaN;
             default:
+                if (!FLOAT.matcher(s).matches()) {
+                    throw bad(n, line, "an invalid value '" + s + "'");
+                }
                 try {
                     return Double.parseDouble(s);
                 } catch (NumberFormatException e) {
