@@ -254,6 +254,14 @@ public final class Coordinator implements AutoCloseable {
         Term t = new Term(epoch);
         t.start();
         term = t;
+        // The term starts on the loop before /leader names it: clients and executors find this leader
+        // only through /leader, so what they send comes after TermStarted. (A client's held refs
+        // handled before TermStarted would be settled without waiting for the executors' inventories.)
+        SchedulerEvent.Noted before = previousTerm(epoch);
+        if (before != null) {
+            t.post(before);
+        }
+        t.started(expectedExecutors());
         byte[] record = new LeaderRecord(config.id(), config.host(), t.port, http.port(), epoch).toBytes();
         try {
             publish(record, epochStat.getVersion());
@@ -262,11 +270,6 @@ public final class Coordinator implements AutoCloseable {
             return;
         }
         t.watchLeaderNode(record, epochStat.getVersion());
-        SchedulerEvent.Noted before = previousTerm(epoch);
-        if (before != null) {
-            t.post(before);
-        }
-        t.started(expectedExecutors());
         log.info("coordinator {} leads with epoch {} on {}:{}; status page {}", config.id(), epoch, config.host(), t.port,
                 http.url());
     }
