@@ -288,7 +288,18 @@ public final class QuiverClient implements Quiver {
 
     @SuppressWarnings("unchecked")
     <T> T valueOf(RefImpl<T> ref, Duration timeout) {
-        RefState s = ref.state;
+        try {
+            return decodedValue(ref.state, timeout);
+        } finally {
+            // The ref must stay reachable while its value is awaited: once only its state is used,
+            // the JIT may let it be collected, and its cleaner would release it (the leader would
+            // then drop or cancel what this call waits for, and the wait would never end).
+            java.lang.ref.Reference.reachabilityFence(ref);
+        }
+    }
+
+    @SuppressWarnings("unchecked")
+    private <T> T decodedValue(RefState s, Duration timeout) {
         s.await(timeout);
         if (s.decoded) {
             return (T) s.value;
@@ -483,6 +494,8 @@ public final class QuiverClient implements Quiver {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new QuiverException("interrupted while cancelling " + r.state.id, e);
+        } finally {
+            java.lang.ref.Reference.reachabilityFence(r);
         }
     }
 
