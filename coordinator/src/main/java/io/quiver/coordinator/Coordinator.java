@@ -67,7 +67,8 @@ public final class Coordinator implements AutoCloseable {
     });
     private State state = State.NEW;
     private CuratorFramework zk;
-    private LeaderLatch latch;
+    /** Written on start and on re-election; read by the HTTP thread for the standbys list. */
+    private volatile LeaderLatch latch;
     private volatile Term term;
     private final LeaderMetrics metrics = new LeaderMetrics(this::currentSnapshot);
     private StatusServer http;

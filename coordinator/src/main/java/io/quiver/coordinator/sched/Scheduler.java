@@ -1051,7 +1051,7 @@ public final class Scheduler {
         if (e == null) {
             e = new Exec(id);
             executors.put(id, e);
-            observed.event(now, "joined", "executor " + id + " joined (" + r.slots() + " slots, "
+            observed.event(now, "joined", "executor " + id + " joined (" + r.slots() + (r.slots() == 1 ? " slot, " : " slots, ")
                     + (r.memoryLimit() >> 20) + " MiB" + (r.inventory().isEmpty() ? "" : ", " + r.inventory().size()
                     + " blocks") + ")");
             log.info("executor {} registered with leader {} (epoch {}): {}:{}, {} slots, {} MiB, {} blocks, {} tasks"
