@@ -122,7 +122,7 @@ final class Dispatch {
         for (int i = 0; i < live.size(); i++) {
             load[i] = live.get(i).load();
         }
-        if (prioritized && ready.size() > 1) {
+        if (prioritized && ready.size() > 1 && ready.stream().anyMatch(t -> t.priority != 0)) {
             List<Task> byPriority = new ArrayList<>(ready);
             byPriority.sort((a, b) -> Integer.compare(b.priority, a.priority)); // stable: FIFO within a priority
             ready.clear();

@@ -2,15 +2,12 @@ package io.quiver.core.client;
 
 import static com.google.common.base.Preconditions.checkNotNull;
 
-import io.quiver.ClusterInfo;
-import io.quiver.Dataset;
 import io.quiver.Fn0;
 import io.quiver.Fn1;
 import io.quiver.Fn2;
 import io.quiver.Fn3;
 import io.quiver.Quiver;
 import io.quiver.Ref;
-import io.quiver.Scatter;
 import io.quiver.Submit;
 import io.quiver.core.protocol.Message.TaskOptions;
 import java.util.List;
@@ -19,25 +16,16 @@ import java.util.List;
  * {@link Quiver#with(Submit)}: the same connection, whose {@code submit} and {@code map} calls
  * carry the options. Immutable and thread-safe, like the client it wraps; closing it closes nothing.
  */
-final class QuiverView implements Quiver {
+final class QuiverView extends ForwardingQuiver {
     private final QuiverClient client;
     private final Submit submit;
     private final TaskOptions options;
 
     QuiverView(QuiverClient client, Submit submit) {
+        super(client);
         this.client = client;
         this.submit = submit;
         this.options = QuiverClient.taskOptions(submit);
-    }
-
-    @Override
-    public <T> Ref<T> scatter(T value) {
-        return client.scatter(value);
-    }
-
-    @Override
-    public <T> Ref<T> scatter(T value, Scatter scatter) {
-        return client.scatter(value, scatter);
     }
 
     @Override
@@ -72,11 +60,6 @@ final class QuiverView implements Quiver {
     }
 
     @Override
-    public void replicate(Ref<?> ref, int copies) {
-        client.replicate(ref, copies);
-    }
-
-    @Override
     public <T, R> List<Ref<R>> map(Fn1<T, R> fn, List<T> items) {
         return client.map(options, fn, items);
     }
@@ -84,36 +67,6 @@ final class QuiverView implements Quiver {
     @Override
     public <T, A, R> List<Ref<R>> map(Fn2<T, A, R> fn, List<T> items, Ref<A> shared) {
         return client.map(options, fn, items, shared);
-    }
-
-    @Override
-    public <T> List<T> gather(List<? extends Ref<? extends T>> refs) {
-        return client.gather(refs);
-    }
-
-    @Override
-    public <T> Iterable<Ref<T>> asCompleted(List<Ref<T>> refs) {
-        return client.asCompleted(refs);
-    }
-
-    @Override
-    public ClusterInfo cluster() {
-        return client.cluster();
-    }
-
-    @Override
-    public <T> Dataset<T> parallelize(List<T> items, int partitions) {
-        return client.parallelize(items, partitions);
-    }
-
-    @Override
-    public Dataset<Long> range(long fromInclusive, long toExclusive, int partitions) {
-        return client.range(fromInclusive, toExclusive, partitions);
-    }
-
-    @Override
-    public Dataset<String> textFile(String path, int minPartitions) {
-        return client.textFile(path, minPartitions);
     }
 
     /** Closes nothing: the connection closes with the {@code Quiver} the view was made from. */

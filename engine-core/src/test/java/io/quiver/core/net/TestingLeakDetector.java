@@ -99,13 +99,20 @@ final class TestingLeakDetector {
         install();
         List<String> found = List.of();
         for (int round = 0; round < 3 && found.isEmpty(); round++) {
-            System.gc(); // collects the unreleased buffers; their weak references are queued soon after
+            // Collects the unreleased buffers; the reference handler thread then queues their weak
+            // references. A sentinel collected by the same GC tells when it has got that far.
+            java.lang.ref.ReferenceQueue<Object> queue = new java.lang.ref.ReferenceQueue<>();
+            java.lang.ref.WeakReference<Object> sentinel = new java.lang.ref.WeakReference<>(new Object(), queue);
+            System.gc();
             try {
-                Thread.sleep(round == 0 ? 1 : 20); // let the reference handler thread enqueue them
+                if (queue.remove(10_000) == null) {
+                    throw new AssertionError("no garbage collection within 10 s while checking for leaks");
+                }
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 throw new AssertionError("interrupted while checking for leaks", e);
             }
+            java.lang.ref.Reference.reachabilityFence(sentinel);
             poll();
             synchronized (LOCK) {
                 found = List.copyOf(REPORTS);
