@@ -672,11 +672,22 @@ final class TaskGraph {
         }
     }
 
-    /** Puts a task's dropped outputs back, and the task and its function if it was forgotten, so it can run again. */
+    /**
+     * Puts a task's dropped outputs back, with any copy an executor reported after they were dropped,
+     * and the task and its function if it was forgotten, so it can run again if no copy is left.
+     */
     private void revive(Task t) {
         for (Block out : t.outputs) {
             if (s.blocks.putBack(out)) {
                 out.locations.clear(); // its executors were told to drop it
+                // A copy reported after the drop (one a reader had fetched, say) is still that value.
+                List<Unclaimed.Copy> copies = s.recovery.unclaimed.takeBlock(out.ref);
+                if (copies != null) {
+                    for (Unclaimed.Copy copy : copies) {
+                        out.locations.add(copy.holder());
+                        out.size = copy.size();
+                    }
+                }
             }
         }
         if (tasks.putIfAbsent(t.id, t) == null) {
