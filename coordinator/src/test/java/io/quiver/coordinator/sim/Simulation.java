@@ -83,8 +83,13 @@ final class Simulation {
         String report() {
             StringBuilder sb = new StringBuilder();
             sb.append("simulation of seed ").append(seed).append(passed() ? " passed" : " FAILED").append('\n');
-            sb.append("replay: mvn -o -B -Dmaven.repo.local=/work/m2-sim test -pl coordinator -Dtest=SimReplayTest"
-                    + " -Dquiver.sim.seed=").append(seed).append('\n');
+            // -am: the modules it depends on are built too; they have no test of that name.
+            sb.append("replay: mvn -B test -pl coordinator -am -Dsurefire.failIfNoSpecifiedTests=false"
+                    + " -Dtest=SimReplayTest -Dquiver.sim.seed=").append(seed);
+            if (config.faultKinds().size() != Fault.values().length) {
+                sb.append(" '-Dquiver.sim.faults=").append(config.faultKinds()).append('\'');
+            }
+            sb.append('\n');
             sb.append(config).append('\n').append(stats).append('\n');
             violations.stream().map(SimInvariants.Violation::invariant).distinct()
                     .forEach(i -> sb.append(i).append(" means: ").append(i.meaning).append('\n'));
