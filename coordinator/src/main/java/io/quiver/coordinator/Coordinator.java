@@ -195,6 +195,15 @@ public final class Coordinator implements AutoCloseable {
         return http == null ? -1 : http.port();
     }
 
+    /**
+     * The executors this coordinator's scheduler places work on, as of its last batch (registered,
+     * connected, their ZooKeeper node present); empty while standing by. Safe from any thread.
+     */
+    public List<String> liveExecutors() {
+        Term t = term;
+        return t == null ? List.of() : t.scheduler.view().executors();
+    }
+
     /** The epoch of the current term, or -1 while standing by. */
     public long epoch() {
         Term t = term;

@@ -4,7 +4,6 @@ import static com.google.common.base.Preconditions.checkArgument;
 import static com.google.common.base.Preconditions.checkState;
 
 import io.quiver.ConnectOptions;
-import io.quiver.ExecutorInfo;
 import io.quiver.Quiver;
 import io.quiver.QuiverException;
 import io.quiver.core.client.QuiverClient;
@@ -80,6 +79,8 @@ public final class LocalCluster implements AutoCloseable {
     private ClusterUrl url;
     private CuratorFramework curator;
     private final List<Coordinator> coordinators = new ArrayList<>();
+    /** Child JVMs' class-data-sharing archive; null for in-process executors or a class path that does not qualify. */
+    private ChildCds cds;
     private final Set<String> killedCoordinators = new LinkedHashSet<>();
     private final Map<String, Executor> inProcess = new LinkedHashMap<>();
     /** Read by the JVM-exit hook without locking, hence copy-on-write. */
@@ -138,6 +139,7 @@ public final class LocalCluster implements AutoCloseable {
         url = ClusterUrl.parse("zk://" + HOST + ":" + zk.port() + ROOT);
         ClusterRoot.ensureExists(url, secret, remainingMillis(deadline));
         curator = ClusterRoot.connect(url.chrootedConnectString(), secret, remainingMillis(deadline));
+        long zkUpNanos = System.nanoTime();
 
         for (int i = 1; i <= settings.coordinators(); i++) {
             Coordinator coordinator = new Coordinator(new CoordinatorConfig(url, "coord-" + i, HOST, 0, secret, 0, tls));
@@ -146,6 +148,7 @@ public final class LocalCluster implements AutoCloseable {
         }
         await(deadline, List.of(), () -> readLeader() != null,
                 () -> "no leader elected among coordinators " + coordinatorIds() + " (" + ZkPaths.LEADER + " is absent)");
+        long leaderNanos = System.nanoTime();
 
         List<String> ids = new ArrayList<>();
         for (int i = 0; i < settings.executors(); i++) {
@@ -157,8 +160,11 @@ public final class LocalCluster implements AutoCloseable {
         }
         awaitRegistered(deadline, ids);
         state = State.STARTED;
-        LOG.info("local cluster up in {} ms: ZooKeeper {}, leader {}, executors {} ({})",
-                (System.nanoTime() - startNanos) / 1_000_000, zk.connectString(), leaderId(), ids,
+        long upNanos = System.nanoTime();
+        LOG.info("local cluster up in {} ms (ZooKeeper {} ms, leader elected {} ms, executors registered {} ms):"
+                + " ZooKeeper {}, leader {}, executors {} ({})", (upNanos - startNanos) / 1_000_000,
+                (zkUpNanos - startNanos) / 1_000_000, (leaderNanos - zkUpNanos) / 1_000_000,
+                (upNanos - leaderNanos) / 1_000_000, zk.connectString(), leaderId(), ids,
                 settings.separateProcesses() ? "child JVMs" : "in-process");
     }
 
@@ -272,8 +278,10 @@ public final class LocalCluster implements AutoCloseable {
             ChildExecutor child = child(id);
             child.requestExit();
             child.awaitExit(CHILD_EXIT_WAIT);
+            childExited(id);
         } else {
             child(id).kill(CHILD_EXIT_WAIT);
+            childExited(id);
         }
         liveExecutors.remove(id);
     }
@@ -303,17 +311,18 @@ public final class LocalCluster implements AutoCloseable {
         await(deadline, ids, () -> registeredInZooKeeper().containsAll(ids),
                 () -> "executors " + missing(ids, registeredInZooKeeper()) + " did not register in ZooKeeper ("
                         + ZkPaths.EXECUTORS + ")");
-        try (Quiver probe = QuiverClient.connect(url, clientOptions().connectTimeout(
-                Duration.ofMillis(remainingMillis(deadline))))) {
-            Set<String> seen = new LinkedHashSet<>();
-            await(deadline, ids, () -> {
-                seen.clear();
-                for (ExecutorInfo info : probe.cluster().executors()) {
-                    seen.add(info.id());
+        // The coordinators run in this JVM: ask the leader's scheduler, rather than connect a client to it.
+        Set<String> seen = new LinkedHashSet<>();
+        await(deadline, ids, () -> {
+            seen.clear();
+            LeaderRecord leader = readLeader();
+            for (Coordinator c : coordinators) {
+                if (leader != null && c.id().equals(leader.id())) {
+                    seen.addAll(c.liveExecutors());
                 }
-                return seen.containsAll(ids);
-            }, () -> "leader " + leaderId() + " lists executors " + seen + " but not " + missing(ids, seen));
-        }
+            }
+            return seen.containsAll(ids);
+        }, () -> "leader " + leaderId() + " lists executors " + seen + " but not " + missing(ids, seen));
     }
 
     /**
@@ -399,6 +408,7 @@ public final class LocalCluster implements AutoCloseable {
         inProcess.values().forEach(e -> quietly("close executor " + e.id(), e::close));
         for (ChildExecutor child : children) {
             quietly("stop child executor " + child.id(), () -> child.awaitExit(CHILD_EXIT_WAIT));
+            childExited(child.id());
         }
         for (int i = coordinators.size() - 1; i >= 0; i--) {
             Coordinator c = coordinators.get(i);
@@ -432,6 +442,12 @@ public final class LocalCluster implements AutoCloseable {
         }
     }
 
+    private void childExited(String id) {
+        if (cds != null) {
+            cds.exited(id);
+        }
+    }
+
     private List<String> childCommand(String id) {
         long heapMiB = (2 * settings.executorMemory() + 256 * MIB + MIB - 1) / MIB;
         List<String> cmd = new ArrayList<>();
@@ -446,12 +462,19 @@ public final class LocalCluster implements AutoCloseable {
                 cmd.add("-D" + key + "=" + System.getProperty(key));
             }
         }
+        String classPath = settings.shipClassPath() ? quiverClassPath() : System.getProperty("java.class.path");
+        if (cds == null && children.isEmpty()) {
+            cds = ChildCds.forClassPath(classPath);
+        }
+        if (cds != null) {
+            cmd.addAll(cds.flags(id));
+        }
         String extra = System.getProperty(CHILD_JVM_ARGS_PROPERTY, "").trim();
         if (!extra.isEmpty()) {
             cmd.addAll(List.of(extra.split("\\s+")));
         }
         cmd.add("-cp");
-        cmd.add(settings.shipClassPath() ? quiverClassPath() : System.getProperty("java.class.path"));
+        cmd.add(classPath);
         cmd.add(CLI_MAIN);
         cmd.addAll(List.of("executor", "--zk", url.toString(), "--id", id, "--host", HOST, "--port", "0",
                 "--slots", String.valueOf(settings.slotsPerExecutor()),
