@@ -216,6 +216,23 @@ class TlsIT {
     }
 
     @Test
+    void localNWithTlsOptionsRunsItsWholeClusterOverTls() throws Exception {
+        ConnectOptions options = ConnectOptions.defaults().secret(SECRET)
+                .tls(cluster.cert(), cluster.key(), cluster.trust());
+        try (Quiver q = Quiver.connect("local[2]", options)) {
+            assertThat(q.gather(q.map(x -> x * 2, List.of(1, 2, 3)))).containsExactly(2, 4, 6);
+            ExecutorInfo executor = q.cluster().executors().get(0);
+            // Its executors' ports speak TLS only: the cluster took the connection's TLS files.
+            try (Transport plaintext = new Transport("tls-it-local-plaintext", 1)) {
+                assertThatThrownBy(() -> connect(plaintext, executor.host(), executor.port()))
+                        .hasRootCauseInstanceOf(HandshakeRefusedException.class)
+                        .hasMessageContaining("this port requires TLS");
+            }
+            assertThat(q.gather(q.map(x -> x + 1, List.of(1, 2, 3)))).containsExactly(2, 3, 4);
+        }
+    }
+
+    @Test
     void aTlsClientAtAPlaintextPortIsToldThatThePeerDoesNotSpeakTls() {
         AtomicLong sessions = new AtomicLong();
         try (Transport server = new Transport("tls-it-plain-server", 1);

@@ -46,7 +46,7 @@ public final class Connector {
             int n = Integer.parseInt(m.group(1));
             checkArgument(n > 0 && n <= 64, "local[N] needs 1 <= N <= 64 executors, got %s", n);
             for (LocalClusterProvider provider : ServiceLoader.load(LocalClusterProvider.class)) {
-                return provider.startLocal(n, options.secret().orElse(""));
+                return provider.startLocal(n, options);
             }
             throw new QuiverException("Quiver.connect(\"" + url + "\") needs module io.quiver:launcher on the class path"
                     + " (it starts the embedded cluster); add the dependency, or connect to a running cluster"

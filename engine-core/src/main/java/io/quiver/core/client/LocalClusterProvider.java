@@ -1,5 +1,6 @@
 package io.quiver.core.client;
 
+import io.quiver.ConnectOptions;
 import io.quiver.Quiver;
 
 /**
@@ -8,8 +9,8 @@ import io.quiver.Quiver;
  */
 public interface LocalClusterProvider {
     /**
-     * Starts N executors with one slot each, secured by {@code secret} ({@code ""}: none); closing
-     * the returned Quiver stops the cluster.
+     * Starts N executors with one slot each, secured by the options' secret and TLS files (if set,
+     * every connection of the cluster uses them too); closing the returned Quiver stops the cluster.
      */
-    Quiver startLocal(int executors, String secret);
+    Quiver startLocal(int executors, ConnectOptions options);
 }
