@@ -100,7 +100,7 @@ final class Model {
         long size = -1;
         boolean done;
         Failure failure;
-        final LinkedHashSet<Exec> locations = new LinkedHashSet<>();
+        final SmallSet<Exec> locations = new SmallSet<>();
         final Waiters waiters = new Waiters();
         /** Lineage-free or persisted: the planner may pin work to it, so it is in the published view. */
         boolean pinnable;
@@ -113,10 +113,10 @@ final class Model {
          */
         List<String> pinnedOn = List.of();
         /** Broadcast only: executors copying it from a peer ({@link Replication}), each with {@code size} reserved. */
-        final Set<Exec> copying = new LinkedHashSet<>();
+        final SmallSet<Exec> copying = new SmallSet<>();
         /** Scatter only: the bytes reserved on each target, and the targets (by id) still to store it. */
         long scatterReqSize;
-        final Set<String> expected = new HashSet<>();
+        final SmallSet<String> expected = new SmallSet<>();
         /** Adopted from a resuming client: waits for executors' inventories until recovery ends. */
         boolean awaitingInventory;
         /**
@@ -151,7 +151,7 @@ final class Model {
         final List<RefId> outs;
         final Fn fn;
         final List<Arg> args;
-        final List<Block> inputs = new ArrayList<>(2);
+        final List<Block> inputs = new ArrayList<>(0); // no array until the first input: many tasks read none
         final Client owner;
         TaskState state = TaskState.WAITING;
         Exec exec;

@@ -2,6 +2,7 @@ package io.quiver.coordinator.sched;
 
 import io.quiver.coordinator.sched.Model.Task;
 import java.util.AbstractCollection;
+import java.util.Collections;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -14,11 +15,15 @@ import java.util.NoSuchElementException;
  * scheduler loop, like the {@link Model.Block} that holds it.
  */
 final class Waiters extends AbstractCollection<Task> {
-    private final LinkedHashMap<Task, int[]> counts = new LinkedHashMap<>(4);
+    /** Null while nobody waits: most values are done and read by nobody, and a leader keeps one per live ref. */
+    private LinkedHashMap<Task, int[]> counts;
     private int size;
 
     @Override
     public boolean add(Task t) {
+        if (counts == null) {
+            counts = new LinkedHashMap<>(4);
+        }
         counts.computeIfAbsent(t, k -> new int[1])[0]++;
         size++;
         return true;
@@ -27,12 +32,15 @@ final class Waiters extends AbstractCollection<Task> {
     /** Removes one occurrence of {@code o}; whether there was one. */
     @Override
     public boolean remove(Object o) {
-        int[] n = counts.get(o);
+        int[] n = counts == null ? null : counts.get(o);
         if (n == null) {
             return false;
         }
         if (--n[0] == 0) {
             counts.remove(o);
+            if (counts.isEmpty()) {
+                counts = null;
+            }
         }
         size--;
         return true;
@@ -40,7 +48,7 @@ final class Waiters extends AbstractCollection<Task> {
 
     @Override
     public boolean contains(Object o) {
-        return counts.containsKey(o);
+        return counts != null && counts.containsKey(o);
     }
 
     @Override
@@ -50,13 +58,14 @@ final class Waiters extends AbstractCollection<Task> {
 
     @Override
     public void clear() {
-        counts.clear();
+        counts = null;
         size = 0;
     }
 
     @Override
     public Iterator<Task> iterator() {
-        Iterator<Map.Entry<Task, int[]>> entries = counts.entrySet().iterator();
+        Iterator<Map.Entry<Task, int[]>> entries = counts == null ? Collections.emptyIterator()
+                : counts.entrySet().iterator();
         return new Iterator<>() {
             private Task current;
             private int left;
