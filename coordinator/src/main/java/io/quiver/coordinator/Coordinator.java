@@ -569,7 +569,16 @@ public final class Coordinator implements AutoCloseable {
             String peer = c.peerId();
             SchedulerEvent event = c.peerRole() == Role.EXECUTOR ? fromExecutor(peer, link, m) : fromClient(c, peer, m);
             if (event != null) {
-                post(event);
+                // The event's bytes count against the connection's inbound budget until the loop has
+                // handled it: a peer that sends faster than the loop keeps up is read no further.
+                long kept = c.keepInput();
+                loop.execute(() -> {
+                    try {
+                        scheduler.handle(event);
+                    } finally {
+                        c.releaseInput(kept);
+                    }
+                });
             }
         }
 

@@ -32,17 +32,22 @@ final class Dispatcher extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
-        if (!(msg instanceof Message m)) {
-            ReferenceCountUtil.release(msg);
-            return;
-        }
-        if (!open) {
-            if (m instanceof Message.DataMessage d) {
-                d.data().release();
+        connection.dispatching();
+        try {
+            if (!(msg instanceof Message m)) {
+                ReferenceCountUtil.release(msg);
+                return;
             }
-            return;
+            if (!open) {
+                if (m instanceof Message.DataMessage d) {
+                    d.data().release();
+                }
+                return;
+            }
+            endpoint.onMessage(connection, m);
+        } finally {
+            connection.dispatched();
         }
-        endpoint.onMessage(connection, m);
     }
 
     @Override

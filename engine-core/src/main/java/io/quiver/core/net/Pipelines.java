@@ -127,7 +127,7 @@ public final class Pipelines {
         }
         Connection connection = new Connection(ch);
         Dispatcher dispatcher = new Dispatcher(connection, endpoint);
-        Frames frames = new Frames(spec.maxFrame());
+        Frames frames = new Frames(spec.maxFrame(), connection);
         ch.pipeline()
                 .addLast("encoder", MessageCodec.Encoder.INSTANCE)
                 .addLast("frames", frames)
@@ -156,7 +156,7 @@ public final class Pipelines {
                 Connection connection = new Connection(c);
                 holder[0] = connection;
                 Dispatcher dispatcher = new Dispatcher(connection, endpoint);
-                Frames frames = new Frames(maxFrame);
+                Frames frames = new Frames(maxFrame, connection);
                 c.pipeline()
                         .addLast("encoder", MessageCodec.Encoder.INSTANCE)
                         .addLast("frames", frames)
@@ -187,13 +187,16 @@ public final class Pipelines {
     /**
      * The frame decoder: until {@link #authenticated()}, any frame announced longer than
      * {@value #HANDSHAKE_MAX_FRAME} bytes fails the connection at its length field, before its body
-     * is buffered; after it, frames up to {@code maxFrame}. Confined to the channel's event loop.
+     * is buffered; after it, frames up to {@code maxFrame}, each charged to the connection's
+     * inbound budget (see {@link Connection}). Confined to the channel's event loop.
      */
     static final class Frames extends LengthFieldBasedFrameDecoder {
+        private final Connection connection;
         private boolean authenticated;
 
-        Frames(int maxFrame) {
+        Frames(int maxFrame, Connection connection) {
             super(maxFrame, 0, 4, 0, 4, true);
+            this.connection = connection;
             // Compose socket reads rather than copy them into one buffer (see MessageCodec.frameDecoder).
             setCumulator(ByteToMessageDecoder.COMPOSITE_CUMULATOR);
         }
@@ -217,7 +220,11 @@ public final class Pipelines {
                             + " at most " + HANDSHAKE_MAX_FRAME + " are accepted until the peer proves the cluster secret");
                 }
             }
-            return super.decode(ctx, in);
+            Object frame = super.decode(ctx, in);
+            if (authenticated && frame instanceof ByteBuf b) {
+                connection.arrived(b.readableBytes());
+            }
+            return frame;
         }
     }
 
