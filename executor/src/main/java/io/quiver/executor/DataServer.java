@@ -72,17 +72,36 @@ final class DataServer implements Endpoint {
         this.disk = disk;
     }
 
-    /** A block arriving on one connection. */
+    /**
+     * A block arriving on one connection: in memory (its chunks composed in {@code buf}), or, when
+     * it does not fit in the store's memory, written chunk by chunk to a file on the disk thread.
+     */
     private static final class Incoming {
         final long total;
         final CRC32C crc = new CRC32C();
         ByteBuf buf; // null once failed: the rest of its chunks are skipped
         long received;
+        /** Set on the event loop when the block goes to disk, before any write is queued. */
+        final ToDisk toDisk;
 
-        Incoming(long total, ByteBuf buf) {
+        Incoming(long total, ByteBuf buf, ToDisk toDisk) {
             this.total = total;
             this.buf = buf;
+            this.toDisk = toDisk;
         }
+
+        boolean failed() {
+            return toDisk == null ? buf == null : toDisk.abandoned;
+        }
+    }
+
+    /** The file a block is received into; its channel and failure are touched only on the disk thread. */
+    private static final class ToDisk {
+        java.nio.file.Path file;
+        java.nio.channels.FileChannel out;
+        Exception failure;
+        /** Event loop only: no more chunks will be written (failed, rejected or the connection closed). */
+        boolean abandoned;
     }
 
     /** Where this connection's chunks are forwarded to: one per next peer. */
@@ -175,12 +194,18 @@ final class DataServer implements Endpoint {
                             last);
                     return;
                 }
-                // The block keeps the received chunks themselves: no copy into a block-sized buffer.
-                ByteBuf buf = in.conn.channel().alloc().compositeDirectBuffer(Integer.MAX_VALUE);
-                block = new Incoming(put.total(), buf);
+                if (store.receivingBytes() + put.total() > store.memoryLimit()) {
+                    // Blocks already arriving fill this executor's memory: this one goes to a file.
+                    block = new Incoming(put.total(), null, new ToDisk());
+                    openFile(ref, block.toDisk);
+                } else {
+                    // The block keeps the received chunks themselves: no copy into a block-sized buffer.
+                    ByteBuf buf = in.conn.channel().alloc().compositeDirectBuffer(Integer.MAX_VALUE);
+                    block = new Incoming(put.total(), buf, null);
+                }
                 in.puts.put(ref, block);
             }
-            if (block.buf == null) { // failed earlier: skip to its end
+            if (block.failed()) { // failed earlier: skip to its end
                 if (last) {
                     in.puts.remove(ref);
                 }
@@ -194,11 +219,22 @@ final class DataServer implements Endpoint {
             for (ByteBuffer bb : data.nioBuffers(data.readerIndex(), n)) {
                 block.crc.update(bb);
             }
+            if (block.toDisk != null) {
+                block.received += n;
+                write(in, block.toDisk, data.retainedSlice());
+                if (block.received == block.total) {
+                    in.puts.remove(ref);
+                    finishFile(in, ref, block, put.checksum());
+                }
+                return;
+            }
             ((CompositeByteBuf) block.buf).addComponent(true, data.retainedSlice());
             block.received += n;
+            store.receiving(n); // a block being received counts as memory in use: older blocks spill for it
             if (block.received == block.total) {
                 in.puts.remove(ref);
                 long crc = block.crc.getValue();
+                store.receiving(-block.received);
                 if (crc == put.checksum()) {
                     store.put(ref, block.buf, null, false);
                     block.buf = null;
@@ -220,16 +256,118 @@ final class DataServer implements Endpoint {
 
     private void reject(Inbound in, RefId ref, Incoming block, String reason, boolean last) {
         log.warn("rejecting block {} from {}: {}", ref, in.conn, reason);
-        if (block != null && block.buf != null) {
-            block.buf.release();
-            block.buf = null;
+        if (block != null) {
+            discard(block);
         }
         if (last) {
             in.puts.remove(ref);
         } else {
-            in.puts.put(ref, block != null ? block : new Incoming(-1, null));
+            in.puts.put(ref, block != null ? block : new Incoming(-1, null, null));
         }
         reports.blockFailed(new BlockFailure(ref, "executor " + selfId + ": " + reason));
+    }
+
+    /** Blocking, on the disk thread: creates the file a block is received into. */
+    private void openFile(RefId ref, ToDisk d) {
+        disk.execute(() -> {
+            try {
+                d.file = store.newFile(ref);
+                d.out = java.nio.channels.FileChannel.open(d.file, java.nio.file.StandardOpenOption.WRITE);
+            } catch (java.io.IOException | RuntimeException e) {
+                d.failure = e;
+            }
+        });
+    }
+
+    /**
+     * Writes a chunk of a block received to disk, on the disk thread. The chunk stays charged to the
+     * connection's inbound budget until written, so a peer can be no more than the budget ahead of
+     * the disk: the connection stops reading until the writes catch up.
+     */
+    private void write(Inbound in, ToDisk d, ByteBuf chunk) {
+        long kept = in.conn.keepInput();
+        disk.execute(() -> {
+            try {
+                if (d.failure == null && d.out != null) {
+                    for (ByteBuffer bb : chunk.nioBuffers()) {
+                        while (bb.hasRemaining()) {
+                            d.out.write(bb);
+                        }
+                    }
+                }
+            } catch (java.io.IOException | RuntimeException e) {
+                d.failure = e;
+            } finally {
+                chunk.release();
+                in.conn.releaseInput(kept);
+            }
+        });
+    }
+
+    /** After a block's last chunk was queued for disk: closes its file and stores or reports it, on the disk thread. */
+    private void finishFile(Inbound in, RefId ref, Incoming block, long checksum) {
+        long crc = block.crc.getValue();
+        ToDisk d = block.toDisk;
+        disk.execute(() -> {
+            closeQuietly(d);
+            if (d.failure == null && crc == checksum) {
+                store.putFile(ref, d.file, block.total);
+                reports.stored(new BlockInfo(ref, block.total));
+                onStored.accept(ref);
+                return;
+            }
+            deleteQuietly(d);
+            String reason = d.failure != null
+                    ? "executor " + selfId + " could not write block " + ref + " (" + block.total + " bytes, more than"
+                        + " its free memory) to its spill directory: " + d.failure
+                    : "checksum mismatch on executor " + selfId + ": CRC32C " + Long.toHexString(crc) + " computed, "
+                        + Long.toHexString(checksum) + " sent";
+            log.warn("block {} from {} not stored: {}", ref, in.conn, reason);
+            reports.blockFailed(new BlockFailure(ref, reason));
+        });
+    }
+
+    private static void closeQuietly(ToDisk d) {
+        if (d.out != null) {
+            try {
+                d.out.close();
+            } catch (java.io.IOException e) {
+                if (d.failure == null) {
+                    d.failure = e;
+                }
+            }
+            d.out = null;
+        }
+    }
+
+    private static void deleteQuietly(ToDisk d) {
+        if (d.file != null) {
+            try {
+                java.nio.file.Files.deleteIfExists(d.file);
+            } catch (java.io.IOException e) {
+                log.warn("could not delete {}: {}", d.file, e.toString());
+            }
+        }
+    }
+
+    /** Drops a block that will not be completed, and gives back the memory it counted as received. */
+    private void discard(Incoming block) {
+        if (block.toDisk != null) {
+            if (!block.toDisk.abandoned) {
+                block.toDisk.abandoned = true;
+                ToDisk d = block.toDisk;
+                disk.execute(() -> {
+                    closeQuietly(d);
+                    deleteQuietly(d);
+                });
+            }
+            return;
+        }
+        if (block.buf != null) {
+            block.buf.release();
+            block.buf = null;
+            store.receiving(-block.received);
+        }
     }
 
     /** Passes the chunk on to the next executor of its chain. */
@@ -254,7 +392,7 @@ final class DataServer implements Endpoint {
         bytesSent.add(put.data().readableBytes());
         if (f.out == null) {
             f.pending.add(next);
-            in.conn.channel().config().setAutoRead(false);
+            in.conn.pauseReading();
             return;
         }
         send(in, f, next);
@@ -301,7 +439,7 @@ final class DataServer implements Endpoint {
 
     /** Stops reading this connection until {@code f}'s downstream drains. */
     private void block(Inbound in, Forward f) {
-        in.conn.channel().config().setAutoRead(false);
+        in.conn.pauseReading();
         if (!f.waiting) {
             f.waiting = true;
             Channel ch = in.conn.channel();
@@ -329,7 +467,7 @@ final class DataServer implements Endpoint {
                 return;
             }
         }
-        in.conn.channel().config().setAutoRead(true);
+        in.conn.resumeReading();
     }
 
     /**
@@ -428,10 +566,7 @@ final class DataServer implements Endpoint {
         }
         in.closed = true;
         for (Incoming b : in.puts.values()) {
-            if (b.buf != null) {
-                b.buf.release();
-                b.buf = null;
-            }
+            discard(b);
         }
         in.puts.clear();
         for (Forward f : in.forwards.values()) {

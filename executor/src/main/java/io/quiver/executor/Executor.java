@@ -7,6 +7,7 @@ import static com.google.common.base.Preconditions.checkState;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.channel.Channel;
 import io.quiver.QuiverException;
+import io.quiver.core.net.Connection;
 import io.quiver.core.net.Pipelines;
 import io.quiver.core.net.Pipelines.ServerSpec;
 import io.quiver.core.net.Transport;
@@ -115,6 +116,13 @@ public final class Executor implements AutoCloseable {
                 .gauge("quiver_executor_memory_used_bytes", "Bytes of blocks held in memory.", s::memoryUsed)
                 .gauge("quiver_executor_memory_limit_bytes", "The memory budget before spilling.", s::memoryLimit)
                 .gauge("quiver_executor_blocks", "Blocks stored (in memory or spilled).", s::blockCount)
+                .gauge("quiver_executor_receiving_bytes", "Bytes of blocks being received, counted as memory used.",
+                        s::receivingBytes)
+                .counter("quiver_net_budget_pauses_total", "Times a connection of this process stopped reading because"
+                        + " it held its inbound budget (-Dquiver.net.inboundBudget) of unsettled input.",
+                        Connection::budgetPauses)
+                .gauge("quiver_net_unauthenticated_connections", "Inbound connections of this process that have not"
+                        + " proven the cluster secret yet.", Pipelines::unauthenticatedConnections)
                 .gauge("quiver_executor_disk_bytes", "Bytes of blocks that live only on disk now.", s::diskBytes)
                 .counter("quiver_executor_spilled_bytes_total", "Bytes spilled to disk under memory pressure.",
                         s::spilledBytes)

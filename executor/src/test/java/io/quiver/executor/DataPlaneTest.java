@@ -162,6 +162,47 @@ class DataPlaneTest extends ClusterTestBase {
     }
 
     @Test
+    void blocksLargerThanTheFreeMemoryAreReceivedStraightToDiskAndForwarded() throws Exception {
+        TestingLeader leader = startLeader("leader", EPOCH);
+        long limit = 8 << 20;
+        Executor a = startExecutor(config("exec-small", 1, limit));
+        Executor b = startExecutor("exec-big", 1);
+        leader.awaitExecutor("exec-small");
+        leader.awaitExecutor("exec-big");
+        RefId[] refs = {ref(), ref()};
+        byte[][] blocks = {random((40 << 20) + 7, 11), random((24 << 20) + 3, 12)}; // each far over 8 MiB
+        java.util.concurrent.atomic.AtomicLong peak = new java.util.concurrent.atomic.AtomicLong();
+        Thread sampler = new Thread(() -> {
+            while (!Thread.currentThread().isInterrupted()) {
+                peak.accumulateAndGet(a.stats().memoryUsed(), Math::max);
+                Thread.onSpinWait();
+            }
+        });
+        sampler.start();
+        try (TestingClient client = new TestingClient(a.port())) {
+            for (int i = 0; i < 2; i++) {
+                client.put(refs[i], blocks[i], List.of(peer(b)));
+            }
+            await().atMost(Duration.ofSeconds(60)).until(() -> leader.storedOn(refs[0]).contains("exec-small")
+                    && leader.storedOn(refs[1]).containsAll(List.of("exec-small", "exec-big")));
+        } finally {
+            sampler.interrupt();
+            sampler.join();
+        }
+        assertThat(leader.blockFailures).isEmpty();
+        assertThat(peak.get()).as("memory used by the small executor while 64 MiB arrived").isLessThanOrEqualTo(limit);
+        assertThat(a.stats().blocks()).isEqualTo(2);
+        for (int i = 0; i < 2; i++) {
+            try (TestingClient client = new TestingClient(a.port())) {
+                assertThat(client.fetch(refs[i]).get(30, TimeUnit.SECONDS)).isEqualTo(blocks[i]);
+            }
+            try (TestingClient client = new TestingClient(b.port())) {
+                assertThat(client.fetch(refs[i]).get(30, TimeUnit.SECONDS)).isEqualTo(blocks[i]);
+            }
+        }
+    }
+
+    @Test
     void garbageOnTheDataPortClosesOnlyThatConnection() throws Exception {
         TestingLeader leader = startLeader("leader", EPOCH);
         Executor a = startExecutor("exec-g", 1);

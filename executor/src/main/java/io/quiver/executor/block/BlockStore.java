@@ -88,6 +88,7 @@ public final class BlockStore implements AutoCloseable {
     private long memoryUsed;
     private long fileSeq;
     private boolean spillScheduled;
+    private long receiving;
     private boolean closed;
 
     /**
@@ -144,6 +145,67 @@ public final class BlockStore implements AutoCloseable {
         if (spill) {
             disk.execute(this::spill);
         }
+    }
+
+    /**
+     * Counts {@code delta} bytes of blocks still being received (negative once they are stored or
+     * dropped) as memory in use, so the blocks already stored spill to make room for them: a peer
+     * sending blocks is bounded by this store's limit, not by the blocks' sizes.
+     */
+    public void receiving(long delta) {
+        boolean spill;
+        synchronized (this) {
+            memoryUsed += delta;
+            receiving += delta;
+            spill = delta > 0 && needsSpillLocked();
+        }
+        if (spill) {
+            disk.execute(this::spill);
+        }
+    }
+
+    /**
+     * Blocking: a new, empty file under this store's directory for a block that is received straight
+     * to disk because it does not fit in memory (see {@link #putFile}).
+     */
+    public Path newFile(RefId ref) throws IOException {
+        Files.createDirectories(dir);
+        long seq;
+        synchronized (this) {
+            seq = fileSeq++;
+        }
+        Path file = dir.resolve(ref + "-" + seq + ".blk");
+        Files.createFile(file);
+        return file;
+    }
+
+    /**
+     * Stores a block whose {@code size} bytes the caller wrote to {@code file} (from {@link #newFile}):
+     * it is held as if spilled, and read back on demand. A block already stored under {@code ref} is
+     * replaced; after {@link #close()} the file is deleted.
+     */
+    public void putFile(RefId ref, Path file, long size) {
+        Block b = new Block(ref, size);
+        b.file = file;
+        Block old;
+        synchronized (this) {
+            if (closed) {
+                old = b;
+            } else {
+                old = blocks.put(ref, b);
+                if (old != null) {
+                    discardLocked(old);
+                }
+            }
+        }
+        if (old != null) {
+            deleteFile(old);
+        }
+    }
+
+    /** Bytes of blocks being received, counted in {@link #memoryUsed()}. */
+    public synchronized long receivingBytes() {
+        return receiving;
     }
 
     /** Stores a block unless one is already stored under {@code ref}; releases {@code data} then. */

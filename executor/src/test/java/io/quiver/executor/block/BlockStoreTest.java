@@ -166,6 +166,24 @@ class BlockStoreTest {
     }
 
     @Test
+    void blocksBeingReceivedCountAsMemoryUsedAndPushStoredBlocksToDisk() {
+        BlockStore s = store(1_500_000);
+        RefId a = new RefId(5, 1);
+        s.put(a, encoded(doubles(125_000, 1.0)), null, false); // ~1 MB, fits
+        assertThat(s.residency(a)).isEqualTo(Residency.MEMORY);
+
+        s.receiving(800_000); // a block arriving: together over the limit, so the stored one spills
+        assertThat(s.receivingBytes()).isEqualTo(800_000);
+        assertThat(s.residency(a)).isEqualTo(Residency.DISK);
+        assertThat(s.memoryUsed()).isEqualTo(800_000);
+
+        s.receiving(-800_000); // stored or dropped: no longer counted
+        assertThat(s.receivingBytes()).isZero();
+        assertThat(s.memoryUsed()).isZero();
+        assertThat((double[]) s.value(a, DECODE)).containsExactly(doubles(125_000, 1.0)); // read back from disk
+    }
+
+    @Test
     void dropReleasesTheBufferAndTheFile() throws Exception {
         BlockStore s = store(1_500_000);
         RefId a = new RefId(4, 1);
