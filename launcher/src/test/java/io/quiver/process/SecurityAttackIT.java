@@ -317,6 +317,133 @@ class SecurityAttackIT {
         await().atMost(Duration.ofSeconds(20)).until(() -> Pipelines.unauthenticatedConnections() == 0);
     }
 
+    // ------------------------------------------------------------------ authenticated flood
+
+    /**
+     * A peer that knows the secret (a buggy client, or a compromised one) sends eight 256 MiB
+     * blocks at once into an executor whose memory is 256 MiB. Blocks that do not fit go to disk at
+     * the pace of each connection's inbound budget, so the executor's resident memory grows by far
+     * less than the 2 GiB it was sent, it stays alive, and a job running meanwhile is right.
+     */
+    @Test
+    void eightAuthenticatedPeersSendingTwoGibOfBlocksAtAnExecutorAreHeldToItsMemory() throws Exception {
+        String target = everyPort().get(1);
+        String host = target.substring(0, target.lastIndexOf(':'));
+        int port = Integer.parseInt(target.substring(target.lastIndexOf(':') + 1));
+        long pid = executorPidAt(port);
+        long rssBefore = rssBytes(pid);
+        java.util.concurrent.atomic.AtomicLong peak = new java.util.concurrent.atomic.AtomicLong(rssBefore);
+        java.util.concurrent.atomic.AtomicBoolean sampling = new java.util.concurrent.atomic.AtomicBoolean(true);
+        Thread sampler = new Thread(() -> {
+            while (sampling.get()) {
+                peak.accumulateAndGet(rssBytes(pid), Math::max);
+                try {
+                    Thread.sleep(20);
+                } catch (InterruptedException e) {
+                    return;
+                }
+            }
+        });
+        sampler.start();
+        long blockBytes = 256L * MIB;
+        byte[] chunk = new byte[MessageCodec.CHUNK_SIZE];
+        java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
+        for (long offset = 0; offset < blockBytes; offset += chunk.length) {
+            crc.update(chunk);
+        }
+        long checksum = crc.getValue(); // a well-formed block: the executor stores it
+        List<io.quiver.core.net.Connection> flooders = new java.util.concurrent.CopyOnWriteArrayList<>();
+        try (Transport transport = new Transport("flooder", 2); Quiver q = cluster.connect()) {
+            CompletableFuture<Long> job = CompletableFuture.supplyAsync(() -> {
+                List<Integer> items = IntStream.range(0, 200).boxed().toList();
+                return q.gather(q.map(i -> (long) i * i, items)).stream().mapToLong(Long::longValue).sum();
+            });
+            List<CompletableFuture<Long>> floods = new ArrayList<>();
+            for (int i = 0; i < 8; i++) {
+                int n = i;
+
+                floods.add(CompletableFuture.supplyAsync(() -> {
+                    io.quiver.core.net.Connection c = Pipelines.connect(transport, host, port, Secret.of(SECRET),
+                            Role.CLIENT, "flooder-" + n, 0, MessageCodec.DEFAULT_MAX_FRAME, 5_000, (conn, m) -> { });
+                    io.quiver.RefId ref = new io.quiver.RefId(Long.MAX_VALUE - n, 1);
+                    long sent = 0;
+                    for (long offset = 0; offset < blockBytes; offset += chunk.length) {
+                        c.send(new Message.PutChunk(ref, blockBytes, offset, checksum, List.of(),
+                                io.netty.buffer.Unpooled.wrappedBuffer(chunk)));
+                        sent += chunk.length;
+                        c.awaitWritable(60_000, "the flood");
+                    }
+                    flooders.add(c); // closed once the blocks are stored: closing now could cut the last chunks
+                    // Still open: the executor took it all (a process out of memory drops its connections).
+                    return c.isOpen() ? sent : -1;
+                }));
+            }
+            long sent = 0;
+            for (CompletableFuture<Long> f : floods) {
+                long n = f.get(150, TimeUnit.SECONDS);
+                sent += n < 0 ? 0 : n;
+            }
+            assertThat(sent).as("bytes sent on connections that stayed open").isEqualTo(8 * blockBytes);
+            // Every block was stored: at most one fits in the executor's memory, the others are on its disk.
+            String id = executorIdAt(port);
+            try {
+                await().atMost(Duration.ofSeconds(60))
+                        .until(() -> blockFileBytes(cluster.directory().resolve(id)) >= 7 * blockBytes);
+            } catch (org.awaitility.core.ConditionTimeoutException e) {
+                Path log = cluster.directory().resolve(id + ".log");
+                List<String> lines = Files.exists(log) ? Files.readAllLines(log) : List.of();
+                throw new AssertionError(blockFileBytes(cluster.directory().resolve(id)) + " bytes of block files under "
+                        + cluster.directory().resolve(id) + "; the executor's log ends:\n"
+                        + String.join("\n", lines.subList(Math.max(0, lines.size() - 30), lines.size())), e);
+            }
+            assertThat(job.get(60, TimeUnit.SECONDS)).isEqualTo(IntStream.range(0, 200).mapToLong(i -> (long) i * i).sum());
+        } finally {
+            flooders.forEach(io.quiver.core.net.Connection::close);
+            sampling.set(false);
+            sampler.join();
+        }
+        System.out.printf("SecurityAttackIT: executor RSS grew %d MiB (peak %d MiB) while 2 GiB arrived%n",
+                (peak.get() - rssBefore) >> 20, peak.get() >> 20);
+        // 256 MiB of memory, at most one budget per connection waiting for the disk, and the heap; not the 2 GiB sent.
+        assertThat(peak.get() - rssBefore).as("growth of the executor's resident memory while 2 GiB arrived")
+                .isLessThan(1536L * MIB);
+    }
+
+    static String executorIdAt(int dataPort) throws Exception {
+        for (String id : zk.getChildren().forPath(ZkPaths.EXECUTORS)) {
+            ExecutorRecord e = ExecutorRecord.parse(zk.getData().forPath(ZkPaths.executor(id)));
+            if (e.port() == dataPort) {
+                return id;
+            }
+        }
+        throw new AssertionError("no executor has data port " + dataPort);
+    }
+
+    static long executorPidAt(int dataPort) throws Exception {
+        return cluster.executorProcess(executorIdAt(dataPort)).pid();
+    }
+
+    /** Bytes of block files (spilled, or received to disk) under an executor's work directory. */
+    static long blockFileBytes(Path workDir) throws IOException {
+        try (var files = Files.walk(workDir)) {
+            return files.filter(f -> f.toString().endsWith(".blk")).mapToLong(f -> f.toFile().length()).sum();
+        }
+    }
+
+    /** The resident set of a process, from /proc. */
+    static long rssBytes(long pid) {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/" + pid + "/status"))) {
+                if (line.startsWith("VmRSS:")) {
+                    return Long.parseLong(line.replaceAll("[^0-9]", "")) * 1024;
+                }
+            }
+        } catch (IOException e) {
+            return 0;
+        }
+        return 0;
+    }
+
     /** Announces a frame of {@code bytes} and sends them, before any handshake; returns what was written. */
     static long flood(String target, int bytes) {
         long written = 0;
