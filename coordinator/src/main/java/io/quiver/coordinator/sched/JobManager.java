@@ -104,22 +104,22 @@ final class JobManager {
                 int shuffleBucket = -1;
                 for (int k = 0; k < inputs.size(); k++) {
                     TaskInput in = inputs.get(k);
-                    int whole = in instanceof TaskInput.ShuffleRead sr ? readsWholeStage(inputs, k, stageTasks) : 0;
-                    if (whole > 0 && stageRefs + ((TaskInput.ShuffleRead) in).stageId() < JobRefs.MAX_REFS) {
+                    int whole = in instanceof TaskInput.ShuffleRead ? readsWholeStage(inputs, k, stageTasks) : 0;
+                    TaskInput.ShuffleRead read = whole > 0 ? (TaskInput.ShuffleRead) in : null;
+                    if (read != null && stageRefs + read.stageId() < JobRefs.MAX_REFS) {
                         // Every map output of that stage, in order: one edge to the stage's dependency, not M.
-                        TaskInput.ShuffleRead sr = (TaskInput.ShuffleRead) in;
-                        Task dep = deps.get(sr.stageId());
+                        Task dep = deps.get(read.stageId());
                         if (dep == null) {
                             List<Arg> maps = new ArrayList<>(whole);
-                            for (List<RefId> mapOuts : outputs.get(sr.stageId())) {
+                            for (List<RefId> mapOuts : outputs.get(read.stageId())) {
                                 maps.add(Arg.ref(mapOuts.get(0)));
                             }
-                            dep = s.tasks.addShuffleDep(JobRefs.ref(job.job(), stageRefs + sr.stageId()), fn, maps);
-                            deps.put(sr.stageId(), dep);
+                            dep = s.tasks.addShuffleDep(JobRefs.ref(job.job(), stageRefs + read.stageId()), fn, maps);
+                            deps.put(read.stageId(), dep);
                             added.add(dep);
                         }
                         args.add(Arg.ref(dep.id));
-                        shuffleBucket = Math.max(shuffleBucket, sr.bucket());
+                        shuffleBucket = Math.max(shuffleBucket, read.bucket());
                         k += whole - 1;
                         continue;
                     }
