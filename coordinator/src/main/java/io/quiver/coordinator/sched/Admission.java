@@ -298,7 +298,7 @@ final class Admission {
         for (Task t : resumed) {
             if (t.state == TaskState.WAITING && !t.missingInput && t.inputFailure == null) {
                 if (t.unresolved == 0) {
-                    s.tasks.ready.add(t);
+                    s.tasks.makeReady(t);
                 } else {
                     s.dispatch.tryAhead(t);
                 }
@@ -520,7 +520,7 @@ final class Admission {
         }
         for (Task w : b.waiters) {
             if (w.state == TaskState.WAITING && --w.unresolved == 0) {
-                s.tasks.ready.add(w);
+                s.tasks.makeReady(w);
             }
         }
         s.blocks.maybeDrop(b);

@@ -110,6 +110,10 @@ final class BlockManager {
         }
         s.replication.forget(b);
         s.executors.unreserve(b.expected, b.scatterReqSize);
+        if (b.producer != null && b.producer.shuffle != null) {
+            // A shuffle dependency's readers are done: its map outputs go once nobody else reads them.
+            s.tasks.releaseInputs(b.producer);
+        }
         if (b.producer != null && b.producer.outputs.stream().noneMatch(this::holds)) {
             s.tasks.forget(b.producer);
         }

@@ -76,9 +76,10 @@ final class Dispatch {
             if (t.state != TaskState.WAITING || t.unresolved == 0 || t.missingInput || t.heldBack) {
                 continue;
             }
-            if (t.shuffleBucket >= 0) {
+            if (t.shuffleBucket >= 0 || t.shuffle != null) {
                 // A shuffle reader waits for its map outputs' summaries: sent ahead, it would carry
-                // (and fetch) every map output, not only those holding rows for its bucket.
+                // (and fetch) every map output, not only those holding rows for its bucket. A shuffle
+                // dependency is never placed: it completes on the leader.
                 continue;
             }
             Exec target = null;
@@ -232,22 +233,26 @@ final class Dispatch {
             return List.of();
         }
         List<Placement.Input> inputs = new ArrayList<>(t.shuffleBucket < 0 ? t.inputs.size() : 4);
-        for (Block b : t.inputs) {
-            if (ShuffleInputs.skip(t, b)) {
-                continue; // not launched with it, so not fetched: no cost anywhere
+        for (Block in : t.inputs) {
+            // Only what it is launched with is fetched: no cost anywhere for the rest.
+            for (Block b : ShuffleInputs.launchedWith(t, in)) {
+                inputs.add(input(b, live));
             }
-            List<Integer> holders = new ArrayList<>(b.locations.size());
-            List<String> hosts = new ArrayList<>(b.locations.size());
-            for (Exec holder : b.locations) {
-                int idx = live.indexOf(holder);
-                if (idx >= 0) {
-                    holders.add(idx);
-                }
-                hosts.add(holder.host);
-            }
-            inputs.add(new Placement.Input(Math.max(0, b.size), holders, hosts));
         }
         return inputs;
+    }
+
+    private static Placement.Input input(Block b, List<Exec> live) {
+        List<Integer> holders = new ArrayList<>(b.locations.size());
+        List<String> hosts = new ArrayList<>(b.locations.size());
+        for (Exec holder : b.locations) {
+            int idx = live.indexOf(holder);
+            if (idx >= 0) {
+                holders.add(idx);
+            }
+            hosts.add(holder.host);
+        }
+        return new Placement.Input(Math.max(0, b.size), holders, hosts);
     }
 
     private static void launch(Exec e) {
@@ -291,20 +296,30 @@ final class Dispatch {
                     args.add(a);
                     continue;
                 }
-                Block b = t.inputs.get(input++);
-                if (ShuffleInputs.skip(t, b)) {
-                    continue; // no rows for this reduce task there: nothing to fetch
-                }
-                List<Peer> where = new ArrayList<>(b.locations.size());
-                if (b.done) {
-                    for (Exec holder : b.locations) {
-                        where.add(holder.peer());
+                Block in = t.inputs.get(input++);
+                if (ShuffleInputs.of(in) == null) {
+                    if (!ShuffleInputs.skip(t, in)) { // else no rows for this reduce task there: nothing to fetch
+                        args.add(a.withLocations(locations(in)));
                     }
+                    continue;
                 }
-                args.add(a.withLocations(where));
+                // A shuffle dependency: the map outputs with rows for this task's bucket, in map order.
+                for (Block b : ShuffleInputs.launchedWith(t, in)) {
+                    args.add(Arg.ref(b.ref).withLocations(locations(b)));
+                }
             }
         }
         e.outLaunches.add(new TaskLaunch(t.outs, t.fn.id, args));
+    }
+
+    private static List<Peer> locations(Block b) {
+        List<Peer> where = new ArrayList<>(b.locations.size());
+        if (b.done) {
+            for (Exec holder : b.locations) {
+                where.add(holder.peer());
+            }
+        }
+        return where;
     }
 
     /**
@@ -376,9 +391,11 @@ final class Dispatch {
                     }
                     double waitThere = (double) busy.load() * busy.avgTaskNanos / busy.slots;
                     double moveHere = 0;
-                    for (Block b : t.inputs) {
-                        if (!b.locations.contains(idle) && b.size > 0 && !ShuffleInputs.skip(t, b)) {
-                            moveHere += b.size / Placement.REMOTE_BYTES_PER_NANO;
+                    for (Block in : t.inputs) {
+                        for (Block b : ShuffleInputs.launchedWith(t, in)) {
+                            if (!b.locations.contains(idle) && b.size > 0) {
+                                moveHere += b.size / Placement.REMOTE_BYTES_PER_NANO;
+                            }
                         }
                     }
                     if (moveHere >= waitThere) {

@@ -56,6 +56,14 @@ final class JobManager {
         List<RefId> persisted = new ArrayList<>();
         List<Integer> persistedNodes = new ArrayList<>();
         int nextRef = 0;
+        int stageRefs = 0;
+        int[] stageTasks = new int[plan.stages().size()];
+        for (Stage stage : plan.stages()) {
+            stageRefs += stage.tasks().size() * stage.outputsPerTask();
+            stageTasks[stage.id()] = stage.tasks().size();
+        }
+        // One shuffle dependency per map stage read whole (ShuffleInputs), by map stage id.
+        Map<Integer, Task> deps = new HashMap<>();
         boolean known = s.blocks.knowsJob(job.job());
         List<Task> added = new ArrayList<>();
         Observed.Job progress = null;
@@ -91,9 +99,30 @@ final class JobManager {
                 if (fn == null) {
                     fn = s.tasks.newFn(job.stageFunctions().get(stage.id()));
                 }
-                List<Arg> args = new ArrayList<>(spec.inputs().size());
+                List<TaskInput> inputs = spec.inputs();
+                List<Arg> args = new ArrayList<>(Math.min(inputs.size(), 8));
                 int shuffleBucket = -1;
-                for (TaskInput in : spec.inputs()) {
+                for (int k = 0; k < inputs.size(); k++) {
+                    TaskInput in = inputs.get(k);
+                    int whole = in instanceof TaskInput.ShuffleRead ? readsWholeStage(inputs, k, stageTasks) : 0;
+                    TaskInput.ShuffleRead read = whole > 0 ? (TaskInput.ShuffleRead) in : null;
+                    if (read != null && stageRefs + read.stageId() < JobRefs.MAX_REFS) {
+                        // Every map output of that stage, in order: one edge to the stage's dependency, not M.
+                        Task dep = deps.get(read.stageId());
+                        if (dep == null) {
+                            List<Arg> maps = new ArrayList<>(whole);
+                            for (List<RefId> mapOuts : outputs.get(read.stageId())) {
+                                maps.add(Arg.ref(mapOuts.get(0)));
+                            }
+                            dep = s.tasks.addShuffleDep(JobRefs.ref(job.job(), stageRefs + read.stageId()), fn, maps);
+                            deps.put(read.stageId(), dep);
+                            added.add(dep);
+                        }
+                        args.add(Arg.ref(dep.id));
+                        shuffleBucket = Math.max(shuffleBucket, read.bucket());
+                        k += whole - 1;
+                        continue;
+                    }
                     if (in instanceof TaskInput.Inline inline) {
                         args.add(Arg.value(DefaultCodec.INSTANCE.toBytes(inline.value())));
                     } else if (in instanceof TaskInput.Pinned pinned) {
@@ -148,5 +177,24 @@ final class JobManager {
             }
         }
         s.admission.reply(c, new JobReply(job.reqId(), results, persisted, persistedNodes, ""));
+    }
+
+    /**
+     * How many inputs from {@code k} on are a read of one bucket from every map task of one stage,
+     * in map order (two at least), or 0 if those at {@code k} are not.
+     */
+    private static int readsWholeStage(List<TaskInput> inputs, int k, int[] stageTasks) {
+        TaskInput.ShuffleRead first = (TaskInput.ShuffleRead) inputs.get(k);
+        int m = first.stageId() >= 0 && first.stageId() < stageTasks.length ? stageTasks[first.stageId()] : 0;
+        if (m < 2 || first.mapTask() != 0 || k + m > inputs.size()) {
+            return 0;
+        }
+        for (int i = 1; i < m; i++) {
+            if (!(inputs.get(k + i) instanceof TaskInput.ShuffleRead sr) || sr.stageId() != first.stageId()
+                    || sr.mapTask() != i || sr.bucket() != first.bucket()) {
+                return 0;
+            }
+        }
+        return m;
     }
 }

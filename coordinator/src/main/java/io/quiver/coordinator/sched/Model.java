@@ -176,6 +176,11 @@ final class Model {
          * with only those that hold rows for it ({@link ShuffleInputs}); -1 for other tasks.
          */
         int shuffleBucket = -1;
+        /**
+         * Non-null only for a shuffle dependency's own task (never placed: it finishes on the leader
+         * once its map outputs are done), which stands for M map outputs to each of R readers.
+         */
+        ShuffleInputs shuffle;
         /** The dataset job it belongs to, for progress; null for a submitted function. */
         Observed.Job job;
         int stage = -1;

@@ -187,7 +187,9 @@ final class Recovery {
 
     private static void addProducers(Task t, List<Task> into) {
         for (Block in : t.inputs) {
-            if (in.producer != null && !in.producer.finished()) {
+            if (ShuffleInputs.of(in) != null) {
+                addProducers(in.producer, into); // through a shuffle dependency to its map tasks
+            } else if (in.producer != null && !in.producer.finished()) {
                 into.add(in.producer);
             }
         }

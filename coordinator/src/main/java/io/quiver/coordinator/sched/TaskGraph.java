@@ -70,7 +70,7 @@ final class TaskGraph {
     void retry(RefId id) {
         Task t = tasks.get(id);
         if (t != null && t.state == TaskState.WAITING && t.unresolved == 0 && !ready.contains(t)) {
-            ready.add(t);
+            makeReady(t);
         }
     }
 
@@ -146,6 +146,43 @@ final class TaskGraph {
         return t;
     }
 
+    /**
+     * A shuffle dependency: a leader-side task whose inputs are a map stage's outputs ({@code
+     * mapArgs}, in map order) and whose one output {@code ref} the stage's readers read in their
+     * stead ({@link ShuffleInputs}). It is not counted as a submitted task: it is never placed.
+     */
+    Task addShuffleDep(RefId ref, Fn fn, List<Arg> mapArgs) {
+        Task t = new Task(ref, List.of(ref), fn, mapArgs, null);
+        t.shuffle = new ShuffleInputs(t);
+        fn.tasks++;
+        tasks.put(ref, t);
+        if (s.admission.resumingNow() != null) {
+            t.heldBack = true;
+            s.admission.resumingNow().resumed.add(t);
+        }
+        Block b = new Block(ref, t, null);
+        s.blocks.put(b);
+        t.outputs.add(b);
+        linkInputs(t);
+        return t;
+    }
+
+    /**
+     * Every input of {@code t} is there: a task goes to the ready queue; a shuffle dependency
+     * completes at once, on the leader, and wakes its readers.
+     */
+    void makeReady(Task t) {
+        if (t.shuffle == null) {
+            ready.add(t);
+            return;
+        }
+        if (t.state != TaskState.WAITING || t.unresolved != 0 || t.missingInput || t.inputFailure != null) {
+            return;
+        }
+        t.shuffle.invalidate();
+        finish(t, null);
+    }
+
     /** Finds the task's inputs (adopting what an executor reported and no client claims) and readies it. */
     private void linkInputs(Task t) {
         Failure inputFailure = null;
@@ -187,8 +224,8 @@ final class TaskGraph {
         if (inputFailure != null) {
             t.unresolved = Integer.MAX_VALUE / 2; // never ready; settled below or by the caller
         } else if (t.unresolved == 0) {
-            ready.add(t);
-        } else {
+            makeReady(t);
+        } else if (t.shuffle == null) {
             s.dispatch.tryAhead(t);
         }
     }
@@ -229,7 +266,7 @@ final class TaskGraph {
      * done), its failure, or its run in progress. Returns false if there is nothing to adopt.
      */
     boolean adopt(Task t) {
-        if (s.recovery.unclaimed.isEmpty() || t.finished()) {
+        if (s.recovery.unclaimed.isEmpty() || t.finished() || t.shuffle != null) {
             return false;
         }
         // Every output is there, or at least one is and those missing are needed by nobody (dropped
@@ -394,7 +431,7 @@ final class TaskGraph {
                             r.failure().message(), t.retriesLeft);
                     requeue(t);
                     if (t.state == TaskState.WAITING && t.unresolved == 0) {
-                        ready.add(t);
+                        makeReady(t);
                     }
                     continue;
                 }
@@ -435,21 +472,35 @@ final class TaskGraph {
      */
     private static boolean inputHoldersAway(Task t) {
         for (Block in : t.inputs) {
-            if (!in.done) {
-                return true;
-            }
-            if (in.locations.isEmpty()) {
+            ShuffleInputs dep = ShuffleInputs.of(in);
+            if (dep == null || !in.done) {
+                if (holdersAway(in)) {
+                    return true;
+                }
                 continue;
             }
-            boolean anyLive = false;
-            for (Exec holder : in.locations) {
-                anyLive |= holder.live();
-            }
-            if (!anyLive) {
-                return true;
+            for (Block map : dep.inputsFor(t.shuffleBucket)) {
+                if (holdersAway(map)) {
+                    return true;
+                }
             }
         }
         return false;
+    }
+
+    private static boolean holdersAway(Block in) {
+        if (!in.done) {
+            return true;
+        }
+        if (in.locations.isEmpty()) {
+            return false;
+        }
+        for (Exec holder : in.locations) {
+            if (holder.live()) {
+                return false;
+            }
+        }
+        return true;
     }
 
     static Failure withExecutor(Failure f, Exec e, Task t) {
@@ -460,7 +511,9 @@ final class TaskGraph {
     /** Marks a task done with the locations its outputs have; wakes its waiters and tells its owner. */
     void finish(Task t, byte[] inline) {
         t.state = TaskState.DONE;
-        s.observed.tasksFinished++;
+        if (t.shuffle == null) {
+            s.observed.tasksFinished++;
+        }
         if (t.job != null) {
             s.observed.jobTask(t.job, t.stage, true, s.now());
         }
@@ -479,12 +532,16 @@ final class TaskGraph {
             for (Task w : b.waiters) {
                 if (w.state == TaskState.WAITING) {
                     if (--w.unresolved == 0) {
-                        ready.add(w);
+                        makeReady(w);
                     }
                 } else if (!w.finished()) {
                     w.unresolved--;
                 }
             }
+        }
+        if (t.shuffle != null) {
+            // Its output is its inputs: they stay until its readers are done (BlockManager#maybeDrop).
+            return;
         }
         releaseInputs(t);
         for (Block b : t.outputs) {
@@ -594,7 +651,7 @@ final class TaskGraph {
                 }
             }
             if (!inputLost && t.unresolved == 0) {
-                ready.add(t);
+                makeReady(t);
             }
         }
     }
@@ -639,35 +696,68 @@ final class TaskGraph {
             for (Block out : t.outputs) {
                 if (out.locations.isEmpty()) {
                     out.done = false;
-                    for (Task w : out.waiters) {
-                        if (w.finished()) {
-                            continue;
-                        }
-                        w.unresolved++;
-                        if (w.state == TaskState.QUEUED) {
-                            // Not launched yet: it must not be, before its input is back (no location to
-                            // give). One sent ahead for another input is sent ahead again only if this
-                            // one is produced on the same executor.
-                            Dispatch.unassign(w);
-                            w.state = TaskState.WAITING;
-                            recallAhead(w); // its readers sent ahead there must not wait for it there
-                        } else if (w.ahead && w.state == TaskState.LAUNCHED && w.exec != null && w.exec.alive) {
-                            // It waits there for local production: produce it there again.
-                            t.pinnedTo = List.of(w.exec.id);
-                        }
-                    }
+                    waitAgain(t, out, reset);
                 }
             }
             for (Block in : t.inputs) {
-                if (!s.blocks.holds(in)) {
+                boolean held = s.blocks.holds(in);
+                if (!held) {
                     // Dropped once consumed: its executors freed it, so it must be produced again.
                     revive(in.producer);
                 }
-                in.consumers++;
-                in.waiters.add(t);
-                if (in.producer != null && in.done && in.locations.isEmpty()) {
+                if (t.shuffle == null || !in.waiters.contains(t)) {
+                    // (A shuffle dependency that completed still holds its map outputs: not twice.)
+                    in.consumers++;
+                    in.waiters.add(t);
+                }
+                if (ShuffleInputs.of(in) != null) {
+                    // A shuffle dependency has no copy anywhere: it is rebuilt only if it was dropped (a lost
+                    // map output behind it puts it back to waiting by itself, see waitAgain).
+                    if (!held) {
+                        work.add(in.producer);
+                    }
+                } else if (in.producer != null && in.done && in.locations.isEmpty()) {
                     work.add(in.producer);
                 }
+            }
+        }
+    }
+
+    /**
+     * {@code out}, produced by {@code t}, is to be produced again: its readers wait for it. A shuffle
+     * dependency that had completed goes back to waiting, and its own readers with it.
+     */
+    private void waitAgain(Task t, Block out, List<Task> reset) {
+        for (Task w : out.waiters) {
+            if (w.shuffle != null && w.state == TaskState.DONE) {
+                w.state = TaskState.WAITING;
+                w.attempts++;
+                reset.add(w);
+                w.unresolved = 0;
+                for (Block in : w.inputs) {
+                    if (!in.done) {
+                        w.unresolved++;
+                    }
+                }
+                Block virtual = w.outputs.get(0);
+                virtual.done = false;
+                waitAgain(w, virtual, reset);
+                continue;
+            }
+            if (w.finished()) {
+                continue;
+            }
+            w.unresolved++;
+            if (w.state == TaskState.QUEUED) {
+                // Not launched yet: it must not be, before its input is back (no location to
+                // give). One sent ahead for another input is sent ahead again only if this
+                // one is produced on the same executor.
+                Dispatch.unassign(w);
+                w.state = TaskState.WAITING;
+                recallAhead(w); // its readers sent ahead there must not wait for it there
+            } else if (w.ahead && w.state == TaskState.LAUNCHED && w.exec != null && w.exec.alive) {
+                // It waits there for local production: produce it there again.
+                t.pinnedTo = List.of(w.exec.id);
             }
         }
     }
@@ -708,16 +798,19 @@ final class TaskGraph {
         work.add(t);
         while (!work.isEmpty()) {
             Task x = work.poll();
-            if (x.finished()) {
+            // A completed shuffle dependency fails too: its readers read the map output that failed.
+            if (x.finished() && (x.shuffle == null || x.state == TaskState.FAILED)) {
                 continue;
             }
             if (x.state == TaskState.QUEUED) {
                 x.exec.queue.remove(x);
-            } else if (x.state == TaskState.WAITING) {
+            } else if (x.state == TaskState.WAITING && x.shuffle == null) {
                 ready.remove(x);
             }
             x.state = TaskState.FAILED;
-            s.observed.tasksFailed++;
+            if (x.shuffle == null) {
+                s.observed.tasksFailed++;
+            }
             if (x.job != null) {
                 s.observed.jobTask(x.job, x.stage, false, s.now());
             }
@@ -755,7 +848,8 @@ final class TaskGraph {
         }
     }
 
-    private void releaseInputs(Task t) {
+    /** Lets go of what {@code t} reads: its inputs are dropped if nobody else needs them. */
+    void releaseInputs(Task t) {
         for (Block in : t.inputs) {
             while (in.waiters.remove(t)) {
                 in.consumers--;

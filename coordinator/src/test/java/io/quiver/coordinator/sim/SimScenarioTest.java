@@ -166,6 +166,48 @@ class SimScenarioTest {
     }
 
     /**
+     * A wide shuffle (40 map x 30 reduce tasks) goes through one shuffle dependency per map stage,
+     * not 1,200 edges: an executor dying as the map stage ends takes map outputs that only it held,
+     * the dependency goes back to waiting, those map tasks run again from lineage, and every reduce
+     * result is still right.
+     */
+    @Test
+    void executorCrashInAWideReduceStage() {
+        Simulation sim = cluster(16, 3, 2);
+        SimClient c = connectedClient(sim);
+        RefId job = c.job(40, 30, null);
+        // refs 0..39: one map output per map task; 40..69: the reduce tasks
+        // The last map task finishes: the reduce stage is about to read the map outputs.
+        assertThat(sim.runUntil(() -> java.util.stream.IntStream.range(0, 40).allMatch(i -> sim.liveExecutors()
+                .stream().anyMatch(e -> e.store.containsKey(JobRefs.ref(job, i))))))
+                .as("every map task finishes").isTrue();
+
+        // The executor holding the most map outputs no other executor has a copy of.
+        java.util.function.Predicate<RefId> onlyCopy = ref -> sim.liveExecutors().stream()
+                .filter(e -> e.store.containsKey(ref)).count() == 1;
+        SimExecutor victim = sim.liveExecutors().stream()
+                .max(java.util.Comparator.comparingLong(e -> java.util.stream.IntStream.range(0, 40)
+                        .mapToObj(i -> JobRefs.ref(job, i)).filter(ref -> e.store.containsKey(ref) && onlyCopy.test(ref))
+                        .count()))
+                .orElseThrow();
+        sim.crashExecutor(victim);
+        Simulation.Result r = sim.runToQuiescence();
+
+        assertPassed(r);
+        SimClient.ClientJob j = c.jobs.values().iterator().next();
+        assertThat(j.results).hasSize(30);
+        long mapsRunAgain = java.util.stream.IntStream.range(0, 40).filter(i -> runs(sim, JobRefs.ref(job, i)) == 2)
+                .count();
+        assertThat(mapsRunAgain).as("map tasks recomputed from lineage").isPositive();
+        for (RefId result : j.results) {
+            assertThat(c.refs.get(result).value).as("value of %s", result).isEqualTo(j.expect.values().get(result));
+        }
+        for (RefId ref : j.expect.values().keySet()) {
+            assertThat(runs(sim, ref)).as("runs of %s", ref).isLessThanOrEqualTo(2);
+        }
+    }
+
+    /**
      * Two runs of a seed in one JVM, where identity hash codes differ, give the same trace line for
      * line. A difference means the scheduler (or the harness) iterates a collection whose order
      * depends on identity hash codes; today's scheduler does ({@code Scheduler.Client.owned} is a
