@@ -148,7 +148,9 @@ final class Admission {
     private void submit(Client c, List<FnDef> defs, List<TaskSpec> specs) {
         for (FnDef f : defs) {
             if (!c.fnsById.containsKey(f.fnId())) {
-                c.fnsById.put(f.fnId(), s.tasks.newFn(f.bytes()));
+                Fn fn = s.tasks.newFn(f.bytes());
+                fn.clientId = f.fnId();
+                c.fnsById.put(f.fnId(), fn);
             }
         }
         List<Task> added = new ArrayList<>(specs.size());

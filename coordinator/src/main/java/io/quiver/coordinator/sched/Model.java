@@ -208,6 +208,8 @@ final class Model {
         final long id;
         final byte[] bytes;
         int tasks;
+        /** The id its client gave it, the key of {@link Client#fnsById}; -1 for a job's functions. */
+        long clientId = -1;
 
         Fn(long id, byte[] bytes) {
             this.id = id;

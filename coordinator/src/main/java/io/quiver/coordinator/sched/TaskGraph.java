@@ -105,8 +105,8 @@ final class TaskGraph {
         Dispatch.unassign(t);
         if (--t.fn.tasks == 0) {
             fns.remove(t.fn.id);
-            if (t.owner != null) {
-                t.owner.fnsById.values().remove(t.fn);
+            if (t.owner != null && t.fn.clientId >= 0) {
+                t.owner.fnsById.remove(t.fn.clientId, t.fn); // by key: a scan of the values was O(functions)
             }
             for (Exec e : s.executors.all()) {
                 if (e.knownFns.remove(t.fn.id)) {
