@@ -21,7 +21,8 @@ import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
 
 /**
- * Scheduler overhead: {@code map} of 10,000 trivial tasks, and a chain of 2,000 dependent tasks,
+ * Scheduler overhead: {@code map} of 10,000 trivial tasks, a loop of 10,000 single submits, and a
+ * chain of 2,000 dependent tasks,
  * on 2 executors x 1 slot (separate JVMs). Scores are per task.
  *
  * <pre>java -jar jmh-benchmarks/target/benchmarks.jar TinyTaskBenchmark</pre>
@@ -61,6 +62,28 @@ public class TinyTaskBenchmark {
     @OperationsPerInvocation(MAP_TASKS)
     public long mapTrivial() {
         List<Ref<Integer>> refs = q.map(x -> x + 1, items);
+        long sum = 0;
+        for (int v : q.gather(refs)) {
+            sum += v;
+        }
+        refs.forEach(Ref::close);
+        return sum;
+    }
+
+    /**
+     * A tight loop of single submits, each its own function (a lambda capturing its index), as in
+     * Dask's {@code [client.submit(inc, i) for i in range(10_000)]}: ops/s is tasks per second.
+     */
+    @Benchmark
+    @BenchmarkMode(Mode.Throughput)
+    @OutputTimeUnit(TimeUnit.SECONDS)
+    @OperationsPerInvocation(MAP_TASKS)
+    public long submitLoop() {
+        List<Ref<Integer>> refs = new ArrayList<>(MAP_TASKS);
+        for (int i = 0; i < MAP_TASKS; i++) {
+            int k = i;
+            refs.add(q.submit(() -> k + 1));
+        }
         long sum = 0;
         for (int v : q.gather(refs)) {
             sum += v;
