@@ -6,6 +6,7 @@ import io.quiver.QuiverException;
 import io.quiver.core.codec.DefaultCodec;
 import io.quiver.core.codec.JavaSerialization;
 import io.quiver.core.protocol.Message.FnDef;
+import io.quiver.core.task.CompactFunctions;
 import io.quiver.core.task.TaskFunction;
 import io.quiver.executor.block.BlockStore;
 import java.io.IOException;
@@ -50,7 +51,9 @@ final class FunctionEntry {
             }
             Object o;
             try {
-                o = def.block() == null ? JavaSerialization.deserialize(def.bytes(), loader) : fromBlock(store, loader);
+                o = def.block() != null ? fromBlock(store, loader)
+                        : CompactFunctions.isCompact(def.bytes()) ? CompactFunctions.decode(def.bytes(), loader)
+                        : JavaSerialization.deserialize(def.bytes(), loader);
             } catch (BlockStore.MissingBlockException e) {
                 throw e; // not remembered: the block may arrive again
             } catch (Throwable t) {

@@ -345,7 +345,10 @@ public final class QuiverClient implements Quiver {
         for (Ref<?> in : inputs) {
             args.add(Arg.ref(own(in, what).id()));
         }
-        byte[] bytes = JavaSerialization.serialize(fn, "the function passed to " + what);
+        byte[] bytes = io.quiver.core.task.CompactFunctions.encode(fn);
+        if (bytes == null || bytes.length > LARGE_FUNCTION_BYTES) {
+            bytes = JavaSerialization.serialize(fn, "the function passed to " + what);
+        }
         if (bytes.length > LARGE_FUNCTION_BYTES) {
             // Too large for a control message: ship it as a block, and read it there as input 0.
             Ref<byte[]> block = scatter(bytes, Scatter.single());
@@ -582,16 +585,18 @@ public final class QuiverClient implements Quiver {
                 r.state.done.whenComplete((x, e) -> wait.completed());
             }
         }
-        // Start every fetch that is needed at once, then decode in order.
-        List<CompletableFuture<?>> prefetch = new ArrayList<>();
+        // Start every fetch that is needed at once, then decode in order. A result that came inline
+        // needs no hand-off to another thread: the check runs where the ref completes.
+        List<CompletableFuture<?>> prefetch = new ArrayList<>(own.size());
+        CompletableFuture<Object> none = CompletableFuture.completedFuture(null);
         for (RefImpl<?> r : own) {
             RefState s = r.state;
-            prefetch.add(s.done.thenComposeAsync(x -> x.inline != null || x.decoded
-                    ? CompletableFuture.completedFuture(null)
+            prefetch.add(s.done.thenCompose(x -> x.inline != null || x.decoded
+                    ? none
                     : CompletableFuture.supplyAsync(() -> {
                         valueOf(r, null);
                         return null;
-                    }, userExecutor), userExecutor));
+                    }, userExecutor)));
         }
         List<T> out = new ArrayList<>(own.size());
         for (int i = 0; i < own.size(); i++) {

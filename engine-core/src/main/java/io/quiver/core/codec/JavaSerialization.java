@@ -136,7 +136,7 @@ public final class JavaSerialization {
     public static final class MissingClassException extends QuiverException {
         private final String className;
 
-        MissingClassException(String className, Throwable cause) {
+        public MissingClassException(String className, Throwable cause) {
             super("class " + className + " is not on this process's class path; start executors with"
                     + " --classpath <your jars> (LocalCluster executors share the client's class path)", cause);
             this.className = className;
