@@ -114,9 +114,18 @@ final class BlockManager {
             // A shuffle dependency's readers are done: its map outputs go once nobody else reads them.
             s.tasks.releaseInputs(b.producer);
         }
-        if (b.producer != null && b.producer.outputs.stream().noneMatch(this::holds)) {
+        if (b.producer != null && holdsNone(b.producer.outputs)) {
             s.tasks.forget(b.producer);
         }
+    }
+
+    private boolean holdsNone(java.util.List<Block> outputs) {
+        for (Block o : outputs) {
+            if (holds(o)) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** The values no task produces (scattered, broadcast, held), for the status page. */

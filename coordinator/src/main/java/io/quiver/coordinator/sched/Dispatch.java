@@ -55,9 +55,8 @@ final class Dispatch {
 
     /** Takes a task back from wherever it waits or runs, as the leader sees it. */
     static void unassign(Task t) {
-        if (t.exec != null) {
-            t.exec.queue.remove(t);
-            t.exec.running.remove(t);
+        if (t.exec != null && !t.exec.running.remove(t)) {
+            t.exec.queue.remove(t); // a scan of the queue: only for a task that was not running yet
         }
         t.exec = null;
         t.onExecutor = false;
