@@ -3,6 +3,7 @@ package io.quiver.core.codec;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.quiver.QuiverException;
+import io.quiver.core.plan.KeyedBucket;
 import io.quiver.core.plan.ShuffleOutput;
 
 /**
@@ -14,7 +15,14 @@ import io.quiver.core.plan.ShuffleOutput;
  * <pre>
  *   block:  SHUFFLE (102) | int side | int n | int rows[n] | int ends[n] | bucket 0 bytes | ... | bucket n-1 bytes
  *           bucket b is [ends[b-1], ends[b]) of the bytes after the header (ends[-1] = 0); an empty
- *           bucket has no bytes; a bucket's bytes are its value in {@link DefaultCodec}'s encoding
+ *           bucket has no bytes
+ *   bucket: VALUE (0) | value in DefaultCodec's encoding
+ *           PAIRS (1) | keys column | values column          (a KeyedBucket)
+ *           ROWS (2)  | column                               (an Object[], repartition's rows)
+ *   column: LONGS (1) | int n | n longs    INTS (2) | int n | n ints    DOUBLES (3) | int n | n doubles
+ *           (every element of exactly that boxed type: no per-element type tags or reference
+ *           tracking, the common case of numeric keys and values), else
+ *           ANY (0) | int length | the Object[] in DefaultCodec's encoding
  *   slice entry (as a slice fetch streams it):  int side | int n | int bucket | int length | bucket bytes
  * </pre>
  */
@@ -43,7 +51,7 @@ public final class ShuffleBlocks {
             for (int b = 0; b < n; b++) {
                 Object v = so.bucket(b);
                 if (v != null) {
-                    parts[b] = DefaultCodec.INSTANCE.encode(v, alloc, loader);
+                    parts[b] = encodeBucket(v, alloc, loader);
                     data += parts[b].readableBytes();
                 }
             }
@@ -161,16 +169,155 @@ public final class ShuffleBlocks {
         return ShuffleOutput.slice(side, n, b, decodeBucket(entry, at + ENTRY_HEADER, len, loader));
     }
 
+    private static final byte VALUE = 0;
+    private static final byte PAIRS = 1;
+    private static final byte ROWS = 2;
+    private static final byte ANY = 0;
+    private static final byte LONGS = 1;
+    private static final byte INTS = 2;
+    private static final byte DOUBLES = 3;
+
+    private static ByteBuf encodeBucket(Object v, ByteBufAllocator alloc, ClassLoader loader) {
+        if (v instanceof KeyedBucket k && k.keys().length == k.values().length) {
+            ByteBuf out = alloc.buffer(64);
+            try {
+                out.writeByte(PAIRS);
+                writeColumn(out, k.keys(), alloc, loader);
+                writeColumn(out, k.values(), alloc, loader);
+                return out;
+            } catch (RuntimeException | Error e) {
+                out.release();
+                throw e;
+            }
+        }
+        if (v instanceof Object[] rows && v.getClass() == Object[].class) {
+            ByteBuf out = alloc.buffer(64);
+            try {
+                out.writeByte(ROWS);
+                writeColumn(out, rows, alloc, loader);
+                return out;
+            } catch (RuntimeException | Error e) {
+                out.release();
+                throw e;
+            }
+        }
+        ByteBuf value = DefaultCodec.INSTANCE.encode(v, alloc, loader);
+        try {
+            return alloc.buffer(1 + value.readableBytes()).writeByte(VALUE).writeBytes(value);
+        } finally {
+            value.release();
+        }
+    }
+
+    private static void writeColumn(ByteBuf out, Object[] a, ByteBufAllocator alloc, ClassLoader loader) {
+        Class<?> type = a.length == 0 || a[0] == null ? null : a[0].getClass();
+        if (type == Long.class || type == Integer.class || type == Double.class) {
+            boolean same = true;
+            for (Object o : a) {
+                if (o == null || o.getClass() != type) {
+                    same = false;
+                    break;
+                }
+            }
+            if (same) {
+                if (type == Long.class) {
+                    out.ensureWritable(5 + 8 * a.length);
+                    out.writeByte(LONGS).writeInt(a.length);
+                    for (Object o : a) {
+                        out.writeLong((Long) o);
+                    }
+                } else if (type == Integer.class) {
+                    out.ensureWritable(5 + 4 * a.length);
+                    out.writeByte(INTS).writeInt(a.length);
+                    for (Object o : a) {
+                        out.writeInt((Integer) o);
+                    }
+                } else {
+                    out.ensureWritable(5 + 8 * a.length);
+                    out.writeByte(DOUBLES).writeInt(a.length);
+                    for (Object o : a) {
+                        out.writeLong(Double.doubleToRawLongBits((Double) o));
+                    }
+                }
+                return;
+            }
+        }
+        ByteBuf any = DefaultCodec.INSTANCE.encode(a, alloc, loader);
+        try {
+            out.writeByte(ANY).writeInt(any.readableBytes()).writeBytes(any);
+        } finally {
+            any.release();
+        }
+    }
+
     private static Object decodeBucket(ByteBuf buf, int offset, int length, ClassLoader loader) {
         if (length == 0) {
             return null;
         }
         ByteBuf view = buf.slice(offset, length);
-        Object v = DefaultCodec.INSTANCE.decode(view, loader);
+        byte kind = view.readByte();
+        Object v = switch (kind) {
+            case VALUE -> DefaultCodec.INSTANCE.decode(view, loader);
+            case PAIRS -> {
+                Object[] keys = readColumn(view, loader);
+                Object[] values = readColumn(view, loader);
+                if (keys.length != values.length) {
+                    throw new QuiverException("corrupt shuffle bucket: " + keys.length + " keys but " + values.length
+                            + " values");
+                }
+                yield new KeyedBucket(keys, values);
+            }
+            case ROWS -> readColumn(view, loader);
+            default -> throw new QuiverException("corrupt shuffle bucket: unknown kind " + kind);
+        };
         if (view.isReadable()) {
             throw new QuiverException("corrupt shuffle bucket: " + view.readableBytes() + " bytes left after its value");
         }
         return v;
+    }
+
+    private static Object[] readColumn(ByteBuf in, ClassLoader loader) {
+        if (in.readableBytes() < 5) {
+            throw new QuiverException("corrupt shuffle bucket: truncated column");
+        }
+        byte type = in.readByte();
+        int n = in.readInt();
+        int width = type == INTS ? 4 : type == ANY ? 1 : 8;
+        if (n < 0 || (long) n * width > in.readableBytes()) {
+            throw new QuiverException("corrupt shuffle bucket: column of " + n + " in " + in.readableBytes() + " bytes");
+        }
+        switch (type) {
+            case LONGS -> {
+                Object[] a = new Object[n];
+                for (int i = 0; i < n; i++) {
+                    a[i] = in.readLong();
+                }
+                return a;
+            }
+            case INTS -> {
+                Object[] a = new Object[n];
+                for (int i = 0; i < n; i++) {
+                    a[i] = in.readInt();
+                }
+                return a;
+            }
+            case DOUBLES -> {
+                Object[] a = new Object[n];
+                for (int i = 0; i < n; i++) {
+                    a[i] = Double.longBitsToDouble(in.readLong());
+                }
+                return a;
+            }
+            case ANY -> {
+                ByteBuf value = in.readSlice(n);
+                Object v = DefaultCodec.INSTANCE.decode(value, loader);
+                if (!(v instanceof Object[] a) || value.isReadable()) {
+                    throw new QuiverException("corrupt shuffle bucket: a column that is not an Object[]");
+                }
+                return a;
+            }
+            default -> throw new QuiverException("corrupt shuffle bucket: unknown column type " + type);
+        }
     }
 
     private record Header(int side, int n, int dataStart, int dataLength) {

@@ -9,6 +9,8 @@ import io.netty.buffer.Unpooled;
 import io.quiver.QuiverException;
 import io.quiver.core.plan.KeyedBucket;
 import io.quiver.core.plan.ShuffleOutput;
+import java.util.Arrays;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 
 /** The bucket index of a map-output block: whole round trips, slices cut alone, and bad requests. */
@@ -57,8 +59,14 @@ class ShuffleBlocksTest {
             assertThat(block.readerIndex()).isEqualTo(before);
             assertThat(s1.length()).as("an empty bucket has no bytes").isZero();
             // The bucket's bytes alone are its value: nothing else in the block is read.
-            Object alone = DefaultCodec.INSTANCE.decode(block.slice(s2.offset(), s2.length()), LOADER);
-            assertThat((Object[]) alone).containsExactly(10L, 20L, 30L);
+            ByteBuf alone = Unpooled.buffer();
+            try {
+                ShuffleBlocks.writeEntryHeader(alone, s2);
+                alone.writeBytes(block, s2.offset(), s2.length());
+                assertThat((Object[]) ShuffleBlocks.decodeEntry(alone, LOADER).bucket(2)).containsExactly(10L, 20L, 30L);
+            } finally {
+                alone.release();
+            }
 
             ShuffleOutput slice = ShuffleBlocks.slice(block, 0, LOADER);
             assertThat(slice.isSlice()).isTrue();
@@ -138,6 +146,42 @@ class ShuffleBlocksTest {
         } finally {
             block.release();
             notShuffle.release();
+        }
+    }
+
+    @Test
+    void numericColumnsAndMixedOnesRoundTrip() {
+        Object[][] columns = {
+            {1L, -2L, Long.MIN_VALUE}, {1, 2, -3}, {0.5, -1.0, Double.NaN}, {1L, 2, "three"}, {1L, null, 3L},
+            {"a", List.of(1, 2)}, {},
+        };
+        Object[] buckets = new Object[columns.length * 2];
+        for (int i = 0; i < columns.length; i++) {
+            buckets[2 * i] = new KeyedBucket(columns[i], columns[(i + 1) % columns.length].length == columns[i].length
+                    ? columns[(i + 1) % columns.length] : columns[i]);
+            buckets[2 * i + 1] = columns[i];
+        }
+        int[] rows = new int[buckets.length];
+        Arrays.fill(rows, 1);
+        ByteBuf block = encode(ShuffleOutput.of(0, buckets, rows));
+        try {
+            ShuffleOutput back = (ShuffleOutput) DefaultCodec.INSTANCE.decode(block.duplicate(), LOADER);
+            for (int b = 0; b < buckets.length; b++) {
+                Object want = buckets[b];
+                Object got = ShuffleBlocks.slice(block, b, LOADER).bucket(b);
+                for (Object g : new Object[] {got, back.bucket(b)}) {
+                    if (want instanceof KeyedBucket k) {
+                        assertThat(((KeyedBucket) g).keys()).containsExactly(k.keys());
+                        assertThat(((KeyedBucket) g).values()).containsExactly(k.values());
+                    } else {
+                        assertThat((Object[]) g).containsExactly((Object[]) want);
+                    }
+                }
+            }
+            // Exact boxed types survive: an Integer column does not come back as Longs.
+            assertThat(((Object[]) back.bucket(3))[0]).isInstanceOf(Integer.class);
+        } finally {
+            block.release();
         }
     }
 
