@@ -377,6 +377,9 @@ public final class Executor implements AutoCloseable {
         if (fetcher != null) {
             fetcher.close();
         }
+        if (slots != null) {
+            slots.releaseSlices();
+        }
         if (io != null) {
             io.shutdownNow();
         }

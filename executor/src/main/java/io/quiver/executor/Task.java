@@ -32,6 +32,7 @@ final class Task {
     io.netty.buffer.ByteBuf[] slices;
     /** The worker running it, while it runs; guarded by this task. */
     private Thread runner;
+    private boolean started;
 
     /** Marks it cancelled and interrupts its worker if it is running it now. */
     synchronized void cancel() {
@@ -45,10 +46,16 @@ final class Task {
     void running(Thread worker) {
         synchronized (this) {
             runner = worker;
+            started = true;
         }
         if (worker == null) {
             Thread.interrupted(); // a cancel that came as it ended must not hit the worker's next task
         }
+    }
+
+    /** Whether a worker took it (it may still be running). */
+    synchronized boolean started() {
+        return started;
     }
 
     /** Releases the fetched slices it still holds. */

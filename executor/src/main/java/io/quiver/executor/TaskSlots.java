@@ -509,6 +509,18 @@ final class TaskSlots {
         reports.status();
     }
 
+    /**
+     * The executor is closing: the fetched slices of tasks that never reached a worker go back.
+     * Call once the loop and the workers have stopped.
+     */
+    void releaseSlices() {
+        for (Task t : byId.values()) {
+            if (!t.reported && !t.started()) {
+                t.releaseSlices();
+            }
+        }
+    }
+
     /** Fails the tasks waiting for {@code refs}, and transitively theirs, with {@code failure}. */
     private void failOutputs(List<RefId> refs, Failure failure) {
         ArrayDeque<RefId> work = new ArrayDeque<>(refs);
