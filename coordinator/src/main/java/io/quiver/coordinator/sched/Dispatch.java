@@ -23,6 +23,12 @@ import java.util.Map;
  * <p>Confined to the scheduler loop, like the {@link Scheduler} that owns it.
  */
 final class Dispatch {
+    /**
+     * Map outputs up to this size go to their reduce tasks whole (fetched once per executor and
+     * shared), larger ones as slices of the reduce task's bucket.
+     */
+    static final long WHOLE_MAP_OUTPUT_BYTES = Long.getLong("quiver.shuffle.wholeMapOutputBytes", 256 << 10);
+
     private final Map<String, Exec> executors;
     private final ArrayDeque<Task> ready;
 
@@ -301,7 +307,13 @@ final class Dispatch {
                         where.add(holder.peer());
                     }
                 }
-                args.add(a.withLocations(where));
+                Arg launched = a.withLocations(where);
+                if (launched.isSlice() && b.done && b.size >= 0 && b.size <= WHOLE_MAP_OUTPUT_BYTES) {
+                    // A small map output is fetched whole, once per executor for all its reduce
+                    // tasks there, rather than as a slice request per reduce task.
+                    launched = launched.whole();
+                }
+                args.add(launched);
             }
         }
         e.outLaunches.add(new TaskLaunch(t.outs, t.fn.id, args));

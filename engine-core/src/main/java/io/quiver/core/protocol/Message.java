@@ -179,6 +179,11 @@ public sealed interface Message {
             return new Arg(ref, value, where, bucket);
         }
 
+        /** The same ref read whole, not as a slice. */
+        public Arg whole() {
+            return new Arg(ref, value, locations, -1);
+        }
+
         static void put(ByteBuf out, Arg a) {
             if (a.ref != null && a.bucket >= 0) {
                 out.writeByte(2);
