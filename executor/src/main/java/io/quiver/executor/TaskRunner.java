@@ -160,7 +160,10 @@ final class TaskRunner {
                 if (values.length == 1 && size <= INLINE_LIMIT && bucketRows == null) {
                     inline = ByteBufUtil.getBytes(encoded);
                 }
-                store.put(outs.get(i), encoded, values[i], true);
+                // A map output's reduce tasks cut their buckets from its bytes, never use its objects:
+                // keeping them (every row boxed) would only weigh on the collector.
+                boolean keep = bucketRows == null;
+                store.put(outs.get(i), encoded, keep ? values[i] : null, keep);
                 stored++;
                 infos.add(new BlockInfo(outs.get(i), size, bucketRows));
             }
