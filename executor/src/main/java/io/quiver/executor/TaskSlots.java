@@ -272,6 +272,16 @@ final class TaskSlots {
                 it.remove();
             }
         }
+        // Tasks waiting only for slices are in no waiting list: find them among the active ones.
+        List<Task> awaitingSlices = new ArrayList<>();
+        for (Task t : byId.values()) {
+            if (!t.done && t.code == code && t.slices != null && t.missing > 0) {
+                awaitingSlices.add(t);
+            }
+        }
+        for (Task t : awaitingSlices) {
+            fail(t, f);
+        }
         if (code.tasks == 0) {
             code.close();
         }
