@@ -394,6 +394,13 @@ final class DataServer implements Endpoint {
         });
     }
 
+    /** A block of a slice request was spilled while it was being answered on the event loop. */
+    private static final class Spilled extends RuntimeException {
+        Spilled() {
+            super(null, null, false, false);
+        }
+    }
+
     /** Why a slice request is not answered with data: sent back as its FetchFailed. */
     private static final class SliceRefused extends RuntimeException {
         SliceRefused(String message) {
@@ -424,25 +431,29 @@ final class DataServer implements Endpoint {
             }
         }
         if (inMemory) {
-            answerSlices(in, req, false);
-        } else {
-            Channel ch = in.conn.channel();
-            disk.execute(() -> {
-                ByteBuf stream = null;
-                String why = null;
-                try {
-                    stream = assemble(req, true);
-                } catch (SliceRefused e) {
-                    why = e.getMessage();
-                } catch (RuntimeException e) {
-                    why = "executor " + selfId + " could not read the slices: " + e;
-                    log.warn("slice fetch {} from {}: {}", req.reqId(), in.conn, why, e);
-                }
-                ByteBuf b = stream;
-                String reason = why;
-                ch.eventLoop().execute(() -> sendSlices(in, req, b, reason));
-            });
+            try {
+                answerSlices(in, req, false);
+                return;
+            } catch (Spilled e) {
+                // spilled since the check: read it back off the event loop, below
+            }
         }
+        Channel ch = in.conn.channel();
+        disk.execute(() -> {
+            ByteBuf stream = null;
+            String why = null;
+            try {
+                stream = assemble(req, true);
+            } catch (SliceRefused e) {
+                why = e.getMessage();
+            } catch (RuntimeException e) {
+                why = "executor " + selfId + " could not read the slices: " + e;
+                log.warn("slice fetch {} from {}: {}", req.reqId(), in.conn, why, e);
+            }
+            ByteBuf b = stream;
+            String reason = why;
+            ch.eventLoop().execute(() -> sendSlices(in, req, b, reason));
+        });
     }
 
     private void answerSlices(Inbound in, SliceFetch req, boolean blocking) {
@@ -452,6 +463,8 @@ final class DataServer implements Endpoint {
             stream = assemble(req, blocking);
         } catch (SliceRefused e) {
             why = e.getMessage();
+        } catch (Spilled e) {
+            throw e;
         } catch (RuntimeException e) {
             why = "executor " + selfId + " could not read the slices: " + e;
             log.warn("slice fetch {} from {}: {}", req.reqId(), in.conn, why, e);
@@ -483,7 +496,7 @@ final class DataServer implements Endpoint {
                 if (block == null) {
                     block = blocking ? store.retainedData(sl.ref()) : store.retainedDataIfInMemory(sl.ref());
                     if (block == null && !blocking && store.residency(sl.ref()) == BlockStore.Residency.DISK) {
-                        block = store.retainedData(sl.ref()); // spilled meanwhile: rare, read back here
+                        throw new Spilled(); // spilled meanwhile: the caller reads it back on the disk executor
                     }
                     if (block == null) {
                         log.info("slice fetch {}: block {} is not here", req.reqId(), sl.ref());

@@ -212,6 +212,39 @@ class DataPlaneTest extends ClusterTestBase {
     }
 
     @Test
+    void slicesOfSpilledMapOutputsAreReadBackAndServed() throws Exception {
+        Executor a = startExecutor(config("exec-spill-slices", 1, 3 << 20));
+        RefId[] refs = new RefId[4];
+        try (TestingClient client = new TestingClient(a.port())) {
+            for (int i = 0; i < 4; i++) {
+                refs[i] = ref();
+                Object[] rows = new Object[75_000]; // two buckets of 600 KB: four outputs do not fit in 3 MiB
+                java.util.Arrays.fill(rows, (long) i);
+                client.put(refs[i], encode(io.quiver.core.plan.ShuffleOutput.of(0, new Object[] {rows, rows.clone()},
+                        new int[] {rows.length, rows.length})), List.of());
+            }
+            await().atMost(Duration.ofSeconds(10)).until(() -> a.stats().blocks() == 4
+                    && a.stats().memoryUsed() <= (3 << 20));
+            assertThat(a.stats().spills()).isPositive();
+            List<Slice> all = new java.util.ArrayList<>();
+            for (RefId r : refs) {
+                all.add(new Slice(r, 1));
+            }
+            io.netty.buffer.ByteBuf buf = io.netty.buffer.Unpooled.wrappedBuffer(
+                    client.fetchSlices(all).get(30, TimeUnit.SECONDS));
+            int at = 0;
+            for (int i = 0; i < 4; i++) {
+                int len = io.quiver.core.codec.ShuffleBlocks.entryLength(buf, at);
+                Object[] rows = (Object[]) io.quiver.core.codec.ShuffleBlocks.decodeEntry(buf.slice(at, len),
+                        getClass().getClassLoader()).bucket(1);
+                assertThat(rows).hasSize(75_000).containsOnly((long) i);
+                at += len;
+            }
+            assertThat(at).isEqualTo(buf.readableBytes());
+        }
+    }
+
+    @Test
     void garbageOnTheDataPortClosesOnlyThatConnection() throws Exception {
         TestingLeader leader = startLeader("leader", EPOCH);
         Executor a = startExecutor("exec-g", 1);
