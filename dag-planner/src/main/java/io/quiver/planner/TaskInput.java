@@ -36,9 +36,10 @@ public sealed interface TaskInput {
 
     /**
      * Bucket {@code bucket} of the map output of task {@code mapTask} of the shuffle-map stage
-     * {@code stageId}. The runtime passes the whole map output (a {@link
-     * io.quiver.core.plan.ShuffleOutput}), and only when the map task reported rows for that bucket:
-     * a reduce task gets no argument, and fetches nothing, for the map tasks that wrote none.
+     * {@code stageId}. The runtime passes that bucket of the map output (a {@link
+     * io.quiver.core.plan.ShuffleOutput} slice, cut from the block by its bucket index; a small map
+     * output may come whole), and only when the map task reported rows for that bucket: a reduce
+     * task gets no argument, and fetches nothing, for the map tasks that wrote none.
      */
     record ShuffleRead(int stageId, int mapTask, int bucket) implements TaskInput {}
 }

@@ -14,6 +14,8 @@ import io.quiver.core.protocol.Message.FetchChunk;
 import io.quiver.core.protocol.Message.FetchFailed;
 import io.quiver.core.protocol.Message.Peer;
 import io.quiver.core.protocol.Message.PutChunk;
+import io.quiver.core.protocol.Message.SliceFetch;
+import io.quiver.core.codec.ShuffleBlocks;
 import io.quiver.core.protocol.MessageCodec;
 import io.quiver.executor.block.BlockStore;
 import java.nio.ByteBuffer;
@@ -37,6 +39,8 @@ import org.slf4j.LoggerFactory;
  *            report StoredBlocks (or a BlockFailure) to the leader
  *
  *  peer --Fetch(req, ref)--> here --FetchChunk(req, total, offset, slice)*--> peer   (or FetchFailed)
+ *  peer --SliceFetch(req, [(ref, bucket)...])--> here --FetchChunk*--> peer   one stream of slice
+ *        entries, cut from the map-output blocks by their bucket index, never decoded (or FetchFailed)
  *
  *  client --CodeOffer / JarChunk* / CodeRelease--> here: {@link ClientCodes}
  * </pre>
@@ -154,6 +158,8 @@ final class DataServer implements Endpoint {
             onPut(in, put);
         } else if (m instanceof Fetch fetch) {
             onFetch(in, fetch);
+        } else if (m instanceof SliceFetch fetch) {
+            onSliceFetch(in, fetch);
         } else if (m instanceof Message.JarChunk chunk) {
             codes.onChunk(c, chunk);
         } else if (m instanceof Message.CodeOffer offer) {
@@ -524,6 +530,150 @@ final class DataServer implements Endpoint {
                 }
             });
         });
+    }
+
+    /** A block of a slice request was spilled while it was being answered on the event loop. */
+    private static final class Spilled extends RuntimeException {
+        Spilled() {
+            super(null, null, false, false);
+        }
+    }
+
+    /** Why a slice request is not answered with data: sent back as its FetchFailed. */
+    private static final class SliceRefused extends RuntimeException {
+        SliceRefused(String message) {
+            super(message, null, false, false);
+        }
+    }
+
+    /**
+     * Serves buckets of map outputs: each slice entry is a header and a slice of the block's
+     * bytes, found by the block's bucket index. A request this executor cannot answer (a block it
+     * does not hold, a bucket out of range, a block that is not a map output, too much at once)
+     * gets a FetchFailed saying why, and the connection stays open.
+     */
+    private void onSliceFetch(Inbound in, SliceFetch req) {
+        int n = req.slices().size();
+        if (n == 0 || n > SliceFetch.MAX_SLICES) {
+            String why = n == 0 ? "a slice fetch that asks for no slices" : "a slice fetch for " + n
+                    + " slices, more than the " + SliceFetch.MAX_SLICES + " one request may ask for; split it";
+            log.warn("refusing {} from {}", why, in.conn);
+            in.conn.send(new FetchFailed(req.reqId(), "executor " + selfId + " refuses " + why));
+            return;
+        }
+        boolean inMemory = true;
+        for (SliceFetch.Slice sl : req.slices()) {
+            if (store.residency(sl.ref()) != BlockStore.Residency.MEMORY) {
+                inMemory = false;
+                break;
+            }
+        }
+        if (inMemory) {
+            try {
+                answerSlices(in, req, false);
+                return;
+            } catch (Spilled e) {
+                // spilled since the check: read it back off the event loop, below
+            }
+        }
+        Channel ch = in.conn.channel();
+        disk.execute(() -> {
+            ByteBuf stream = null;
+            String why = null;
+            try {
+                stream = assemble(req, true);
+            } catch (SliceRefused e) {
+                why = e.getMessage();
+            } catch (RuntimeException e) {
+                why = "executor " + selfId + " could not read the slices: " + e;
+                log.warn("slice fetch {} from {}: {}", req.reqId(), in.conn, why, e);
+            }
+            ByteBuf b = stream;
+            String reason = why;
+            ch.eventLoop().execute(() -> sendSlices(in, req, b, reason));
+        });
+    }
+
+    private void answerSlices(Inbound in, SliceFetch req, boolean blocking) {
+        ByteBuf stream = null;
+        String why = null;
+        try {
+            stream = assemble(req, blocking);
+        } catch (SliceRefused e) {
+            why = e.getMessage();
+        } catch (Spilled e) {
+            throw e;
+        } catch (RuntimeException e) {
+            why = "executor " + selfId + " could not read the slices: " + e;
+            log.warn("slice fetch {} from {}: {}", req.reqId(), in.conn, why, e);
+        }
+        sendSlices(in, req, stream, why);
+    }
+
+    private void sendSlices(Inbound in, SliceFetch req, ByteBuf stream, String why) {
+        if (stream == null) {
+            in.conn.send(new FetchFailed(req.reqId(), why));
+        } else if (in.closed) {
+            stream.release();
+        } else {
+            in.streams.add(new Stream(req.reqId(), stream));
+            pump(in);
+        }
+    }
+
+    /** The reply stream of a slice fetch; blocking: may read spilled blocks back. */
+    private ByteBuf assemble(SliceFetch req, boolean blocking) {
+        List<SliceFetch.Slice> slices = req.slices();
+        Map<RefId, ByteBuf> blocks = new HashMap<>();
+        CompositeByteBuf out = io.netty.buffer.ByteBufAllocator.DEFAULT.compositeBuffer(2 * slices.size());
+        boolean done = false;
+        try {
+            long total = 0;
+            for (SliceFetch.Slice sl : slices) {
+                ByteBuf block = blocks.get(sl.ref());
+                if (block == null) {
+                    block = blocking ? store.retainedData(sl.ref()) : store.retainedDataIfInMemory(sl.ref());
+                    if (block == null && !blocking && store.residency(sl.ref()) == BlockStore.Residency.DISK) {
+                        throw new Spilled(); // spilled meanwhile: the caller reads it back on the disk executor
+                    }
+                    if (block == null) {
+                        log.info("slice fetch {}: block {} is not here", req.reqId(), sl.ref());
+                        throw new SliceRefused("block " + sl.ref() + " is not on executor " + selfId);
+                    }
+                    blocks.put(sl.ref(), block);
+                }
+                ShuffleBlocks.Slice at;
+                try {
+                    at = ShuffleBlocks.locate(block, sl.bucket());
+                } catch (IllegalArgumentException e) {
+                    log.warn("refusing slice fetch {}: bucket {} of block {}: {}", req.reqId(), sl.bucket(), sl.ref(),
+                            e.getMessage());
+                    throw new SliceRefused("executor " + selfId + " cannot serve bucket " + sl.bucket() + " of block "
+                            + sl.ref() + ": " + e.getMessage());
+                }
+                total += ShuffleBlocks.ENTRY_HEADER + at.length();
+                if (total > Integer.MAX_VALUE - 8) {
+                    log.warn("refusing slice fetch {}: over 2 GiB of slices", req.reqId());
+                    throw new SliceRefused("the " + slices.size() + " slices asked of executor " + selfId
+                            + " add up to over 2 GiB; ask for fewer at once");
+                }
+                ByteBuf header = io.netty.buffer.Unpooled.buffer(ShuffleBlocks.ENTRY_HEADER);
+                ShuffleBlocks.writeEntryHeader(header, at);
+                out.addComponent(true, header);
+                if (at.length() > 0) {
+                    out.addComponent(true, block.retainedSlice(at.offset(), at.length()));
+                }
+            }
+            done = true;
+            return out;
+        } finally {
+            for (ByteBuf b : blocks.values()) {
+                b.release();
+            }
+            if (!done) {
+                out.release();
+            }
+        }
     }
 
     /** Streams queued blocks while the connection is writable; slices, never copies. */

@@ -184,7 +184,8 @@ public final class Executor implements AutoCloseable {
                 loop.execute(() -> slots.fetchFailed(ref, failure));
             });
             peers.fetcher(fetcher);
-            slots = new TaskSlots(config.id(), config.slots(), store, handoff, leader, fetcher::fetch, loop);
+            slots = new TaskSlots(config.id(), config.slots(), store, handoff, leader, fetcher::fetch,
+                    fetcher::fetchSlices, loop);
             codes = new ClientCodes(config.id(), config.workDir(), loader, io, disk, loop,
                     code -> loop.execute(() -> slots.codeReady(code)), code -> loop.execute(() -> slots.codeGone(code)));
             runner = new TaskRunner(config.id(), config.slots(), store, loader, handoff, leader, loop, slots, tasksRun,
@@ -383,6 +384,9 @@ public final class Executor implements AutoCloseable {
         }
         if (fetcher != null) {
             fetcher.close();
+        }
+        if (slots != null) {
+            slots.releaseSlices();
         }
         if (io != null) {
             io.shutdownNow();

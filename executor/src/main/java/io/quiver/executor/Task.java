@@ -24,8 +24,15 @@ final class Task {
     boolean superseded;
     /** Cancelled by the leader: it does not start, or is interrupted (any thread; see {@link #cancel()}). */
     volatile boolean cancelled;
+    /**
+     * Fetched slices of map outputs by argument index (slice entries, see ShuffleBlocks), null where
+     * the argument is read otherwise. Filled by the loop before the task is handed out; released by
+     * its worker after it ran, or by the loop if it fails first.
+     */
+    io.netty.buffer.ByteBuf[] slices;
     /** The worker running it, while it runs; guarded by this task. */
     private Thread runner;
+    private boolean started;
 
     /** Marks it cancelled and interrupts its worker if it is running it now. */
     synchronized void cancel() {
@@ -39,9 +46,29 @@ final class Task {
     void running(Thread worker) {
         synchronized (this) {
             runner = worker;
+            started = true;
         }
         if (worker == null) {
             Thread.interrupted(); // a cancel that came as it ended must not hit the worker's next task
+        }
+    }
+
+    /** Whether a worker took it (it may still be running). */
+    synchronized boolean started() {
+        return started;
+    }
+
+    /** Releases the fetched slices it still holds. */
+    void releaseSlices() {
+        io.netty.buffer.ByteBuf[] s = slices;
+        if (s == null) {
+            return;
+        }
+        for (int i = 0; i < s.length; i++) {
+            if (s[i] != null) {
+                s[i].release();
+                s[i] = null;
+            }
         }
     }
 

@@ -5,6 +5,7 @@ import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.ByteBufUtil;
 import io.quiver.RefId;
 import io.quiver.core.codec.DefaultCodec;
+import io.quiver.core.codec.ShuffleBlocks;
 import io.quiver.core.plan.ShuffleOutput;
 import io.quiver.core.protocol.Message.Arg;
 import io.quiver.core.protocol.Message.BlockInfo;
@@ -138,7 +139,11 @@ final class TaskRunner {
             Function<ByteBuf, Object> decoder = buf -> DefaultCodec.INSTANCE.decode(buf, loader);
             for (int i = 0; i < args.length; i++) {
                 Arg a = argList.get(i);
-                args[i] = a.isRef() ? store.value(a.ref(), decoder) : DefaultCodec.INSTANCE.fromBytes(a.value(), loader);
+                if (a.isSlice()) {
+                    args[i] = slice(task, i, a, loader);
+                } else {
+                    args[i] = a.isRef() ? store.value(a.ref(), decoder) : DefaultCodec.INSTANCE.fromBytes(a.value(), loader);
+                }
             }
             Object[] values = fn.run(args, new Context(executorId, outs.size()));
             if (values == null || values.length != outs.size()) {
@@ -155,7 +160,10 @@ final class TaskRunner {
                 if (values.length == 1 && size <= INLINE_LIMIT && bucketRows == null) {
                     inline = ByteBufUtil.getBytes(encoded);
                 }
-                store.put(outs.get(i), encoded, values[i], true);
+                // A map output's reduce tasks cut their buckets from its bytes, never use its objects:
+                // keeping them (every row boxed) would only weigh on the collector.
+                boolean keep = bucketRows == null;
+                store.put(outs.get(i), encoded, keep ? values[i] : null, keep);
                 stored++;
                 infos.add(new BlockInfo(outs.get(i), size, bucketRows));
             }
@@ -167,6 +175,7 @@ final class TaskRunner {
             result = new TaskResult(outs.get(0), System.nanoTime() - start, List.of(), null,
                     failure(t, executorId, task.code));
         } finally {
+            task.releaseSlices();
             task.running(null);
             thread.setContextClassLoader(previous);
         }
@@ -177,6 +186,30 @@ final class TaskRunner {
         task.reported = true; // before the leader can hear of it, so a launch again finds it ended
         reports.taskResult(result);
         return result.failure();
+    }
+
+    /**
+     * Argument {@code i}, one bucket of a map output: decoded from its fetched slice, or cut from
+     * the local block (its live value when the map task ran here, else its bytes by the bucket
+     * index), never decoding the other buckets.
+     */
+    private Object slice(Task task, int i, Arg a, ClassLoader loader) {
+        ByteBuf fetched = task.slices == null ? null : task.slices[i];
+        if (fetched != null) {
+            return ShuffleBlocks.decodeEntry(fetched.duplicate(), loader);
+        }
+        if (store.decodedValue(a.ref()) instanceof ShuffleOutput so) {
+            return so.sliceOf(a.bucket());
+        }
+        ByteBuf data = store.retainedData(a.ref());
+        if (data == null) {
+            throw new BlockStore.MissingBlockException(a.ref());
+        }
+        try {
+            return ShuffleBlocks.slice(data, a.bucket(), loader);
+        } finally {
+            data.release();
+        }
     }
 
     /** What user code (or resolving its inputs) threw, as the leader and client see it. */

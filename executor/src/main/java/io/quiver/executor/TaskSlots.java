@@ -32,7 +32,9 @@ import java.util.function.BiConsumer;
  * <p>A task becomes ready once every input block is in the store. A missing input is fetched
  * from the locations the leader gave, or, with none given, awaited: an earlier task launched here
  * produces it (the leader sends chains ahead), and when that task fails its dependants fail with
- * the same {@link Failure}. Ready tasks go to the workers in launch order; the workers hold at
+ * the same {@link Failure}. A shuffle read ({@link Arg#isSlice()}) of a map output held elsewhere is
+ * fetched as a slice, with the task's other slices from the same holder in one request ({@link
+ * Fetcher#fetchSlices}); of a local one it is cut at run time, so it waits for nothing. Ready tasks go to the workers in launch order; the workers hold at
  * most two per slot (one running, one queued) so that a worker finds its next task without
  * waiting for this loop.
  *
@@ -54,6 +56,7 @@ final class TaskSlots {
     private final BlockingQueue<Task> handoff;
     private final Reports reports;
     private final BiConsumer<RefId, List<Peer>> fetcher;
+    private final BiConsumer<List<Fetcher.SliceWant>, Fetcher.SliceSink> slicer;
 
     private final Map<Long, FunctionEntry> functions = new HashMap<>();
     private final PriorityQueue<Task> ready = new PriorityQueue<>(Comparator.comparingLong(t -> t.seq));
@@ -93,7 +96,9 @@ final class TaskSlots {
     private volatile int queued;
 
     TaskSlots(String executorId, int slots, BlockStore store, BlockingQueue<Task> handoff, Reports reports,
-              BiConsumer<RefId, List<Peer>> fetcher, EventLoop loop) {
+              BiConsumer<RefId, List<Peer>> fetcher, BiConsumer<List<Fetcher.SliceWant>, Fetcher.SliceSink> slicer,
+              EventLoop loop) {
+        this.slicer = slicer;
         this.loop = loop;
         this.executorId = executorId;
         this.slots = slots;
@@ -267,6 +272,16 @@ final class TaskSlots {
                 it.remove();
             }
         }
+        // Tasks waiting only for slices are in no waiting list: find them among the active ones.
+        List<Task> awaitingSlices = new ArrayList<>();
+        for (Task t : byId.values()) {
+            if (!t.done && t.code == code && t.slices != null && t.missing > 0) {
+                awaitingSlices.add(t);
+            }
+        }
+        for (Task t : awaitingSlices) {
+            fail(t, f);
+        }
         if (code.tasks == 0) {
             code.close();
         }
@@ -303,10 +318,25 @@ final class TaskSlots {
         if (fn.def().block() != null) {
             inputFailed = need(task, fn.def().block(), List.of());
         }
-        for (Arg arg : launch.args()) {
-            if (arg.isRef() && inputFailed == null) {
-                inputFailed = need(task, arg.ref(), arg.locations());
+        List<Fetcher.SliceWant> wants = null;
+        List<Arg> args = launch.args();
+        for (int i = 0; i < args.size() && inputFailed == null; i++) {
+            Arg arg = args.get(i);
+            if (!arg.isRef()) {
+                continue;
             }
+            if (arg.isSlice() && !store.contains(arg.ref()) && elsewhere(arg.locations())) {
+                if (wants == null) {
+                    wants = new ArrayList<>();
+                }
+                wants.add(new Fetcher.SliceWant(i, arg.ref(), arg.bucket(), arg.locations(), executorId));
+                continue;
+            }
+            inputFailed = need(task, arg.ref(), arg.locations());
+        }
+        if (inputFailed == null && wants != null) {
+            task.missing += wants.size();
+            task.slices = new io.netty.buffer.ByteBuf[args.size()];
         }
         if (inputFailed != null) {
             if (task.missing > 0) {
@@ -318,6 +348,59 @@ final class TaskSlots {
         } else {
             waitingTasks++;
         }
+        if (inputFailed == null && wants != null) {
+            slicer.accept(wants, new Fetcher.SliceSink() {
+                @Override
+                public void arrived(List<Fetcher.SliceWant> got, List<io.netty.buffer.ByteBuf> slices) {
+                    loop.execute(() -> slicesArrived(task, got, slices));
+                }
+
+                @Override
+                public void failed(Fetcher.SliceWant want, Failure failure) {
+                    loop.execute(() -> sliceFailed(task, failure));
+                }
+            });
+        }
+    }
+
+    private boolean elsewhere(List<Peer> locations) {
+        for (Peer p : locations) {
+            if (!p.id().equals(executorId)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** Slices of a task's map outputs arrived (owned here now). */
+    private void slicesArrived(Task task, List<Fetcher.SliceWant> got, List<io.netty.buffer.ByteBuf> slices) {
+        if (task.done || task.slices == null) {
+            slices.forEach(io.netty.buffer.ByteBuf::release);
+            return;
+        }
+        for (int i = 0; i < got.size(); i++) {
+            int arg = got.get(i).arg;
+            if (task.slices[arg] != null) {
+                task.slices[arg].release();
+            }
+            task.slices[arg] = slices.get(i);
+        }
+        task.missing -= got.size();
+        if (task.missing == 0) {
+            waitingTasks--;
+            ready.add(task);
+            dispatch();
+        }
+    }
+
+    /** A slice could be fetched from none of its locations: the task fails as on a failed block fetch. */
+    private void sliceFailed(Task task, Failure failure) {
+        if (task.done) {
+            return;
+        }
+        fail(task, failure);
+        failOutputs(new ArrayList<>(task.launch.outs()), failure);
+        dispatch();
     }
 
     /** Registers the task as waiting for {@code ref} unless it is here; returns its failure if it failed. */
@@ -436,6 +519,18 @@ final class TaskSlots {
         reports.status();
     }
 
+    /**
+     * The executor is closing: the fetched slices of tasks that never reached a worker go back.
+     * Call once the loop and the workers have stopped.
+     */
+    void releaseSlices() {
+        for (Task t : byId.values()) {
+            if (!t.reported && !t.started()) {
+                t.releaseSlices();
+            }
+        }
+    }
+
     /** Fails the tasks waiting for {@code refs}, and transitively theirs, with {@code failure}. */
     private void failOutputs(List<RefId> refs, Failure failure) {
         ArrayDeque<RefId> work = new ArrayDeque<>(refs);
@@ -460,6 +555,7 @@ final class TaskSlots {
             waitingTasks--;
         }
         task.done = true;
+        task.releaseSlices();
         detach(task);
         active.remove(task.id());
         byId.remove(task.id(), task);

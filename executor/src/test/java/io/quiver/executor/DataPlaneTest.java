@@ -6,6 +6,8 @@ import static org.awaitility.Awaitility.await;
 
 import io.quiver.RefId;
 import io.quiver.core.protocol.Message.Arg;
+import io.quiver.core.protocol.Message.SliceFetch;
+import io.quiver.core.protocol.Message.SliceFetch.Slice;
 import io.quiver.core.protocol.Message.TaskResult;
 import io.quiver.core.protocol.Message.Role;
 import java.io.DataInputStream;
@@ -119,6 +121,54 @@ class DataPlaneTest extends ClusterTestBase {
     }
 
     @Test
+    void oneSliceFetchServesManyBucketsAndMalformedOnesAreRefusedWithAReason() throws Exception {
+        Executor a = startExecutor("exec-a", 1);
+        RefId map = ref();
+        RefId other = ref();
+        Object[] buckets = {new Object[] {"b0"}, null, new io.quiver.core.plan.KeyedBucket(new Object[] {7L, 8L},
+                new Object[] {"x", "y"})};
+        try (TestingClient client = new TestingClient(a.port())) {
+            client.put(map, encode(io.quiver.core.plan.ShuffleOutput.of(0, buckets, new int[] {1, 0, 2})), List.of());
+            client.put(other, encode("not a map output"), List.of());
+            await().atMost(Duration.ofSeconds(10)).until(() -> a.store().contains(map) && a.store().contains(other));
+
+            // One request, three slices (one empty), answered in request order.
+            byte[] stream = client.fetchSlices(List.of(new Slice(map, 2), new Slice(map, 1), new Slice(map, 0)))
+                    .get(10, TimeUnit.SECONDS);
+            io.netty.buffer.ByteBuf buf = io.netty.buffer.Unpooled.wrappedBuffer(stream);
+            List<Object> got = new java.util.ArrayList<>();
+            int at = 0;
+            for (int b : new int[] {2, 1, 0}) {
+                int len = io.quiver.core.codec.ShuffleBlocks.entryLength(buf, at);
+                got.add(io.quiver.core.codec.ShuffleBlocks.decodeEntry(buf.slice(at, len), getClass().getClassLoader())
+                        .bucket(b));
+                at += len;
+            }
+            assertThat(at).isEqualTo(stream.length);
+            assertThat(((io.quiver.core.plan.KeyedBucket) got.get(0)).keys()).containsExactly(7L, 8L);
+            assertThat(got.get(1)).isNull();
+            assertThat((Object[]) got.get(2)).containsExactly("b0");
+
+            RefId unknown = ref();
+            assertThatThrownBy(() -> client.fetchSlices(List.of(new Slice(map, 0), new Slice(unknown, 0)))
+                    .get(10, TimeUnit.SECONDS)).hasMessageContaining("block " + unknown + " is not on executor exec-a");
+            assertThatThrownBy(() -> client.fetchSlices(List.of(new Slice(map, 3))).get(10, TimeUnit.SECONDS))
+                    .hasMessageContaining("bucket 3 is out of range: the map output has 3 buckets");
+            assertThatThrownBy(() -> client.fetchSlices(List.of(new Slice(other, 0))).get(10, TimeUnit.SECONDS))
+                    .hasMessageContaining("not a shuffle map output");
+            List<Slice> tooMany = java.util.Collections.nCopies(SliceFetch.MAX_SLICES + 1, new Slice(map, 0));
+            assertThatThrownBy(() -> client.fetchSlices(tooMany).get(30, TimeUnit.SECONDS))
+                    .hasMessageContaining("more than the " + SliceFetch.MAX_SLICES + " one request may ask for");
+            assertThatThrownBy(() -> client.fetchSlices(List.of()).get(10, TimeUnit.SECONDS))
+                    .hasMessageContaining("asks for no slices");
+
+            // None of that closed the connection or hurt the executor: it still serves.
+            assertThat(client.isOpen()).isTrue();
+            assertThat(client.fetch(other).get(10, TimeUnit.SECONDS)).isEqualTo(encode("not a map output"));
+        }
+    }
+
+    @Test
     void emptyAndSmallBlocksRoundTrip() throws Exception {
         Executor a = startExecutor("exec-a", 1);
         RefId empty = ref();
@@ -199,6 +249,39 @@ class DataPlaneTest extends ClusterTestBase {
             try (TestingClient client = new TestingClient(b.port())) {
                 assertThat(client.fetch(refs[i]).get(30, TimeUnit.SECONDS)).isEqualTo(blocks[i]);
             }
+        }
+    }
+
+    @Test
+    void slicesOfSpilledMapOutputsAreReadBackAndServed() throws Exception {
+        Executor a = startExecutor(config("exec-spill-slices", 1, 3 << 20));
+        RefId[] refs = new RefId[4];
+        try (TestingClient client = new TestingClient(a.port())) {
+            for (int i = 0; i < 4; i++) {
+                refs[i] = ref();
+                Object[] rows = new Object[75_000]; // two buckets of 600 KB: four outputs do not fit in 3 MiB
+                java.util.Arrays.fill(rows, (long) i);
+                client.put(refs[i], encode(io.quiver.core.plan.ShuffleOutput.of(0, new Object[] {rows, rows.clone()},
+                        new int[] {rows.length, rows.length})), List.of());
+            }
+            await().atMost(Duration.ofSeconds(10)).until(() -> a.stats().blocks() == 4
+                    && a.stats().memoryUsed() <= (3 << 20));
+            assertThat(a.stats().spills()).isPositive();
+            List<Slice> all = new java.util.ArrayList<>();
+            for (RefId r : refs) {
+                all.add(new Slice(r, 1));
+            }
+            io.netty.buffer.ByteBuf buf = io.netty.buffer.Unpooled.wrappedBuffer(
+                    client.fetchSlices(all).get(30, TimeUnit.SECONDS));
+            int at = 0;
+            for (int i = 0; i < 4; i++) {
+                int len = io.quiver.core.codec.ShuffleBlocks.entryLength(buf, at);
+                Object[] rows = (Object[]) io.quiver.core.codec.ShuffleBlocks.decodeEntry(buf.slice(at, len),
+                        getClass().getClassLoader()).bucket(1);
+                assertThat(rows).hasSize(75_000).containsOnly((long) i);
+                at += len;
+            }
+            assertThat(at).isEqualTo(buf.readableBytes());
         }
     }
 

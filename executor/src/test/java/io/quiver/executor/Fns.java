@@ -83,4 +83,20 @@ final class Fns {
             return new Object[] {a};
         }
     }
+
+    /** args[0] a bucket, then map outputs: "S" or "W" (slice or whole) and that bucket's rows, for each. */
+    static final class BucketRows implements TaskFunction {
+        private static final long serialVersionUID = 1L;
+
+        @Override
+        public Object[] run(Object[] args, TaskContext ctx) {
+            int bucket = (Integer) args[0];
+            StringBuilder out = new StringBuilder();
+            for (int i = 1; i < args.length; i++) {
+                io.quiver.core.plan.ShuffleOutput so = (io.quiver.core.plan.ShuffleOutput) args[i];
+                out.append(so.isSlice() ? "S" : "W").append(java.util.Arrays.toString((Object[]) so.bucket(bucket)));
+            }
+            return new Object[] {out.toString()};
+        }
+    }
 }

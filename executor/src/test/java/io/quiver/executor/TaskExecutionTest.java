@@ -215,6 +215,54 @@ class TaskExecutionTest extends ClusterTestBase {
     }
 
     @Test
+    void aReduceTaskFetchesItsBucketsOfRemoteMapOutputsInOneRequestAndCutsLocalOnesInPlace() throws Exception {
+        Executor a = executor("exec-maps", 1);
+        Executor b = executor("exec-reduce", 1);
+        RefId m1 = ref();
+        RefId m2 = ref();
+        RefId m3 = ref();
+        try (TestingClient toA = new TestingClient(a.port()); TestingClient toB = new TestingClient(b.port())) {
+            toA.put(m1, encode(mapOutput("a")), List.of());
+            toA.put(m2, encode(mapOutput("b")), List.of());
+            toB.put(m3, encode(mapOutput("c")), List.of());
+            await().atMost(Duration.ofSeconds(10)).until(() -> a.store().contains(m1) && a.store().contains(m2)
+                    && b.store().contains(m3));
+        }
+        long before = b.stats().fetchRequests();
+        RefId out = ref();
+        leader.send("exec-reduce", launch(EPOCH, List.of(fn(1, new Fns.BucketRows())), List.of(task(out, 1, value(2),
+                Arg.slice(m1, 2).withLocations(List.of(peer(a))), Arg.slice(m2, 2).withLocations(List.of(peer(a))),
+                Arg.slice(m3, 2).withLocations(List.of(peer(b)))))));
+        TaskResult r = leader.awaitResult(out);
+        assertThat(r.failure()).isNull();
+        assertThat(decode(r.inline())).isEqualTo("S[a2, a2]S[b2, b2]S[c2, c2]");
+        assertThat(b.stats().fetchRequests() - before).as("one request for both slices held by exec-maps").isEqualTo(1);
+        assertThat(b.store().contains(m1)).as("the map output itself was not fetched").isFalse();
+
+        // A map output that its holder lost fails the task as a failed fetch, as for a whole block.
+        RefId lost = ref();
+        RefId out2 = ref();
+        leader.send("exec-reduce", launch(EPOCH, List.of(), List.of(task(out2, 1, value(0),
+                Arg.slice(m1, 0).withLocations(List.of(peer(a))), Arg.slice(lost, 0).withLocations(List.of(peer(a)))))));
+        Failure f = leader.awaitResult(out2).failure();
+        assertThat(f.kind()).isEqualTo(Failure.FETCH);
+        assertThat(f.message()).contains(lost.toString()).contains("exec-maps");
+    }
+
+    /** A map output of four buckets; bucket b holds two rows named {@code prefix + b}, bucket 1 none. */
+    private static io.quiver.core.plan.ShuffleOutput mapOutput(String prefix) {
+        Object[] buckets = new Object[4];
+        int[] rows = new int[4];
+        for (int b = 0; b < 4; b++) {
+            if (b != 1) {
+                buckets[b] = new Object[] {prefix + b, prefix + b};
+                rows[b] = 2;
+            }
+        }
+        return io.quiver.core.plan.ShuffleOutput.of(0, buckets, rows);
+    }
+
+    @Test
     void aFailedFetchHereIsNotTheFateOfTheBlockMadeAgainElsewhere() throws Exception {
         Executor a = executor("exec-made", 1);
         executor("exec-fetchfail", 1);

@@ -72,6 +72,15 @@ final class TestingClient implements Endpoint, AutoCloseable {
         return r.done;
     }
 
+    /** Asks for slices of map outputs in one request; completes with the reply stream's bytes. */
+    CompletableFuture<byte[]> fetchSlices(List<Message.SliceFetch.Slice> slices) {
+        long id = requests.incrementAndGet();
+        Receiving r = new Receiving();
+        fetches.put(id, r);
+        connection.send(new Message.SliceFetch(id, slices));
+        return r.done;
+    }
+
     /** Replies to code offers (CodeWant, CodeReady), in arrival order. */
     final java.util.concurrent.LinkedBlockingQueue<Message> codeReplies = new java.util.concurrent.LinkedBlockingQueue<>();
 

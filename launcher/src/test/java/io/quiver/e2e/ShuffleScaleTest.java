@@ -120,6 +120,30 @@ class ShuffleScaleTest {
     }
 
     @Test
+    void largeMapOutputsAreReadAsSlicesOneRequestPerReduceTaskAndHolder() {
+        // Map outputs of about 1.6 MB each, over the whole-fetch limit: every reduce task asks the
+        // other executor once for its buckets of the map outputs there (Spark's batched fetch) and
+        // cuts its buckets of the local ones in place.
+        long before = sum(ExecutorStats::fetchRequests);
+        Map<Long, List<Long>> groups = q.range(0, 400_000, 4).mapToPair(i -> KV.of(i % 50_000, i))
+                .reduceByKey((a, b) -> a + b, 16).mapValues(v -> List.of(v)).collectAsMap();
+        long fetches = sum(ExecutorStats::fetchRequests) - before;
+        assertThat(groups).hasSize(50_000);
+        // key k sums k, k + 50000, ..., k + 350000: 8k + 50000 * 28
+        assertThat(groups.get(7L)).containsExactly(8 * 7L + 50_000L * 28);
+        assertThat(fetches).as("slice requests of 16 reduce tasks from their one other holder").isLessThanOrEqualTo(16);
+
+        List<Long> keys = q.range(0, 400_000, 4).keyBy(i -> Long.reverse(i * 0x9E3779B97F4A7C15L))
+                .sortByKey(false).keys().collect();
+        assertThat(keys).hasSize(400_000);
+        int unsorted = -1;
+        for (int i = 1; i < keys.size() && unsorted < 0; i++) {
+            unsorted = keys.get(i - 1) < keys.get(i) ? i : -1;
+        }
+        assertThat(unsorted).as("first index out of descending order").isEqualTo(-1);
+    }
+
+    @Test
     void joinAcrossManyMostlyEmptyPartitionsFindsItsMatches() {
         PairDataset<Integer, String> left = q.parallelize(List.of(1, 2, 3), 400).mapToPair(x -> KV.of(x, "l" + x));
         PairDataset<Integer, String> right = q.parallelize(List.of(2, 3, 4), 400).mapToPair(x -> KV.of(x, "r" + x));

@@ -23,6 +23,12 @@ import java.util.Map;
  * <p>Confined to the scheduler loop, like the {@link Scheduler} that owns it.
  */
 final class Dispatch {
+    /**
+     * Map outputs up to this size go to their reduce tasks whole (fetched once per executor and
+     * shared), larger ones as slices of the reduce task's bucket.
+     */
+    static final long WHOLE_MAP_OUTPUT_BYTES = Long.getLong("quiver.shuffle.wholeMapOutputBytes", 256 << 10);
+
     private final Map<String, Exec> executors;
     private final ArrayDeque<Task> ready;
 
@@ -298,17 +304,27 @@ final class Dispatch {
                 Block in = t.inputs.get(input++);
                 if (ShuffleInputs.of(in) == null) {
                     if (!ShuffleInputs.skip(t, in)) { // else no rows for this reduce task there: nothing to fetch
-                        args.add(a.withLocations(locations(in)));
+                        args.add(wholeIfSmall(a.withLocations(locations(in)), in));
                     }
                     continue;
                 }
-                // A shuffle dependency: the map outputs with rows for this task's bucket, in map order.
+                // A shuffle dependency: the map outputs with rows for this task's bucket, in map order,
+                // each read as its bucket's slice.
                 for (Block b : ShuffleInputs.launchedWith(t, in)) {
-                    args.add(Arg.ref(b.ref).withLocations(locations(b)));
+                    Arg read = t.shuffleBucket >= 0 ? Arg.slice(b.ref, t.shuffleBucket) : Arg.ref(b.ref);
+                    args.add(wholeIfSmall(read.withLocations(locations(b)), b));
                 }
             }
         }
         e.outLaunches.add(new TaskLaunch(t.outs, t.fn.id, args));
+    }
+
+    /**
+     * A small map output is fetched whole, once per executor for all its reduce tasks there, rather
+     * than as a slice request per reduce task.
+     */
+    private static Arg wholeIfSmall(Arg a, Block b) {
+        return a.isSlice() && b.done && b.size >= 0 && b.size <= WHOLE_MAP_OUTPUT_BYTES ? a.whole() : a;
     }
 
     private static List<Peer> locations(Block b) {

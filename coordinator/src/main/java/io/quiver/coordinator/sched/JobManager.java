@@ -128,7 +128,8 @@ final class JobManager {
                     } else if (in instanceof TaskInput.Pinned pinned) {
                         args.add(Arg.ref(pinned.ref()));
                     } else if (in instanceof TaskInput.ShuffleRead sr) {
-                        args.add(Arg.ref(outputs.get(sr.stageId()).get(sr.mapTask()).get(0)));
+                        // Only its bucket: the executor fetches that slice of the map output, not the block.
+                        args.add(Arg.slice(outputs.get(sr.stageId()).get(sr.mapTask()).get(0), sr.bucket()));
                         // The task's own bucket; a one-to-one read (bucket 0 of a one-bucket output) says less.
                         shuffleBucket = Math.max(shuffleBucket, sr.bucket());
                     } else {

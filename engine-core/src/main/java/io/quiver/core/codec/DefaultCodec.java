@@ -31,6 +31,7 @@ import org.slf4j.LoggerFactory;
  * <pre>
  *   NULL | BYTES..CHARS: tag, int length, elements LE | INTEGER..FLOAT: tag, value | STRING: tag, int length, UTF-8
  *   FORY (101): tag, int payload length, int CRC32C of the payload, Fory payload
+ *   SHUFFLE (102): a shuffle map output with its bucket index, see {@link ShuffleBlocks}
  *   JAVA (100): tag, ObjectOutputStream stream
  * </pre>
  */
@@ -53,6 +54,7 @@ public final class DefaultCodec implements Codec {
     static final byte FLOAT = 15;
     static final byte JAVA = 100;
     static final byte FORY = 101;
+    static final byte SHUFFLE = ShuffleBlocks.TAG;
 
     private static final Logger LOG = LoggerFactory.getLogger(DefaultCodec.class);
 
@@ -116,6 +118,8 @@ public final class DefaultCodec implements Codec {
             // UTF-8 would turn a lone surrogate into '?'; such strings take Java serialization, which keeps it.
             byte[] utf8 = s.getBytes(StandardCharsets.UTF_8);
             return alloc.heapBuffer(5 + utf8.length).writeByte(STRING).writeInt(utf8.length).writeBytes(utf8);
+        } else if (value instanceof io.quiver.core.plan.ShuffleOutput so) {
+            return ShuffleBlocks.encode(so, alloc, loader);
         } else if (value instanceof Serializable) {
             ByteBuf fory = encodeWithFory(value, alloc, loader);
             if (fory != null) {
@@ -232,6 +236,12 @@ public final class DefaultCodec implements Codec {
             }
             case FORY:
                 return ForyValues.forLoader(loader).decode(in);
+            case SHUFFLE:
+                try {
+                    return ShuffleBlocks.decode(in, loader);
+                } catch (IllegalArgumentException e) {
+                    throw new QuiverException(e.getMessage(), e);
+                }
             case JAVA:
                 try (ByteBufInputStream stream = new ByteBufInputStream(in)) {
                     return JavaSerialization.readFrom(stream, loader, in.readableBytes());

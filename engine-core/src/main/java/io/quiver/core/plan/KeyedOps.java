@@ -114,14 +114,24 @@ final class KeyedOps {
             all.add(b);
             n += b.size();
         }
-        KV<?, ?>[] pairs = new KV<?, ?>[n];
         boolean allLong = true;
+        for (KeyedBucket b : all) {
+            for (Object k : b.keys()) {
+                if (!(k instanceof Long)) {
+                    allLong = false;
+                    break;
+                }
+            }
+        }
+        if (allLong) {
+            return sortedLongKeys(all, n, partitioner.ascending());
+        }
+        KV<?, ?>[] pairs = new KV<?, ?>[n];
         int at = 0;
         for (KeyedBucket b : all) {
             Object[] keys = b.keys();
             Object[] values = b.values();
             for (int i = 0; i < keys.length; i++) {
-                allLong &= keys[i] instanceof Long;
                 pairs[at++] = KV.of(keys[i], values[i]);
             }
         }
@@ -131,6 +141,86 @@ final class KeyedOps {
                 : (x, y) -> RangePartitioner.compare(x.key(), y.key(), operator);
         Arrays.sort(pairs, partitioner.ascending() ? order : order.reversed());
         return Batches.of(Arrays.asList(pairs));
+    }
+
+    /**
+     * Long keys (the common case): a stable LSD radix sort of the keys as unsigned bits (the sign
+     * flipped; complemented for descending order), carrying each row's index, instead of a
+     * comparison sort of boxed pairs. Equal keys keep map order either way.
+     */
+    private static Batches sortedLongKeys(List<KeyedBucket> all, int n, boolean ascending) {
+        long[] keys = new long[n];
+        Object[] ks = new Object[n];
+        Object[] vs = new Object[n];
+        int at = 0;
+        for (KeyedBucket b : all) {
+            Object[] bk = b.keys();
+            Object[] bv = b.values();
+            for (int i = 0; i < bk.length; i++) {
+                long bits = (Long) bk[i] ^ Long.MIN_VALUE;
+                keys[at] = ascending ? bits : ~bits;
+                ks[at] = bk[i];
+                vs[at++] = bv[i];
+            }
+        }
+        int[] order = radixOrder(keys);
+        return new Batches() {
+            private int i;
+
+            @Override
+            public boolean next(Batch out) {
+                out.clear();
+                for (; i < n && !out.isFull(); i++) {
+                    int r = order[i];
+                    out.add(KV.of(ks[r], vs[r]));
+                }
+                return out.size > 0;
+            }
+        };
+    }
+
+    /** The indices of {@code keys} in unsigned ascending order, stable. Clobbers {@code keys}. */
+    static int[] radixOrder(long[] keys) {
+        int n = keys.length;
+        int[] idx = new int[n];
+        for (int i = 0; i < n; i++) {
+            idx[i] = i;
+        }
+        long[] tmpKeys = new long[n];
+        int[] tmpIdx = new int[n];
+        int[] count = new int[2049];
+        for (int shift = 0; shift < 64; shift += 11) {
+            java.util.Arrays.fill(count, 0);
+            for (int i = 0; i < n; i++) {
+                count[(int) ((keys[i] >>> shift) & 2047) + 1]++;
+            }
+            boolean oneDigit = false;
+            for (int d = 1; d <= 2048; d++) {
+                if (count[d] == n) {
+                    oneDigit = true; // every key has this digit: the pass would change nothing
+                    break;
+                }
+            }
+            if (oneDigit) {
+                continue;
+            }
+            for (int d = 1; d <= 2048; d++) {
+                count[d] += count[d - 1];
+            }
+            for (int i = 0; i < n; i++) {
+                int d = (int) ((keys[i] >>> shift) & 2047);
+                int p = count[d]++;
+                tmpKeys[p] = keys[i];
+                tmpIdx[p] = idx[i];
+            }
+            long[] k = keys;
+            keys = tmpKeys;
+            tmpKeys = k;
+            int[] x = idx;
+            idx = tmpIdx;
+            tmpIdx = x;
+        }
+        return idx;
     }
 
     // ---- keyed operators over an input already hash-partitioned into their partition count

@@ -34,7 +34,8 @@ import java.util.List;
  *       LIST         List         a persisted partition
  *       REDUCE_BY_KEY, GROUP_BY_KEY, REPARTITION, JOIN
  *                    ShuffleOutput, one per map task that wrote rows for this task's bucket, in
- *                    map task order (the leader leaves out the others); a join's carry their side
+ *                    map task order (the leader leaves out the others); a join's carry their side;
+ *                    each is that bucket's slice of the map output, or (small ones) the whole
  * </pre>
  *
  * Outputs (exactly {@link #outputs()}): a shuffle-map task returns one {@link ShuffleOutput}

@@ -70,7 +70,8 @@ public sealed interface Message {
         CODE_WANT(55, CodeWant::read),
         JAR_CHUNK(56, JarChunk::read),
         CODE_READY(57, CodeReady::read),
-        CODE_RELEASE(58, CodeRelease::read);
+        CODE_RELEASE(58, CodeRelease::read),
+        SLICE_FETCH(59, SliceFetch::read);
 
         private static final Type[] BY_CODE = new Type[128];
 
@@ -139,10 +140,26 @@ public sealed interface Message {
         }
     }
 
-    /** A task argument: the value of a ref (with where it lives), or an inline encoded value. */
-    record Arg(RefId ref, byte[] value, List<Peer> locations) {
+    /**
+     * A task argument: the value of a ref (with where it lives), or an inline encoded value. A
+     * shuffle read ({@code bucket >= 0}) wants only bucket {@code bucket} of the map output {@code
+     * ref}: the executor fetches that slice of the block, or cuts it from a local copy.
+     */
+    record Arg(RefId ref, byte[] value, List<Peer> locations, int bucket) {
+        public Arg(RefId ref, byte[] value, List<Peer> locations) {
+            this(ref, value, locations, -1);
+        }
+
         public static Arg ref(RefId ref) {
             return new Arg(ref, null, List.of());
+        }
+
+        /** Bucket {@code bucket} of the shuffle map output {@code ref}. */
+        public static Arg slice(RefId ref, int bucket) {
+            if (bucket < 0) {
+                throw new IllegalArgumentException("negative shuffle bucket " + bucket);
+            }
+            return new Arg(ref, null, List.of(), bucket);
         }
 
         public static Arg value(byte[] encoded) {
@@ -153,12 +170,27 @@ public sealed interface Message {
             return ref != null;
         }
 
+        /** Whether it wants one bucket of a map output, not the whole block. */
+        public boolean isSlice() {
+            return ref != null && bucket >= 0;
+        }
+
         public Arg withLocations(List<Peer> where) {
-            return new Arg(ref, value, where);
+            return new Arg(ref, value, where, bucket);
+        }
+
+        /** The same ref read whole, not as a slice. */
+        public Arg whole() {
+            return new Arg(ref, value, locations, -1);
         }
 
         static void put(ByteBuf out, Arg a) {
-            if (a.ref != null) {
+            if (a.ref != null && a.bucket >= 0) {
+                out.writeByte(2);
+                writeRef(out, a.ref);
+                out.writeInt(a.bucket);
+                writeList(out, a.locations, Peer::put);
+            } else if (a.ref != null) {
                 out.writeByte(0);
                 writeRef(out, a.ref);
                 writeList(out, a.locations, Peer::put);
@@ -173,6 +205,14 @@ public sealed interface Message {
             return switch (kind) {
                 case 0 -> new Arg(readRef(in), null, readList(in, 12, Peer::get));
                 case 1 -> new Arg(null, readBytes(in), List.of());
+                case 2 -> {
+                    RefId ref = readRef(in);
+                    int bucket = readInt(in);
+                    if (bucket < 0) {
+                        throw new ProtocolException("negative shuffle bucket " + bucket + " in a task argument");
+                    }
+                    yield new Arg(ref, null, readList(in, 12, Peer::get), bucket);
+                }
                 default -> throw new ProtocolException("unknown argument kind " + kind);
             };
         }
@@ -1073,6 +1113,40 @@ public sealed interface Message {
 
         static Fetch read(ByteBuf in) {
             return new Fetch(readLong(in), readRef(in));
+        }
+    }
+
+    /**
+     * One request for many buckets of map outputs held by the receiver (Spark's batched shuffle
+     * fetch). Answered, under {@code reqId}, as one stream of {@link FetchChunk}s: each slice in
+     * request order as a {@link io.quiver.core.codec.ShuffleBlocks} slice entry; or by {@link
+     * FetchFailed} naming what the receiver lacks or refuses.
+     */
+    record SliceFetch(long reqId, List<Slice> slices) implements Message {
+        /** Most slices one request may ask for. */
+        public static final int MAX_SLICES = 1 << 16;
+
+        /** Bucket {@code bucket} of map output {@code ref}. */
+        public record Slice(RefId ref, int bucket) {
+            static void put(ByteBuf out, Slice s) {
+                writeRef(out, s.ref);
+                out.writeInt(s.bucket);
+            }
+
+            static Slice get(ByteBuf in) {
+                return new Slice(readRef(in), readInt(in));
+            }
+        }
+
+        public Type type() { return Type.SLICE_FETCH; }
+
+        public void write(ByteBuf out) {
+            out.writeLong(reqId);
+            writeList(out, slices, Slice::put);
+        }
+
+        static SliceFetch read(ByteBuf in) {
+            return new SliceFetch(readLong(in), readList(in, 20, Slice::get));
         }
     }
 

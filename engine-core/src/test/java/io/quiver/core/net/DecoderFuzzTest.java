@@ -106,7 +106,10 @@ class DecoderFuzzTest {
                 new CodeOffer(3, "client-1", List.of(new JarInfo("ab".repeat(32), 10, "app.jar"))),
                 new CodeWant(3, List.of("ab".repeat(32))),
                 new CodeReady(3, ""),
-                new CodeRelease(3));
+                new CodeRelease(3),
+                new SliceFetch(8, List.of(new SliceFetch.Slice(R, 3), new SliceFetch.Slice(R, 0))),
+                new Launch(8, List.of(), List.of(new TaskLaunch(List.of(R), 1,
+                        List.of(Arg.slice(R, 7).withLocations(List.of(P)))))));
     }
 
     @org.junit.jupiter.api.Test

@@ -68,6 +68,9 @@ class MessageCodecTest {
                 new Drop(5, List.of(R), List.of(1L, 2L)),
                 new Replicate(5, List.of(new Replicate.Copy(R, 4096, List.of(P)))),
                 new Fetch(9, R),
+                new Launch(5, List.of(), List.of(new TaskLaunch(List.of(R), 1,
+                        List.of(Arg.slice(R, 12).withLocations(List.of(P)), Arg.ref(R))))),
+                new SliceFetch(9, List.of(new SliceFetch.Slice(R, 0), new SliceFetch.Slice(R, 199))),
                 new FetchFailed(9, "gone"));
         for (Message m : all) {
             Message back = roundTrip(m);

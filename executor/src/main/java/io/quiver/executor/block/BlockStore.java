@@ -229,6 +229,12 @@ public final class BlockStore implements AutoCloseable {
         return b == null ? Residency.ABSENT : b.data != null ? Residency.MEMORY : Residency.DISK;
     }
 
+    /** The block's decoded value if a task has it already (its live output, or decoded), else null. Never blocks. */
+    public synchronized Object decodedValue(RefId ref) {
+        Block b = blocks.get(ref);
+        return b != null && b.decoded ? b.value : null;
+    }
+
     /** The block's size in bytes, or -1 if absent. */
     public synchronized long size(RefId ref) {
         Block b = blocks.get(ref);
