@@ -452,7 +452,11 @@ final class TaskGraph {
                 continue;
             }
             // Done here: also when the leader had it elsewhere (adopted twice, or re-placed meanwhile).
-            Dispatch.unassign(t);
+            if (ranHere) {
+                Dispatch.unassignRan(t); // it left the running set above and was in no queue
+            } else {
+                Dispatch.unassign(t);
+            }
             ready.remove(t);
             for (int i = 0; i < t.outputs.size(); i++) {
                 Block b = t.outputs.get(i);

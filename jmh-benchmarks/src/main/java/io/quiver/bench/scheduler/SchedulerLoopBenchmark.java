@@ -137,16 +137,29 @@ public class SchedulerLoopBenchmark {
     @OutputTimeUnit(TimeUnit.SECONDS)
     @OperationsPerInvocation(TASKS)
     public int map() {
+        return map(TASKS);
+    }
+
+    /** The same at a hundred times the size: per task, it should cost what the small one does. */
+    @Benchmark
+    @BenchmarkMode(Mode.Throughput)
+    @OutputTimeUnit(TimeUnit.SECONDS)
+    @OperationsPerInvocation(100 * TASKS)
+    public int mapMillion() {
+        return map(100 * TASKS);
+    }
+
+    int map(int n) {
         long fn = ++nextFn;
-        List<TaskSpec> specs = new ArrayList<>(TASKS);
-        List<RefId> outs = new ArrayList<>(TASKS);
-        for (int i = 0; i < TASKS; i++) {
+        List<TaskSpec> specs = new ArrayList<>(n);
+        List<RefId> outs = new ArrayList<>(n);
+        for (int i = 0; i < n; i++) {
             RefId out = ref();
             outs.add(out);
             specs.add(new TaskSpec(out, fn, List.of()));
         }
         s.handle(new SchedulerEvent.TasksSubmitted("c", List.of(new FnDef(fn, new byte[] {1}, null)), specs));
-        int batches = runUntilDone(TASKS);
+        int batches = runUntilDone(n);
         release(outs);
         return batches;
     }
