@@ -49,9 +49,9 @@ class InboundBudgetTest {
         transport.close();
     }
 
-    /** A server that keeps every message it gets, as an endpoint with a slow consumer would. */
-    Connection connectToKeepingServer() {
-        server = transport.bind("127.0.0.1", 0, Pipelines.server(new Pipelines.ServerSpec("slow", Secret.NONE,
+    /** A server whose connections hand {@code onMessage} to {@code handler}; returns a client connected to it. */
+    Connection connectTo(java.util.function.BiConsumer<Connection, Message> handler) {
+        server = transport.bind("127.0.0.1", 0, Pipelines.server(new Pipelines.ServerSpec("server", Secret.NONE,
                 MessageCodec.DEFAULT_MAX_FRAME, () -> 1, new AtomicLong()::incrementAndGet), new Endpoint() {
                     @Override
                     public void onOpen(Connection c) {
@@ -61,12 +61,19 @@ class InboundBudgetTest {
                     @Override
                     public void onMessage(Connection c, Message m) {
                         received.incrementAndGet();
-                        kept.add(new Kept(c, c.keepInput(), (Message.DataMessage) m));
+                        handler.accept(c, m);
                     }
                 }));
         int port = ((InetSocketAddress) server.localAddress()).getPort();
-        return Pipelines.connect(transport, "127.0.0.1", port, Secret.NONE, Role.CLIENT, "flooder", 0,
+        Connection c = Pipelines.connect(transport, "127.0.0.1", port, Secret.NONE, Role.CLIENT, "flooder", 0,
                 MessageCodec.DEFAULT_MAX_FRAME, 5_000, (conn, m) -> { });
+        await().atMost(Duration.ofSeconds(5)).until(() -> serverSide.get() != null);
+        return c;
+    }
+
+    /** A server that keeps every message it gets, as an endpoint with a slow consumer would. */
+    Connection connectToKeepingServer() {
+        return connectTo((c, m) -> kept.add(new Kept(c, c.keepInput(), (Message.DataMessage) m)));
     }
 
     /** Settles what the server kept, from this (non-event-loop) thread, as a consumer thread would. */
@@ -81,7 +88,6 @@ class InboundBudgetTest {
     @Test
     void aConnectionThatHoldsItsBudgetStopsReadingUntilItsInputIsSettledAndLosesNothing() {
         Connection c = connectToKeepingServer();
-        await().atMost(Duration.ofSeconds(5)).until(() -> serverSide.get() != null);
         Connection s = serverSide.get();
         assertThat(s.inputBudget()).isEqualTo(BUDGET);
         long pausesBefore = Connection.budgetPauses();
@@ -118,23 +124,7 @@ class InboundBudgetTest {
 
     @Test
     void messagesSettledInOnMessageNeverPauseReadingAndTheEndpointsOwnPauseIsKept() {
-        server = transport.bind("127.0.0.1", 0, Pipelines.server(new Pipelines.ServerSpec("fast", Secret.NONE,
-                MessageCodec.DEFAULT_MAX_FRAME, () -> 1, new AtomicLong()::incrementAndGet), new Endpoint() {
-                    @Override
-                    public void onOpen(Connection c) {
-                        serverSide.set(c);
-                    }
-
-                    @Override
-                    public void onMessage(Connection c, Message m) {
-                        received.incrementAndGet();
-                        ((Message.DataMessage) m).data().release();
-                    }
-                }));
-        int port = ((InetSocketAddress) server.localAddress()).getPort();
-        Connection c = Pipelines.connect(transport, "127.0.0.1", port, Secret.NONE, Role.CLIENT, "fast", 0,
-                MessageCodec.DEFAULT_MAX_FRAME, 5_000, (conn, m) -> { });
-        await().atMost(Duration.ofSeconds(5)).until(() -> serverSide.get() != null);
+        Connection c = connectTo((conn, m) -> ((Message.DataMessage) m).data().release());
         Connection s = serverSide.get();
         byte[] chunk = new byte[MessageCodec.CHUNK_SIZE];
         int chunks = (int) (3 * BUDGET / chunk.length);
