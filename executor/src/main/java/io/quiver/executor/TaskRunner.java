@@ -163,7 +163,7 @@ final class TaskRunner {
                 // A map output's reduce tasks cut their buckets from its bytes, never use its objects:
                 // keeping them (every row boxed) would only weigh on the collector.
                 boolean keep = bucketRows == null;
-                store.put(outs.get(i), encoded, keep ? values[i] : null, keep);
+                store.put(outs.get(i), encoded, keep ? values[i] : null, keep, bucketRows);
                 stored++;
                 infos.add(new BlockInfo(outs.get(i), size, bucketRows));
             }

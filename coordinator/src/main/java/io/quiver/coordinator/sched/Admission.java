@@ -464,7 +464,7 @@ final class Admission {
             if (b == null) {
                 // Released meanwhile, or planned by an earlier leader for a client that has not
                 // resumed yet: kept for it until the orphan time, then dropped.
-                s.recovery.unclaimed.block(info.ref(), e, info.size(), s.now());
+                s.recovery.unclaimed.block(info.ref(), e, info.size(), info.bucketRows(), s.now());
                 s.recovery.armOrphanSweep();
                 continue;
             }

@@ -88,7 +88,7 @@ final class Recovery {
             stored.add(bi.ref());
             Block b = s.blocks.get(bi.ref());
             if (b == null) {
-                unclaimed.block(bi.ref(), e, bi.size(), now);
+                unclaimed.block(bi.ref(), e, bi.size(), bi.bucketRows(), now);
             } else if (b.failure != null) {
                 e.outDrops.add(bi.ref());
             } else {
@@ -98,6 +98,9 @@ final class Recovery {
                 s.replication.stored(b, e);
                 if (b.size < 0) {
                     b.size = bi.size();
+                }
+                if (b.bucketRows == null) {
+                    b.bucketRows = bi.bucketRows(); // a map output's summary: its readers skip it where it is empty
                 }
                 if (b.expected.remove(e.id)) {
                     e.reserved -= b.scatterReqSize;

@@ -292,6 +292,9 @@ final class TaskGraph {
                 for (Unclaimed.Copy copy : copies.get(i)) {
                     b.locations.add(copy.holder());
                     b.size = copy.size();
+                    if (copy.bucketRows() != null) {
+                        b.bucketRows = copy.bucketRows();
+                    }
                 }
             }
             finish(t, null);
@@ -326,6 +329,9 @@ final class TaskGraph {
         for (Unclaimed.Copy copy : copies) {
             b.locations.add(copy.holder());
             b.size = copy.size();
+            if (copy.bucketRows() != null) {
+                b.bucketRows = copy.bucketRows();
+            }
         }
         b.done = true;
         s.blocks.put(b);
@@ -391,7 +397,7 @@ final class TaskGraph {
                     }
                 } else {
                     for (BlockInfo out : r.outputs()) {
-                        s.recovery.unclaimed.block(out.ref(), e, out.size(), now);
+                        s.recovery.unclaimed.block(out.ref(), e, out.size(), out.bucketRows(), now);
                     }
                 }
                 s.recovery.armOrphanSweep();
@@ -780,6 +786,9 @@ final class TaskGraph {
                     for (Unclaimed.Copy copy : copies) {
                         out.locations.add(copy.holder());
                         out.size = copy.size();
+                        if (copy.bucketRows() != null) {
+                            out.bucketRows = copy.bucketRows();
+                        }
                     }
                 }
             }

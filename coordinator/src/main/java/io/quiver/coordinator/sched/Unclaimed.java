@@ -18,7 +18,8 @@ import java.util.Map;
  * <p>Confined to the scheduler loop, like the {@link Scheduler} that owns it.
  */
 final class Unclaimed {
-    record Copy(Exec holder, long size) {}
+    /** A copy an executor holds; {@code bucketRows} is a map output's row summary, or null. */
+    record Copy(Exec holder, long size, int[] bucketRows) {}
 
     private record Entry<T>(T value, long sinceNanos) {}
 
@@ -26,10 +27,10 @@ final class Unclaimed {
     private final Map<RefId, Entry<Exec>> active = new HashMap<>();
     private final Map<RefId, Entry<Failure>> failures = new HashMap<>();
 
-    void block(RefId ref, Exec holder, long size, long now) {
+    void block(RefId ref, Exec holder, long size, int[] bucketRows, long now) {
         Entry<List<Copy>> e = blocks.computeIfAbsent(ref, r -> new Entry<>(new ArrayList<>(1), now));
         e.value().removeIf(c -> c.holder() == holder);
-        e.value().add(new Copy(holder, size));
+        e.value().add(new Copy(holder, size, bucketRows));
     }
 
     void active(RefId task, Exec on, long now) {

@@ -42,6 +42,7 @@ class ShuffleDependencyTest {
     RecordingLink exec1;
     RecordingLink exec2;
     RefId job;
+    byte[] plan;
     List<RefId> results;
 
     @BeforeEach
@@ -57,8 +58,9 @@ class ShuffleDependencyTest {
         n = b.add(LogicalNode.narrow(LogicalNode.Kind.MAP_TO_PAIR, n, stageFn));
         n = b.add(LogicalNode.reduceByKey(n, stageFn, R));
         job = new RefId(1, 100);
-        JobPlanning.Planned planned = JobPlanning.plan("c",
-                new Message.SubmitJob(1, job, b.build(n, Action.collect()).toBytes(), false), scheduler.view());
+        plan = b.build(n, Action.collect()).toBytes();
+        JobPlanning.Planned planned = JobPlanning.plan("c", new Message.SubmitJob(1, job, plan, false),
+                scheduler.view());
         scheduler.handle(planned.event());
         scheduler.afterBatch();
         results = client.last(Message.JobReply.class).results();
@@ -161,6 +163,41 @@ class ShuffleDependencyTest {
         assertThat(scheduler.blockCount()).isZero();
         assertThat(scheduler.taskCount()).isZero();
         assertThat(scheduler.jobCount()).isZero();
+    }
+
+    /**
+     * After a leader change the map outputs are adopted from the executors' inventories, with the
+     * row summaries they kept: the new leader launches each reduce task with only the map outputs
+     * that hold rows for it, as the first leader would have, and reruns no map task.
+     */
+    @Test
+    void aNewLeaderAdoptsTheMapOutputsWithTheirSummariesAndLaunchesReduceTasksWithOnlyTheirWriters() {
+        List<BlockInfo> held1 = new ArrayList<>();
+        List<BlockInfo> held2 = new ArrayList<>();
+        for (int i = 0; i < M; i++) {
+            int[] rows = new int[R];
+            rows[i % BUSY] = 3;
+            (i % 2 == 0 ? held1 : held2).add(new BlockInfo(mapOutput(i), 64, rows));
+        }
+        Scheduler next = new Scheduler("leader-2", 8, () -> 0L, (delay, e) -> { });
+        RecordingLink next1 = new RecordingLink();
+        RecordingLink next2 = new RecordingLink();
+        next.handle(new SchedulerEvent.ExecutorRegistered("e1", next1, new Register("127.0.0.1", 1001, 1, 512 * MIB, 0,
+                held1, List.of(), List.of())));
+        next.handle(new SchedulerEvent.ExecutorRegistered("e2", next2, new Register("127.0.0.1", 1002, 1, 512 * MIB, 0,
+                held2, List.of(), List.of())));
+        next.handle(new SchedulerEvent.ClientConnected("c", new RecordingLink()));
+        next.handle(JobPlanning.plan("c", new Message.SubmitJob(1, job, plan, false), next.view()).event());
+        next.afterBatch();
+
+        List<TaskLaunch> launches = new ArrayList<>(next1.launches());
+        launches.addAll(next2.launches());
+        assertThat(launches).as("no map task runs again").noneMatch(ShuffleDependencyTest::isMap);
+        assertThat(launches).as("a reduce task launched").isNotEmpty();
+        for (TaskLaunch t : launches) {
+            int j = index(t.outs().get(0)) - M;
+            assertThat(refArgs(t)).as("map outputs reduce partition %d is launched with", j).isEqualTo(writersOf(j));
+        }
     }
 
     @Test

@@ -68,6 +68,8 @@ public final class BlockStore implements AutoCloseable {
         boolean decoded;
         boolean spilling;
         boolean dropped;
+        /** A shuffle map output's rows per bucket, reported with the inventory; null for other blocks. */
+        int[] bucketRows;
 
         Block(RefId ref, long size) {
             this.ref = ref;
@@ -121,7 +123,16 @@ public final class BlockStore implements AutoCloseable {
      * @param hasValue whether {@code value} is the decoded value (values may be null)
      */
     public void put(RefId ref, ByteBuf data, Object value, boolean hasValue) {
+        put(ref, data, value, hasValue, null);
+    }
+
+    /**
+     * {@link #put(RefId, ByteBuf, Object, boolean)} for a shuffle map output: its row summary goes
+     * with it into the inventory, so a new leader's reduce tasks skip it where it has no rows.
+     */
+    public void put(RefId ref, ByteBuf data, Object value, boolean hasValue, int[] bucketRows) {
         Block b = new Block(ref, data.readableBytes());
+        b.bucketRows = bucketRows;
         b.data = data;
         b.value = value;
         b.decoded = hasValue;
@@ -513,7 +524,7 @@ public final class BlockStore implements AutoCloseable {
     public synchronized List<BlockInfo> inventory() {
         List<BlockInfo> out = new ArrayList<>(blocks.size());
         for (Block b : blocks.values()) {
-            out.add(new BlockInfo(b.ref, b.size));
+            out.add(b.bucketRows == null ? new BlockInfo(b.ref, b.size) : new BlockInfo(b.ref, b.size, b.bucketRows));
         }
         return List.copyOf(out);
     }

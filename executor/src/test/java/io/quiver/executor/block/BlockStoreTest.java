@@ -166,6 +166,23 @@ class BlockStoreTest {
     }
 
     @Test
+    void aMapOutputsRowSummaryGoesWithItIntoTheInventoryEvenOnceSpilled() {
+        BlockStore s = store(1_500_000);
+        RefId map = new RefId(6, 1);
+        RefId other = new RefId(6, 2);
+        s.put(map, encoded(doubles(125_000, 1.0)), null, false, new int[] {0, 4, 0});
+        s.put(other, encoded(doubles(125_000, 2.0)), null, false); // spills the map output
+        assertThat(s.residency(map)).isEqualTo(Residency.DISK);
+        assertThat(s.inventory()).anySatisfy(b -> {
+            assertThat(b.ref()).isEqualTo(map);
+            assertThat(b.bucketRows()).containsExactly(0, 4, 0);
+        }).anySatisfy(b -> {
+            assertThat(b.ref()).isEqualTo(other);
+            assertThat(b.bucketRows()).isNull();
+        });
+    }
+
+    @Test
     void blocksBeingReceivedCountAsMemoryUsedAndPushStoredBlocksToDisk() {
         BlockStore s = store(1_500_000);
         RefId a = new RefId(5, 1);
