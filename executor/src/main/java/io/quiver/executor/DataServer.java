@@ -61,6 +61,12 @@ final class DataServer implements Endpoint {
     private final Executor disk;
     private final ClientCodes codes;
 
+    /** Bytes of blocks received to disk that the disk thread has not written yet, over all connections. */
+    static final long DISK_PENDING_MAX = 32L << 20;
+    private final java.util.concurrent.atomic.AtomicLong diskPending = new java.util.concurrent.atomic.AtomicLong();
+    /** Connections that stopped reading until the disk catches up. */
+    private final java.util.Set<Inbound> waitingForDisk = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
     /** Data-plane bytes this server sent (fetch replies, forwarded chunks) and received (put chunks). */
     final java.util.concurrent.atomic.LongAdder bytesSent = new java.util.concurrent.atomic.LongAdder();
     final java.util.concurrent.atomic.LongAdder bytesReceived = new java.util.concurrent.atomic.LongAdder();
@@ -292,6 +298,16 @@ final class DataServer implements Endpoint {
      */
     private void write(Inbound in, ToDisk d, ByteBuf chunk) {
         long kept = in.conn.keepInput();
+        int n = chunk.readableBytes();
+        if (diskPending.addAndGet(n) > DISK_PENDING_MAX && waitingForDisk.add(in)) {
+            // Across connections at most DISK_PENDING_MAX bytes wait for the one disk thread: this
+            // one reads no further until the writes catch up (a budget per connection alone would
+            // let many connections hold a budget each).
+            in.conn.pauseReading();
+            if (diskPending.get() <= DISK_PENDING_MAX / 2 && waitingForDisk.remove(in)) {
+                updateReading(in); // the disk caught up meanwhile, before it could see this one waiting
+            }
+        }
         disk.execute(() -> {
             try {
                 if (d.failure == null && d.out != null) {
@@ -306,6 +322,13 @@ final class DataServer implements Endpoint {
             } finally {
                 chunk.release();
                 in.conn.releaseInput(kept);
+                if (diskPending.addAndGet(-n) <= DISK_PENDING_MAX / 2 && !waitingForDisk.isEmpty()) {
+                    for (Inbound w : waitingForDisk) {
+                        if (waitingForDisk.remove(w)) {
+                            w.conn.channel().eventLoop().execute(() -> updateReading(w));
+                        }
+                    }
+                }
             }
         });
     }
@@ -458,7 +481,7 @@ final class DataServer implements Endpoint {
 
     /** Reads again once no forward of this connection is connecting or backed up. */
     private void updateReading(Inbound in) {
-        if (in.closed) {
+        if (in.closed || waitingForDisk.contains(in)) {
             return;
         }
         for (Forward f : in.forwards.values()) {
@@ -715,6 +738,7 @@ final class DataServer implements Endpoint {
             return;
         }
         in.closed = true;
+        waitingForDisk.remove(in);
         for (Incoming b : in.puts.values()) {
             discard(b);
         }
