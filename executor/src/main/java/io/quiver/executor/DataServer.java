@@ -593,7 +593,7 @@ final class DataServer implements Endpoint {
         }
         if (inMemory) {
             try {
-                answerSlices(in, req, false);
+                sendSlices(in, req, answer(in, req, false));
                 return;
             } catch (Spilled e) {
                 // spilled since the check: read it back off the event loop, below
@@ -601,41 +601,33 @@ final class DataServer implements Endpoint {
         }
         Channel ch = in.conn.channel();
         disk.execute(() -> {
-            ByteBuf stream = null;
-            String why = null;
-            try {
-                stream = assemble(req, true);
-            } catch (SliceRefused e) {
-                why = e.getMessage();
-            } catch (RuntimeException e) {
-                why = "executor " + selfId + " could not read the slices: " + e;
-                log.warn("slice fetch {} from {}: {}", req.reqId(), in.conn, why, e);
-            }
-            ByteBuf b = stream;
-            String reason = why;
-            ch.eventLoop().execute(() -> sendSlices(in, req, b, reason));
+            Answer a = answer(in, req, true);
+            ch.eventLoop().execute(() -> sendSlices(in, req, a));
         });
     }
 
-    private void answerSlices(Inbound in, SliceFetch req, boolean blocking) {
-        ByteBuf stream = null;
-        String why = null;
+    /** A slice request's stream, or why it has none. */
+    private record Answer(ByteBuf stream, String why) {}
+
+    /** Assembles the answer; {@code blocking} false: a spilled block throws {@link Spilled} instead of being read. */
+    private Answer answer(Inbound in, SliceFetch req, boolean blocking) {
         try {
-            stream = assemble(req, blocking);
+            return new Answer(assemble(req, blocking), null);
         } catch (SliceRefused e) {
-            why = e.getMessage();
+            return new Answer(null, e.getMessage());
         } catch (Spilled e) {
             throw e;
         } catch (RuntimeException e) {
-            why = "executor " + selfId + " could not read the slices: " + e;
+            String why = "executor " + selfId + " could not read the slices: " + e;
             log.warn("slice fetch {} from {}: {}", req.reqId(), in.conn, why, e);
+            return new Answer(null, why);
         }
-        sendSlices(in, req, stream, why);
     }
 
-    private void sendSlices(Inbound in, SliceFetch req, ByteBuf stream, String why) {
+    private void sendSlices(Inbound in, SliceFetch req, Answer a) {
+        ByteBuf stream = a.stream();
         if (stream == null) {
-            in.conn.send(new FetchFailed(req.reqId(), why));
+            in.conn.send(new FetchFailed(req.reqId(), a.why()));
         } else if (in.closed) {
             stream.release();
         } else {

@@ -172,13 +172,7 @@ final class Fetcher implements AutoCloseable {
                 sliceFailed(p, peer, "cannot connect: " + (e.getCause() != null ? e.getCause().getMessage() : e.getMessage()));
                 return;
             }
-            long id = requestIds.incrementAndGet();
-            p.received = 0;
-            p.peer = peer;
-            p.connection = c;
-            p.requestId = id;
-            byRequest.put(id, p);
-            requests.increment();
+            long id = register(p, peer, c);
             List<SliceFetch.Slice> asked = new ArrayList<>(group.size());
             for (SliceWant w : group) {
                 asked.add(new SliceFetch.Slice(w.ref, w.bucket));
@@ -189,6 +183,18 @@ final class Fetcher implements AutoCloseable {
                 sliceFailed(p, peer, "connection closed");
             }
         });
+    }
+
+    /** Starts a request for {@code p} on {@code c}: its id, under which the replies find it. */
+    private long register(Pending p, Peer peer, Connection c) {
+        long id = requestIds.incrementAndGet();
+        p.received = 0;
+        p.peer = peer;
+        p.connection = c;
+        p.requestId = id;
+        byRequest.put(id, p);
+        requests.increment();
+        return id;
     }
 
     /** The holder failed these slices: each moves on to its next location. */
@@ -250,13 +256,7 @@ final class Fetcher implements AutoCloseable {
                 next(p);
                 return;
             }
-            long id = requestIds.incrementAndGet();
-            p.received = 0;
-            p.peer = peer;
-            p.connection = c;
-            p.requestId = id;
-            byRequest.put(id, p);
-            requests.increment();
+            long id = register(p, peer, c);
             c.send(new Fetch(id, p.ref));
             watch(c, p, id, 0);
             if (!c.isOpen() && byRequest.remove(id, p)) { // closed before onClosed could see the request

@@ -60,20 +60,20 @@ final class Dispatch {
     }
 
     /** Takes a task back from wherever it waits or runs, as the leader sees it. */
-    /**
-     * {@link #unassign} for a task that ran on its executor and already left its running set: a
-     * launched task is in no queue, so the queue (a linear scan) is not searched.
-     */
-    static void unassignRan(Task t) {
+    static void unassign(Task t) {
+        if (t.exec != null && !t.exec.running.remove(t)) {
+            t.exec.queue.remove(t); // a scan of the queue: only for a task that was not running yet
+        }
         t.exec = null;
         t.onExecutor = false;
         t.ahead = false;
     }
 
-    static void unassign(Task t) {
-        if (t.exec != null && !t.exec.running.remove(t)) {
-            t.exec.queue.remove(t); // a scan of the queue: only for a task that was not running yet
-        }
+    /**
+     * {@link #unassign} for a task that ran on its executor and already left its running set: a
+     * launched task is in no queue, so the queue (a linear scan) is not searched.
+     */
+    static void unassignRan(Task t) {
         t.exec = null;
         t.onExecutor = false;
         t.ahead = false;

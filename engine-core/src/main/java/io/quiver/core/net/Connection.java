@@ -300,11 +300,6 @@ public final class Connection {
         return budget;
     }
 
-    /** Whether reading is paused, by the budget or the endpoint. On the event loop. */
-    public boolean readingPaused() {
-        return pausedBy != 0;
-    }
-
     /** How many times any connection of this process paused reading because its budget was full. */
     public static long budgetPauses() {
         return PAUSES.sum();

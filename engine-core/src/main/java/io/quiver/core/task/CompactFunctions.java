@@ -12,7 +12,6 @@ import java.io.DataOutputStream;
 import java.io.IOException;
 import java.lang.invoke.SerializedLambda;
 import java.lang.reflect.Method;
-import java.util.Arrays;
 
 /**
  * A compact form of a submitted function when it is a lambda (or method reference) in one of the
@@ -186,7 +185,14 @@ public final class CompactFunctions {
         }
         Object[] captured = NO_ARGS;
         if (7 + shapeLength < bytes.length) {
-            Object o = JavaSerialization.deserialize(Arrays.copyOfRange(bytes, 7 + shapeLength, bytes.length), loader);
+            int from = 7 + shapeLength;
+            Object o;
+            try {
+                o = JavaSerialization.readFrom(new java.io.ByteArrayInputStream(bytes, from, bytes.length - from), loader,
+                        bytes.length - from);
+            } catch (IOException e) {
+                throw new QuiverException("corrupt compact function: its captured values do not read: " + e, e);
+            }
             if (!(o instanceof Object[] a)) {
                 throw new QuiverException("corrupt compact function: its captured values are a "
                         + (o == null ? "null" : o.getClass().getName()) + ", not an Object[]");
