@@ -6,6 +6,7 @@ import io.netty.channel.Channel;
 import io.quiver.RefId;
 import io.quiver.core.net.Connection;
 import io.quiver.core.net.Endpoint;
+import io.quiver.core.net.HostShare;
 import io.quiver.core.protocol.Message;
 import io.quiver.core.protocol.Message.BlockFailure;
 import io.quiver.core.protocol.Message.BlockInfo;
@@ -14,6 +15,9 @@ import io.quiver.core.protocol.Message.FetchChunk;
 import io.quiver.core.protocol.Message.FetchFailed;
 import io.quiver.core.protocol.Message.Peer;
 import io.quiver.core.protocol.Message.PutChunk;
+import io.quiver.core.protocol.Message.PutShared;
+import io.quiver.core.protocol.Message.ShareProbe;
+import io.quiver.core.protocol.Message.ShareProbeReply;
 import io.quiver.core.protocol.Message.SliceFetch;
 import io.quiver.core.codec.ShuffleBlocks;
 import io.quiver.core.protocol.MessageCodec;
@@ -42,6 +46,10 @@ import org.slf4j.LoggerFactory;
  *  peer --SliceFetch(req, [(ref, bucket)...])--> here --FetchChunk*--> peer   one stream of slice
  *        entries, cut from the map-output blocks by their bucket index, never decoded (or FetchFailed)
  *
+ *  client --ShareProbe(req, path, nonce)--> here --ShareProbeReply(req, sameHost)--> client
+ *  client --PutShared(ref, path, total, crc)--> here: maps the host's one copy (HostShare), verifies,
+ *            reports StoredBlocks (or a BlockFailure) like a received block; no byte on the socket
+ *
  *  client --CodeOffer / JarChunk* / CodeRelease--> here: {@link ClientCodes}
  * </pre>
  *
@@ -66,6 +74,9 @@ final class DataServer implements Endpoint {
     private final java.util.concurrent.atomic.AtomicLong diskPending = new java.util.concurrent.atomic.AtomicLong();
     /** Connections that stopped reading until the disk catches up. */
     private final java.util.Set<Inbound> waitingForDisk = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
+    /** Bytes of blocks stored from the host's shared copy ({@link PutShared}) instead of received. */
+    final java.util.concurrent.atomic.LongAdder bytesShared = new java.util.concurrent.atomic.LongAdder();
 
     /** Data-plane bytes this server sent (fetch replies, forwarded chunks) and received (put chunks). */
     final java.util.concurrent.atomic.LongAdder bytesSent = new java.util.concurrent.atomic.LongAdder();
@@ -166,6 +177,10 @@ final class DataServer implements Endpoint {
             onFetch(in, fetch);
         } else if (m instanceof SliceFetch fetch) {
             onSliceFetch(in, fetch);
+        } else if (m instanceof PutShared put) {
+            onPutShared(in, put);
+        } else if (m instanceof ShareProbe probe) {
+            onShareProbe(in, probe);
         } else if (m instanceof Message.JarChunk chunk) {
             codes.onChunk(c, chunk);
         } else if (m instanceof Message.CodeOffer offer) {
@@ -264,6 +279,64 @@ final class DataServer implements Endpoint {
         } finally {
             data.release();
         }
+    }
+
+    // ------------------------------------------------------------------ the host's shared copy
+
+    /**
+     * Answers whether the probe's file, named in this executor's own shared directory, holds the
+     * nonce: then the client and this executor share the host's memory. Read on the disk thread.
+     */
+    private void onShareProbe(Inbound in, ShareProbe probe) {
+        disk.execute(() -> {
+            String reason = "";
+            boolean same = false;
+            try {
+                java.nio.file.Path file = HostShare.checked(probe.path());
+                byte[] held = java.nio.file.Files.readAllBytes(file);
+                same = probe.nonce() != null && java.security.MessageDigest.isEqual(held, probe.nonce());
+                if (!same) {
+                    reason = "the file " + probe.path() + " here does not hold the nonce sent";
+                }
+            } catch (IllegalArgumentException | java.io.IOException e) {
+                reason = e.getMessage();
+            }
+            in.conn.send(new ShareProbeReply(probe.reqId(), same, reason));
+        });
+    }
+
+    /**
+     * Stores a block from the host's shared copy: maps it copy-on-write (no byte received, none
+     * copied), verifies its CRC32C and reports it like a received block. On the disk thread: the
+     * checksum pass over a large block must not hold up the event loop.
+     */
+    private void onPutShared(Inbound in, PutShared put) {
+        RefId ref = put.ref();
+        disk.execute(() -> {
+            ByteBuf buf = null;
+            try {
+                buf = HostShare.map(HostShare.checked(put.path()), put.total());
+                CRC32C crc = new CRC32C();
+                crc.update(buf.nioBuffer());
+                if (crc.getValue() != put.checksum()) {
+                    throw new java.io.IOException("checksum mismatch: CRC32C " + Long.toHexString(crc.getValue())
+                            + " computed, " + Long.toHexString(put.checksum()) + " sent");
+                }
+                store.put(ref, buf, null, false);
+                buf = null;
+                bytesShared.add(put.total());
+                reports.stored(new BlockInfo(ref, put.total()));
+                onStored.accept(ref);
+            } catch (IllegalArgumentException | java.io.IOException e) {
+                log.warn("shared copy of block {} from {} not stored: {}", ref, in.conn, e.getMessage());
+                reports.blockFailed(new BlockFailure(ref, "executor " + selfId + " could not map the shared copy of "
+                        + ref + " at " + put.path() + ": " + e.getMessage()));
+            } finally {
+                if (buf != null) {
+                    buf.release();
+                }
+            }
+        });
     }
 
     private void reject(Inbound in, RefId ref, Incoming block, String reason, boolean last) {

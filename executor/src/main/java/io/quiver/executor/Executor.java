@@ -130,6 +130,8 @@ public final class Executor implements AutoCloseable {
                         + " forwarded chunks.", d.bytesSent::sum)
                 .counter("quiver_executor_data_received_bytes_total", "Data-plane bytes received: scattered chunks"
                         + " and fetched blocks.", () -> d.bytesReceived.sum() + bytesFetched.sum())
+                .counter("quiver_executor_data_shared_bytes_total", "Bytes of blocks stored by mapping the host's one"
+                        + " shared copy instead of receiving them.", d.bytesShared::sum)
                 .counter("quiver_executor_stale_epoch_refused_total", "Leader commands refused because their epoch"
                         + " was older than the newest seen.", fence::refused)
                 .gauge("quiver_executor_leader_epoch", "The newest leader epoch this executor has seen.", fence::newest);

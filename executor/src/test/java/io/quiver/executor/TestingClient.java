@@ -81,6 +81,17 @@ final class TestingClient implements Endpoint, AutoCloseable {
         return r.done;
     }
 
+    private final Map<Long, CompletableFuture<Message.ShareProbeReply>> probes = new ConcurrentHashMap<>();
+
+    /** Asks whether the executor reads {@code nonce} from {@code path}, in its shared directory. */
+    CompletableFuture<Message.ShareProbeReply> probe(String path, byte[] nonce) {
+        long id = requests.incrementAndGet();
+        CompletableFuture<Message.ShareProbeReply> reply = new CompletableFuture<>();
+        probes.put(id, reply);
+        connection.send(new Message.ShareProbe(id, path, nonce));
+        return reply;
+    }
+
     /** Replies to code offers (CodeWant, CodeReady), in arrival order. */
     final java.util.concurrent.LinkedBlockingQueue<Message> codeReplies = new java.util.concurrent.LinkedBlockingQueue<>();
 
@@ -126,6 +137,8 @@ final class TestingClient implements Endpoint, AutoCloseable {
             }
         } else if (m instanceof FetchFailed f) {
             fetches.get(f.reqId()).done.completeExceptionally(new IllegalStateException(f.reason()));
+        } else if (m instanceof Message.ShareProbeReply reply) {
+            probes.remove(reply.reqId()).complete(reply);
         } else if (m instanceof Message.CodeWant || m instanceof Message.CodeReady) {
             codeReplies.add(m);
         } else if (m instanceof Message.DataMessage d) {

@@ -7,6 +7,7 @@ import io.quiver.QuiverException;
 import io.quiver.RefId;
 import io.quiver.core.net.Connection;
 import io.quiver.core.net.Endpoint;
+import io.quiver.core.net.HostShare;
 import io.quiver.core.net.Pipelines;
 import io.quiver.core.net.Secret;
 import io.quiver.core.net.Transport;
@@ -16,6 +17,9 @@ import io.quiver.core.protocol.Message.FetchChunk;
 import io.quiver.core.protocol.Message.FetchFailed;
 import io.quiver.core.protocol.Message.Peer;
 import io.quiver.core.protocol.Message.PutChunk;
+import io.quiver.core.protocol.Message.PutShared;
+import io.quiver.core.protocol.Message.ShareProbe;
+import io.quiver.core.protocol.Message.ShareProbeReply;
 import io.quiver.core.protocol.Message.Role;
 import io.quiver.core.protocol.MessageCodec;
 import java.util.List;
@@ -35,6 +39,7 @@ import java.util.zip.CRC32C;
  * per executor.
  */
 final class DataClient implements AutoCloseable {
+    private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(DataClient.class);
     private static final long FETCH_TIMEOUT_MILLIS = 120_000;
     /** How long a peer may read nothing of a block or jar being sent before the send fails. */
     static final long WRITE_STALL_MILLIS = 60_000;
@@ -45,6 +50,14 @@ final class DataClient implements AutoCloseable {
     private final Map<String, Connection> connections = new ConcurrentHashMap<>();
     private final Map<Long, Download> downloads = new ConcurrentHashMap<>();
     private final AtomicLong requestIds = new AtomicLong();
+    /** Whether an executor (by address) shares this host's memory: {@link #sameHost}. */
+    private final Map<Peer, Boolean> sameHost = new ConcurrentHashMap<>();
+    private final Map<Long, CompletableFuture<Boolean>> probes = new ConcurrentHashMap<>();
+    /** How long {@link #sameHost} waits for executors' answers. */
+    static final long PROBE_MILLIS = 2_000;
+    /** The file {@link ShareProbe}s name, written once; guarded by {@code this}. */
+    private java.nio.file.Path probeFile;
+    private byte[] probeNonce;
     /** Set once at connect; every new connection offers the client's code first. */
     private volatile CodeShipper code;
 
@@ -115,14 +128,43 @@ final class DataClient implements AutoCloseable {
     }
 
     /**
-     * Streams a block of {@code total} bytes to {@code targets.get(0)}, which forwards each chunk down
-     * the rest of the chain. The CRC32C of the whole block rides on the last chunk, computed here as
-     * the chunks pass (each while it is still in cache). Blocks while the socket is above its high
-     * water mark.
+     * Stores a block of {@code total} bytes on every one of {@code targets} and returns the host's
+     * shared copy to delete once they all confirmed it (null if none was made).
+     *
+     * <p>Targets on this host ({@link #sameHost}) get one copy written into the host's shared memory
+     * ({@link HostShare}) and map it: no loopback transfer each. The others get the chunks streamed
+     * to the first of them, which forwards each down the rest of the chain. Both are fed by one pass
+     * over the chunks, which also computes the CRC32C of the whole block (each chunk while it is
+     * still in cache). If the shared copy cannot be written (the host's tmpfs is full), its targets
+     * get the block streamed as a chain instead, from a second pass of {@code chunks}.
      */
-    void put(RefId ref, long total, ChunkSource chunks, List<Peer> targets) {
-        Connection c = connection(targets.get(0));
-        List<Peer> forward = List.copyOf(targets.subList(1, targets.size()));
+    java.nio.file.Path put(RefId ref, long total, java.util.function.Supplier<ChunkSource> chunks, List<Peer> targets) {
+        List<Peer> shared = total >= HostShare.MIN_BYTES ? sameHost(targets) : List.of();
+        if (shared.isEmpty()) {
+            stream(ref, total, chunks.get(), targets, null);
+            return null;
+        }
+        List<Peer> remote = targets.stream().filter(t -> !shared.contains(t)).toList();
+        SharedCopy copy = SharedCopy.create(total);
+        long crc = stream(ref, total, chunks.get(), remote, copy);
+        if (copy != null && copy.finish()) {
+            for (Peer p : shared) {
+                connection(p).send(new PutShared(ref, copy.file.toString(), total, crc));
+            }
+            return copy.file;
+        }
+        stream(ref, total, chunks.get(), shared, null);
+        return null;
+    }
+
+    /**
+     * Streams the chunks to {@code targets.get(0)}, which forwards each down the rest of the chain,
+     * and writes each into {@code copy} too (either may be absent). The CRC32C of the whole block
+     * rides on the last chunk and is returned. Blocks while the socket is above its high water mark.
+     */
+    private long stream(RefId ref, long total, ChunkSource chunks, List<Peer> targets, SharedCopy copy) {
+        Connection c = targets.isEmpty() ? null : connection(targets.get(0));
+        List<Peer> forward = targets.isEmpty() ? List.of() : List.copyOf(targets.subList(1, targets.size()));
         CRC32C crc = new CRC32C();
         long offset = 0;
         while (chunks.hasNext()) {
@@ -130,14 +172,151 @@ final class DataClient implements AutoCloseable {
             int len = chunk.readableBytes();
             crc.update(chunk.nioBuffer());
             boolean last = offset + len >= total;
-            if (!c.awaitWritable(WRITE_STALL_MILLIS, ref + " (" + total + " bytes)")) {
+            if (copy != null) {
+                copy.write(chunk);
+            }
+            if (c == null) {
+                chunk.release();
+            } else if (!c.awaitWritable(WRITE_STALL_MILLIS, ref + " (" + total + " bytes)")) {
                 chunk.release();
                 throw new QuiverException("executor " + targets.get(0).id() + " closed the connection while " + ref
                         + " was being sent");
+            } else {
+                c.send(new PutChunk(ref, total, offset, last ? crc.getValue() : 0, forward, chunk));
             }
-            c.send(new PutChunk(ref, total, offset, last ? crc.getValue() : 0, forward, chunk));
             offset += len;
         }
+        return crc.getValue();
+    }
+
+    /** A block being written once into the host's shared memory; on the caller's thread. */
+    private static final class SharedCopy {
+        final java.nio.file.Path file;
+        final java.nio.channels.FileChannel out;
+        java.io.IOException failure;
+
+        private SharedCopy(java.nio.file.Path file, java.nio.channels.FileChannel out) {
+            this.file = file;
+            this.out = out;
+        }
+
+        /** A new copy with room for {@code total} bytes, or null (logged) if the host's tmpfs cannot take it. */
+        static SharedCopy create(long total) {
+            java.nio.file.Path file = null;
+            try {
+                file = HostShare.newFile("blk");
+                if (file == null) {
+                    return null;
+                }
+                long free = java.nio.file.Files.getFileStore(file).getUsableSpace();
+                if (free < total) {
+                    throw new java.io.IOException("only " + free + " bytes free there");
+                }
+                return new SharedCopy(file, java.nio.channels.FileChannel.open(file,
+                        java.nio.file.StandardOpenOption.WRITE));
+            } catch (java.io.IOException e) {
+                log.warn("cannot write a shared copy of {} bytes in {} ({}); the executors on this host get it over"
+                        + " sockets. Free space there, or set -Dquiver.shm.dir", total, HostShare.dir(), e.toString());
+                if (file != null) {
+                    HostShare.delete(file);
+                }
+                return null;
+            }
+        }
+
+        void write(ByteBuf chunk) {
+            if (failure != null) {
+                return;
+            }
+            try {
+                for (java.nio.ByteBuffer bb : chunk.nioBuffers()) {
+                    while (bb.hasRemaining()) {
+                        out.write(bb);
+                    }
+                }
+            } catch (java.io.IOException e) {
+                failure = e;
+            }
+        }
+
+        /** Closes the file; false (logged, file deleted) if any write failed. */
+        boolean finish() {
+            try {
+                out.close();
+            } catch (java.io.IOException e) {
+                if (failure == null) {
+                    failure = e;
+                }
+            }
+            if (failure == null) {
+                return true;
+            }
+            log.warn("could not write the shared copy {} ({}); the executors on this host get the block over sockets."
+                    + " Free space in {}, or set -Dquiver.shm.dir", file, failure.toString(), file.getParent());
+            HostShare.delete(file);
+            return false;
+        }
+    }
+
+    /**
+     * Those of {@code targets} that share this host's memory: each is asked once ({@link ShareProbe})
+     * to read a nonce from a file this client wrote, and the answer is kept for its address. A target
+     * that does not answer within {@link #PROBE_MILLIS} counts as remote this time.
+     */
+    List<Peer> sameHost(List<Peer> targets) {
+        if (HostShare.dir() == null) {
+            return List.of();
+        }
+        Map<Peer, CompletableFuture<Boolean>> asked = new java.util.HashMap<>();
+        for (Peer t : targets) {
+            if (!sameHost.containsKey(t)) {
+                asked.put(t, probe(t));
+            }
+        }
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(PROBE_MILLIS);
+        for (Map.Entry<Peer, CompletableFuture<Boolean>> e : asked.entrySet()) {
+            try {
+                long left = Math.max(0, deadline - System.nanoTime());
+                sameHost.put(e.getKey(), e.getValue().get(left, TimeUnit.NANOSECONDS));
+            } catch (TimeoutException | ExecutionException ex) {
+                log.debug("executor {} did not answer a shared-memory probe: {}", e.getKey().id(), ex.toString());
+            } catch (InterruptedException ex) {
+                Thread.currentThread().interrupt();
+                throw new QuiverException("interrupted while asking executors whether they share this host");
+            } finally {
+                probes.values().remove(e.getValue());
+            }
+        }
+        return targets.stream().filter(t -> Boolean.TRUE.equals(sameHost.get(t))).toList();
+    }
+
+    private CompletableFuture<Boolean> probe(Peer target) {
+        CompletableFuture<Boolean> answer = new CompletableFuture<>();
+        byte[] nonce;
+        java.nio.file.Path file;
+        try {
+            synchronized (this) {
+                if (probeFile == null) {
+                    HostShare.sweep();
+                    probeNonce = new byte[16];
+                    new java.security.SecureRandom().nextBytes(probeNonce);
+                    java.nio.file.Path f = HostShare.newFile("probe");
+                    java.nio.file.Files.write(f, probeNonce);
+                    probeFile = f;
+                }
+                nonce = probeNonce;
+                file = probeFile;
+            }
+        } catch (java.io.IOException e) {
+            log.warn("cannot write a shared-memory probe in {} ({}); blocks go to executors on this host over sockets",
+                    HostShare.dir(), e.toString());
+            answer.complete(false);
+            return answer;
+        }
+        long reqId = requestIds.incrementAndGet();
+        probes.put(reqId, answer);
+        connection(target).sendNow(new ShareProbe(reqId, file.toString(), nonce));
+        return answer;
     }
 
     /** Fetches a block from the first of {@code locations} that has it. The caller releases the buffer. */
@@ -204,6 +383,14 @@ final class DataClient implements AutoCloseable {
                 } finally {
                     chunk.data().release();
                 }
+            } else if (m instanceof ShareProbeReply reply) {
+                CompletableFuture<Boolean> answer = probes.remove(reply.reqId());
+                if (answer != null) {
+                    if (!reply.sameHost()) {
+                        log.debug("executor {} does not share this host's memory: {}", c.peerId(), reply.reason());
+                    }
+                    answer.complete(reply.sameHost());
+                }
             } else if (m instanceof FetchFailed f) {
                 Download d = downloads.get(f.reqId());
                 if (d != null) {
@@ -232,6 +419,12 @@ final class DataClient implements AutoCloseable {
 
     @Override
     public void close() {
+        synchronized (this) {
+            if (probeFile != null) {
+                HostShare.delete(probeFile);
+                probeFile = null;
+            }
+        }
         for (Connection c : connections.values()) {
             c.channel().close().awaitUninterruptibly(2, TimeUnit.SECONDS);
         }

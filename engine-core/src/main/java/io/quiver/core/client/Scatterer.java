@@ -22,8 +22,9 @@ import java.util.function.Supplier;
 /**
  * Runs on the calling user thread: the scatter flow. Asks the leader where a value goes (it reserves
  * memory there or refuses before any byte moves; across a leader change the request goes to the next
- * leader), streams the chunks down the chain of targets, and waits until every target has stored
- * and verified its copy.
+ * leader), writes one copy into the host's shared memory for the targets on this host and streams
+ * the chunks down the chain of the others, and waits until every target has stored and verified
+ * its copy.
  */
 final class Scatterer {
     private final Codec codec;
@@ -44,17 +45,7 @@ final class Scatterer {
         ArrayChunker chunker = ArrayChunker.of(value);
         if (chunker != null) {
             // Large primitive arrays stream while they encode: no full-size copy before the first byte moves.
-            return scatter(chunker.encodedSize(), options, () -> new DataClient.ChunkSource() {
-                @Override
-                public boolean hasNext() {
-                    return chunker.hasNext();
-                }
-
-                @Override
-                public ByteBuf next() {
-                    return chunker.next(PooledByteBufAllocator.DEFAULT, MessageCodec.CHUNK_SIZE);
-                }
-            });
+            return scatter(chunker.encodedSize(), options, () -> chunks(ArrayChunker.of(value)));
         }
         ByteBuf encoded;
         try {
@@ -67,6 +58,20 @@ final class Scatterer {
         } finally {
             encoded.release();
         }
+    }
+
+    private static DataClient.ChunkSource chunks(ArrayChunker chunker) {
+        return new DataClient.ChunkSource() {
+            @Override
+            public boolean hasNext() {
+                return chunker.hasNext();
+            }
+
+            @Override
+            public ByteBuf next() {
+                return chunker.next(PooledByteBufAllocator.DEFAULT, MessageCodec.CHUNK_SIZE);
+            }
+        };
     }
 
     /** Waits until every target confirmed its copy, bounded like every call that waits on the leader. */
@@ -112,15 +117,21 @@ final class Scatterer {
         if (broadcast) {
             refs.markBroadcast(state.id);
         }
+        java.nio.file.Path sharedCopy = null;
         try {
             List<Message.Peer> targets = ((ScatterPlan) reply).targets();
-            data.put(state.id, size, chunks.get(), targets);
+            sharedCopy = data.put(state.id, size, chunks, targets);
             awaitStored(state, size, targets);
             return state;
         } catch (RuntimeException e) {
             refs.remove(state.id);
             session.release(state.id);
             throw e;
+        } finally {
+            if (sharedCopy != null) {
+                // The executors on this host have mapped it (or failed): their mappings outlive the file.
+                io.quiver.core.net.HostShare.delete(sharedCopy);
+            }
         }
     }
 }

@@ -71,7 +71,10 @@ public sealed interface Message {
         JAR_CHUNK(56, JarChunk::read),
         CODE_READY(57, CodeReady::read),
         CODE_RELEASE(58, CodeRelease::read),
-        SLICE_FETCH(59, SliceFetch::read);
+        SLICE_FETCH(59, SliceFetch::read),
+        SHARE_PROBE(60, ShareProbe::read),
+        SHARE_PROBE_REPLY(61, ShareProbeReply::read),
+        PUT_SHARED(62, PutShared::read);
 
         private static final Type[] BY_CODE = new Type[128];
 
@@ -1181,6 +1184,67 @@ public sealed interface Message {
 
         static FetchFailed read(ByteBuf in) {
             return new FetchFailed(readLong(in), readString(in));
+        }
+    }
+
+    /**
+     * Asks an executor whether it shares this host's memory with the sender: {@code path} names a
+     * file in the host's shared directory ({@code HostShare}) that holds {@code nonce}. Answered by
+     * {@link ShareProbeReply} under {@code reqId}.
+     */
+    record ShareProbe(long reqId, String path, byte[] nonce) implements Message {
+        public Type type() { return Type.SHARE_PROBE; }
+
+        public void write(ByteBuf out) {
+            out.writeLong(reqId);
+            writeString(out, path);
+            writeBytes(out, nonce);
+        }
+
+        static ShareProbe read(ByteBuf in) {
+            return new ShareProbe(readLong(in), readString(in), readBytes(in));
+        }
+    }
+
+    /** {@code sameHost}: the receiver read the probe's nonce from its file; otherwise {@code reason} says why not. */
+    record ShareProbeReply(long reqId, boolean sameHost, String reason) implements Message {
+        public Type type() { return Type.SHARE_PROBE_REPLY; }
+
+        public void write(ByteBuf out) {
+            out.writeLong(reqId);
+            out.writeBoolean(sameHost);
+            writeString(out, reason);
+        }
+
+        static ShareProbeReply read(ByteBuf in) {
+            return new ShareProbeReply(readLong(in), readBoolean(in), readString(in));
+        }
+    }
+
+    /**
+     * A block the sender wrote once into the host's shared memory, in place of its chunks: the
+     * receiver maps {@code path} copy-on-write, verifies the CRC32C of its {@code total} bytes
+     * against {@code checksum}, and reports it stored (or failed) like a received block.
+     */
+    record PutShared(RefId ref, String path, long total, long checksum) implements Message {
+        public Type type() { return Type.PUT_SHARED; }
+
+        public void write(ByteBuf out) {
+            writeRef(out, ref);
+            writeString(out, path);
+            out.writeLong(total);
+            out.writeLong(checksum);
+        }
+
+        static PutShared read(ByteBuf in) {
+            RefId ref = readRef(in);
+            String path = readString(in);
+            long total = readLong(in);
+            long checksum = readLong(in);
+            if (total < 0) {
+                throw new ProtocolException("shared block of " + total + " bytes");
+            }
+            return new PutShared(ref, path, total, checksum);
         }
     }
 

@@ -108,6 +108,9 @@ class DecoderFuzzTest {
                 new CodeReady(3, ""),
                 new CodeRelease(3),
                 new SliceFetch(8, List.of(new SliceFetch.Slice(R, 3), new SliceFetch.Slice(R, 0))),
+                new ShareProbe(9, "/dev/shm/quiver-u/1-00.probe", new byte[] {1, 2, 3}),
+                new ShareProbeReply(9, false, "not here"),
+                new PutShared(R, "/dev/shm/quiver-u/1-00.blk", 1 << 20, 77),
                 new Launch(8, List.of(), List.of(new TaskLaunch(List.of(R), 1,
                         List.of(Arg.slice(R, 7).withLocations(List.of(P)))))));
     }

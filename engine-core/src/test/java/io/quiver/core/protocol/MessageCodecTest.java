@@ -71,6 +71,9 @@ class MessageCodecTest {
                 new Launch(5, List.of(), List.of(new TaskLaunch(List.of(R), 1,
                         List.of(Arg.slice(R, 12).withLocations(List.of(P)), Arg.ref(R))))),
                 new SliceFetch(9, List.of(new SliceFetch.Slice(R, 0), new SliceFetch.Slice(R, 199))),
+                new ShareProbe(10, "/dev/shm/quiver-u/1-00.probe", new byte[] {4, 5}),
+                new ShareProbeReply(10, true, ""),
+                new PutShared(R, "/dev/shm/quiver-u/1-00.blk", 12345, 0xCAFEL),
                 new FetchFailed(9, "gone"));
         for (Message m : all) {
             Message back = roundTrip(m);

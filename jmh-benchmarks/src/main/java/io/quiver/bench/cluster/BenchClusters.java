@@ -20,9 +20,14 @@ final class BenchClusters {
      * with these files ({@link #tlsFiles}).
      */
     static LocalCluster start(long executorMemoryBytes, TlsInit.Result tls) {
+        return start(executorMemoryBytes, tls, 2);
+    }
+
+    /** As {@link #start(long, TlsInit.Result)} with {@code executors} executors of 1 slot each. */
+    static LocalCluster start(long executorMemoryBytes, TlsInit.Result tls, int executors) {
         boolean separate = !Boolean.getBoolean("quiver.bench.inProcess");
         LocalCluster.Options options = LocalCluster.options()
-                .executors(2)
+                .executors(executors)
                 .slotsPerExecutor(1)
                 .executorMemory(executorMemoryBytes)
                 .separateProcesses(separate);

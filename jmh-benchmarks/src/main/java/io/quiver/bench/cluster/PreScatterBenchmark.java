@@ -50,6 +50,10 @@ public class PreScatterBenchmark {
     @Param("false")
     boolean pollStatus;
 
+    /** Executors of 1 slot each (separate JVMs): {@code -p executors=4} is issue 11's broadcast to 4. */
+    @Param("2")
+    int executors;
+
     /**
      * Mutual TLS on every connection ({@code quiver tls-init} certificates) or plaintext: what TLS
      * costs the broadcast and the submit loop. {@code -p tls=false} runs plaintext only.
@@ -89,7 +93,7 @@ public class PreScatterBenchmark {
         }
         // Room for three copies: a released broadcast is dropped asynchronously, after the next may start.
         tlsFiles = tls ? BenchClusters.tlsFiles() : null;
-        cluster = BenchClusters.start((long) sizeMb * 4 << 20, tlsFiles);
+        cluster = BenchClusters.start((long) sizeMb * 4 << 20, tlsFiles, executors);
         q = cluster.connect();
         if (pollStatus) {
             String url = q.cluster().statusUrl() + "api/cluster";
@@ -138,7 +142,7 @@ public class PreScatterBenchmark {
         }
     }
 
-    /** Only the broadcast of the array to both executors (throughput = 2 x size / time). */
+    /** Only the broadcast of the array to every executor (throughput delivered = executors x size / time). */
     @Benchmark
     public long broadcast() {
         try (Ref<double[]> p = q.scatter(data, Scatter.broadcast())) {
