@@ -70,7 +70,8 @@ class HostSharedBroadcastIT {
             Ref<double[]> pinned = q.scatter(data, Scatter.broadcast());
             long size = pinned.sizeBytes();
             assertThat(pinned.locations()).containsExactlyInAnyOrder("exec-1", "exec-2", "exec-3");
-            assertThat(blocksIn(shm)).as("the host's copy is deleted once every executor mapped it").isEmpty();
+            assertThat(blocksIn(shm)).as("one copy for the host: the client's file and a link per executor mapping it")
+                    .hasSize(4);
 
             for (String id : cluster.executorIds()) {
                 Scrape m = metrics(zk, id);
@@ -80,17 +81,26 @@ class HostSharedBroadcastIT {
             }
             assertThat(sumsOver(q, pinned)).isEqualTo(sums(data));
 
-            // An executor killed with the mapping open takes only its own copy with it.
-            cluster.killExecutor("exec-1");
-            assertThat(q.submit(d -> d.length, pinned).result(Duration.ofSeconds(60))).isEqualTo(N);
-
-            // Released: the executors unmap it, and their memory is theirs again.
+            // Released: the executors unmap it, and their memory is theirs again; the client keeps its file.
             pinned.close();
-            for (String id : List.of("exec-2", "exec-3")) {
+            for (String id : cluster.executorIds()) {
                 await().atMost(Duration.ofSeconds(30)).until(() -> metrics(zk, id)
                         .value("quiver_executor_memory_used_bytes", "executor", id) < size);
             }
+            await().atMost(Duration.ofSeconds(10)).until(() -> blocksIn(shm).size() == 1);
+            Path kept = blocksIn(shm).get(0);
+
+            // The next broadcast of that size writes the same file again, under a new name.
+            Ref<double[]> second = q.scatter(data, Scatter.broadcast());
+            assertThat(blocksIn(shm)).hasSize(4).doesNotContain(kept);
+            assertThat(sumsOver(q, second)).isEqualTo(sums(data));
+
+            // An executor killed with the mapping open takes only its own copy with it.
+            cluster.killExecutor("exec-1");
+            assertThat(q.submit(d -> d.length, second).result(Duration.ofSeconds(60))).isEqualTo(N);
         }
+        assertThat(blocksIn(shm)).as("the client deleted its file on close; only the killed executor's link is"
+                + " left, for a later client's sweep").hasSize(1);
     }
 
     @Test

@@ -129,7 +129,7 @@ final class DataClient implements AutoCloseable {
 
     /**
      * Stores a block of {@code total} bytes on every one of {@code targets} and returns the host's
-     * shared copy to delete once they all confirmed it (null if none was made).
+     * shared copy, to hand to {@link #doneWith} once they all confirmed it (null if none was made).
      *
      * <p>Targets on this host ({@link #sameHost}) get one copy written into the host's shared memory
      * ({@link HostShare}) and map it: no loopback transfer each. The others get the chunks streamed
@@ -145,7 +145,7 @@ final class DataClient implements AutoCloseable {
             return null;
         }
         List<Peer> remote = targets.stream().filter(t -> !shared.contains(t)).toList();
-        SharedCopy copy = SharedCopy.create(total);
+        SharedCopy copy = SharedCopy.create(total, reuse(total));
         long crc = stream(ref, total, chunks.get(), remote, copy);
         if (copy != null && copy.finish()) {
             for (Peer p : shared) {
@@ -200,17 +200,22 @@ final class DataClient implements AutoCloseable {
             this.out = out;
         }
 
-        /** A new copy with room for {@code total} bytes, or null (logged) if the host's tmpfs cannot take it. */
-        static SharedCopy create(long total) {
-            java.nio.file.Path file = null;
+        /**
+         * A copy written into {@code reused} (a file of this client's that no one maps), or a new one
+         * with room for {@code total} bytes; null (logged) if the host's tmpfs cannot take it.
+         */
+        static SharedCopy create(long total, java.nio.file.Path reused) {
+            java.nio.file.Path file = reused;
             try {
-                file = HostShare.newFile("blk");
                 if (file == null) {
-                    return null;
-                }
-                long free = java.nio.file.Files.getFileStore(file).getUsableSpace();
-                if (free < total) {
-                    throw new java.io.IOException("only " + free + " bytes free there");
+                    file = HostShare.newFile("blk");
+                    if (file == null) {
+                        return null;
+                    }
+                    long free = java.nio.file.Files.getFileStore(file).getUsableSpace();
+                    if (free < total) {
+                        throw new java.io.IOException("only " + free + " bytes free there");
+                    }
                 }
                 return new SharedCopy(file, java.nio.channels.FileChannel.open(file,
                         java.nio.file.StandardOpenOption.WRITE));
@@ -255,6 +260,86 @@ final class DataClient implements AutoCloseable {
                     + " Free space in {}, or set -Dquiver.shm.dir", file, failure.toString(), file.getParent());
             HostShare.delete(file);
             return false;
+        }
+    }
+
+    /** A file of a finished shared copy, kept to be written again; since when it is idle. */
+    private record Idle(java.nio.file.Path file, long capacity, long since) {}
+
+    /**
+     * Files of finished shared copies, at most {@link #POOL_BYTES} of them, each kept for {@link
+     * #POOL_IDLE_MILLIS}: writing pages tmpfs already holds costs this host about half what fresh
+     * ones do. A file is written again only once no executor maps it ({@link HostShare#inUse}).
+     * Guarded by itself.
+     */
+    private final java.util.ArrayDeque<Idle> idle = new java.util.ArrayDeque<>();
+    static final long POOL_BYTES = Long.getLong("quiver.shm.poolBytes", 1L << 30);
+    static final long POOL_IDLE_MILLIS = 30_000;
+
+    /** An idle file of at least {@code total} bytes (and at most twice that) that no one maps, renamed; or null. */
+    private java.nio.file.Path reuse(long total) {
+        synchronized (idle) {
+            for (java.util.Iterator<Idle> it = idle.iterator(); it.hasNext(); ) {
+                Idle f = it.next();
+                if (f.capacity() >= total && f.capacity() <= 2 * total && !HostShare.inUse(f.file())) {
+                    it.remove();
+                    try {
+                        return HostShare.rename(f.file());
+                    } catch (java.io.IOException e) {
+                        HostShare.delete(f.file());
+                    }
+                }
+            }
+        }
+        return null;
+    }
+
+    /** The scatter of a shared copy ({@link #put}) is over: its file is kept for another, or deleted. */
+    void doneWith(java.nio.file.Path file) {
+        long size;
+        try {
+            size = java.nio.file.Files.size(file);
+        } catch (java.io.IOException e) {
+            HostShare.delete(file);
+            return;
+        }
+        synchronized (idle) {
+            long held = 0;
+            for (Idle f : idle) {
+                held += f.capacity();
+            }
+            while (held + size > POOL_BYTES && !idle.isEmpty()) {
+                Idle oldest = idle.poll();
+                held -= oldest.capacity();
+                HostShare.delete(oldest.file());
+            }
+            if (size > POOL_BYTES) {
+                HostShare.delete(file);
+                return;
+            }
+            idle.add(new Idle(file, size, System.nanoTime()));
+        }
+        try {
+            transport.group().schedule(this::evictIdle, POOL_IDLE_MILLIS + 100, TimeUnit.MILLISECONDS);
+        } catch (java.util.concurrent.RejectedExecutionException closing) {
+            evictAll();
+        }
+    }
+
+    private void evictIdle() {
+        long cutoff = System.nanoTime() - TimeUnit.MILLISECONDS.toNanos(POOL_IDLE_MILLIS);
+        synchronized (idle) {
+            while (!idle.isEmpty() && idle.peek().since() <= cutoff) {
+                HostShare.delete(idle.poll().file());
+            }
+        }
+    }
+
+    private void evictAll() {
+        synchronized (idle) {
+            while (!idle.isEmpty()) {
+                HostShare.delete(idle.poll().file());
+            }
         }
     }
 
@@ -419,6 +504,7 @@ final class DataClient implements AutoCloseable {
 
     @Override
     public void close() {
+        evictAll();
         synchronized (this) {
             if (probeFile != null) {
                 HostShare.delete(probeFile);

@@ -129,8 +129,8 @@ final class Scatterer {
             throw e;
         } finally {
             if (sharedCopy != null) {
-                // The executors on this host have mapped it (or failed): their mappings outlive the file.
-                io.quiver.core.net.HostShare.delete(sharedCopy);
+                // The executors on this host have mapped it (or failed): their mappings outlive the file's name.
+                data.doneWith(sharedCopy);
             }
         }
     }

@@ -33,7 +33,7 @@ import org.slf4j.LoggerFactory;
  * copies off). A path a peer names is used only if it is a regular file directly in that directory
  * with a name this class gives, so a peer cannot make an executor map any other file. A file is
  * named after the writer's pid; files of writers that are gone and older than {@link #STALE} are
- * deleted by {@link #sweep} (a client killed while it wrote).
+ * deleted by {@link #sweep} (a client killed while it wrote, an executor killed while it mapped one).
  *
  * <p>Stateless and thread-safe.
  */
@@ -80,10 +80,7 @@ public final class HostShare {
                 // another process of this user made it meanwhile
             }
         }
-        byte[] id = new byte[16];
-        RANDOM.nextBytes(id);
-        Path file = dir.resolve(ProcessHandle.current().pid() + "-" + HexFormat.of().formatHex(id) + "." + kind);
-        return Files.createFile(file, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+        return Files.createFile(fresh(dir, kind), PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
     }
 
     /**
@@ -112,22 +109,50 @@ public final class HostShare {
 
     /**
      * Maps the first {@code size} bytes of {@code file} copy-on-write: the pages are the host's one
-     * copy until something writes to them. Releasing the buffer unmaps them; the mapping outlives the
-     * file's deletion.
+     * copy until something writes to them. While mapped, the file has one more link (a name of this
+     * process's), which tells its writer that it is in use ({@link #inUse}); releasing the buffer
+     * unmaps it and removes that link. The mapping outlives the deletion of the file's other names.
      *
-     * @throws IOException if the file cannot be opened or is shorter than {@code size}
+     * @throws IOException if the file cannot be opened or linked, or is shorter than {@code size}
      */
     public static ByteBuf map(Path file, long size) throws IOException {
         if (size > Integer.MAX_VALUE) {
             throw new IOException("shared copy " + file + " of " + size + " bytes is too large to map (over 2 GiB)");
         }
-        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+        Path link = Files.createLink(fresh(file.getParent(), "blk"), file);
+        try (FileChannel ch = FileChannel.open(link, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
             long length = ch.size();
             if (length < size) {
                 throw new IOException("shared copy " + file + " holds " + length + " bytes, not the " + size + " announced");
             }
-            return new Mapped(ch.map(FileChannel.MapMode.PRIVATE, 0, size));
+            return new Mapped(ch.map(FileChannel.MapMode.PRIVATE, 0, size), link);
+        } catch (IOException | RuntimeException e) {
+            delete(link);
+            throw e;
         }
+    }
+
+    /** Whether some process maps {@code file} ({@link #map}); true too when that cannot be told. */
+    public static boolean inUse(Path file) {
+        try {
+            return ((Number) Files.getAttribute(file, "unix:nlink", LinkOption.NOFOLLOW_LINKS)).intValue() != 1;
+        } catch (IOException | UnsupportedOperationException | IllegalArgumentException e) {
+            return true;
+        }
+    }
+
+    /**
+     * Gives a writer's file that no one maps a new name, to be written again: a late request for its
+     * old contents finds nothing under the old name (and a late mapping fails its checksum).
+     */
+    public static Path rename(Path file) throws IOException {
+        return Files.move(file, fresh(file.getParent(), "blk"), java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+    }
+
+    private static Path fresh(Path dir, String kind) {
+        byte[] id = new byte[16];
+        RANDOM.nextBytes(id);
+        return dir.resolve(ProcessHandle.current().pid() + "-" + HexFormat.of().formatHex(id) + "." + kind);
     }
 
     /** Deletes {@code file} if it exists; logs a failure and goes on. */
@@ -168,13 +193,15 @@ public final class HostShare {
         return deleted;
     }
 
-    /** A mapped file as a buffer whose last release unmaps it. */
+    /** A mapped file as a buffer whose last release unmaps it and removes the link it was mapped through. */
     private static final class Mapped extends UnpooledDirectByteBuf {
         private final MappedByteBuffer mapping;
+        private final Path link;
 
-        Mapped(MappedByteBuffer mapping) {
+        Mapped(MappedByteBuffer mapping, Path link) {
             super(UnpooledByteBufAllocator.DEFAULT, mapping, mapping.capacity());
             this.mapping = mapping;
+            this.link = link;
             writerIndex(mapping.capacity());
         }
 
@@ -182,6 +209,7 @@ public final class HostShare {
         protected void deallocate() {
             super.deallocate();
             PlatformDependent.freeDirectBuffer(mapping);
+            delete(link);
         }
     }
 }

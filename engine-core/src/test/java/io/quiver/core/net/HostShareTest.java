@@ -84,8 +84,10 @@ class HostShareTest {
         new java.util.Random(7).nextBytes(bytes);
         Files.write(f, bytes);
 
+        assertThat(HostShare.inUse(f)).isFalse();
         ByteBuf mapped = HostShare.map(f, bytes.length - 5);
-        assertThat(mappings(f)).as("mapped").isPositive();
+        assertThat(HostShare.inUse(f)).as("a mapped copy holds a link of its own").isTrue();
+        assertThat(linksIn(f.getParent())).isEqualTo(2);
         HostShare.delete(f);
         byte[] back = new byte[bytes.length - 5];
         mapped.getBytes(0, back);
@@ -95,6 +97,31 @@ class HostShareTest {
         mapped.setByte(0, bytes[0] + 1); // copy-on-write: this process's page only
         assertThat(mapped.release()).isTrue();
         assertThat(mappings(f)).as("unmapped when released").isZero();
+        assertThat(linksIn(f.getParent())).as("and its link is gone").isZero();
+    }
+
+    @Test
+    void aWriterRewritesAFileOnlyOnceNoOneMapsItAndUnderANewName() throws IOException {
+        Path f = HostShare.newFile("blk");
+        Files.write(f, new byte[1 << 20]);
+        ByteBuf mapped = HostShare.map(f, 1 << 20);
+        assertThat(HostShare.inUse(f)).isTrue();
+        mapped.release();
+        assertThat(HostShare.inUse(f)).isFalse();
+
+        Path again = HostShare.rename(f);
+        assertThat(again).isNotEqualTo(f).hasParent(f.getParent());
+        assertThat(f).doesNotExist();
+        assertThatThrownBy(() -> HostShare.checked(f.toString()))
+                .as("a late request for the old contents finds nothing").hasMessageContaining("no shared copy at");
+        assertThat(HostShare.checked(again.toString())).isEqualTo(again);
+        assertThat(HostShare.inUse(base.resolve("missing.blk"))).as("what cannot be told counts as in use").isTrue();
+    }
+
+    private static long linksIn(Path dir) throws IOException {
+        try (var files = Files.list(dir)) {
+            return files.count();
+        }
     }
 
     @Test
