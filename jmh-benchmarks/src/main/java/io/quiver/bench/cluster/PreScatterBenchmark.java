@@ -73,6 +73,8 @@ public class PreScatterBenchmark {
     @State(Scope.Benchmark)
     public static class Pinned {
         Ref<double[]> ref;
+        /** What {@link #submitLoop} made: closed with the pin, so that their lineage lets the array go. */
+        List<Ref<Double>> submitted = List.of();
 
         @Setup(Level.Iteration)
         public void pin(PreScatterBenchmark b) {
@@ -81,6 +83,8 @@ public class PreScatterBenchmark {
 
         @TearDown(Level.Iteration)
         public void unpin() {
+            submitted.forEach(Ref::close);
+            submitted = List.of();
             ref.close();
         }
     }
@@ -153,7 +157,8 @@ public class PreScatterBenchmark {
     /** Only the submit loop over an already pinned array: what the client's thread waits for. */
     @Benchmark
     public List<Ref<Double>> submitLoop(Pinned pinned) {
-        return submit(pinned.ref);
+        pinned.submitted = submit(pinned.ref);
+        return pinned.submitted;
     }
 
     /** Submit loop and gather over an already pinned array. */
