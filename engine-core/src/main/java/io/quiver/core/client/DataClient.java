@@ -146,8 +146,12 @@ final class DataClient implements AutoCloseable {
         }
         List<Peer> remote = targets.stream().filter(t -> !shared.contains(t)).toList();
         SharedCopy copy = SharedCopy.create(total, reuse(total));
+        if (copy == null) {
+            stream(ref, total, chunks.get(), targets, null);
+            return null;
+        }
         long crc = stream(ref, total, chunks.get(), remote, copy);
-        if (copy != null && copy.finish()) {
+        if (copy.finish()) {
             for (Peer p : shared) {
                 connection(p).send(new PutShared(ref, copy.file.toString(), total, crc));
             }
