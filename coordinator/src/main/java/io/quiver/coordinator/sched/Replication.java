@@ -6,6 +6,7 @@ import io.quiver.coordinator.sched.Model.Exec;
 import io.quiver.core.protocol.Message.Peer;
 import io.quiver.core.protocol.Message.Replicate;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -31,11 +32,11 @@ final class Replication {
     private record Target(RefId ref, String executor) {}
 
     private final Map<String, Exec> executors;
-    private final Map<RefId, Block> blocks;
+    private final Collection<Block> blocks;
     private final Map<Target, Integer> failures = new HashMap<>();
     private boolean dirty;
 
-    Replication(Map<String, Exec> executors, Map<RefId, Block> blocks) {
+    Replication(Map<String, Exec> executors, Collection<Block> blocks) {
         this.executors = executors;
         this.blocks = blocks;
     }
@@ -51,7 +52,7 @@ final class Replication {
             return;
         }
         dirty = false;
-        for (Block b : blocks.values()) {
+        for (Block b : blocks) {
             if (!(b.broadcast || b.wantCopies > 0) || !b.done || b.failure != null || b.awaitingInventory) {
                 continue;
             }
@@ -132,7 +133,7 @@ final class Replication {
 
     /** {@code e} is gone: it copies nothing any more, and the values it held may be missing elsewhere now. */
     void lost(Exec e) {
-        for (Block b : blocks.values()) {
+        for (Block b : blocks) {
             b.copying.remove(e);
         }
         failures.keySet().removeIf(t -> t.executor().equals(e.id));

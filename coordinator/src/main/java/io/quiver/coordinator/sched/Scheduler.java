@@ -81,7 +81,7 @@ public final class Scheduler {
         this.executors = new ExecutorManager(this);
         this.blocks = new BlockManager(this);
         this.tasks = new TaskGraph(this);
-        this.replication = new Replication(executors.map(), blocks.map());
+        this.replication = new Replication(executors.map(), blocks.all());
         this.dispatch = new Dispatch(executors.map(), tasks.ready);
         this.recovery = new Recovery(this);
         this.admission = new Admission(this);

@@ -37,7 +37,7 @@ final class TaskGraph {
     private static final Logger log = LoggerFactory.getLogger(TaskGraph.class);
 
     private final Scheduler s;
-    private final Map<RefId, Task> tasks = new HashMap<>();
+    private final RefTable<Task> tasks = new RefTable<>(t -> t.id);
     final Map<Long, Fn> fns = new HashMap<>();
     /** Ready to place: every input done. {@link Dispatch} takes from it. */
     final ArrayDeque<Task> ready = new ArrayDeque<>();
@@ -129,7 +129,7 @@ final class TaskGraph {
         Task t = new Task(id, outs, fn, args, owner);
         fn.tasks++;
         s.observed.tasksSubmitted++;
-        tasks.put(id, t);
+        tasks.put(t);
         if (s.admission.resumingNow() != null) {
             t.heldBack = true;
             s.admission.resumingNow().resumed.add(t);
@@ -155,7 +155,7 @@ final class TaskGraph {
         Task t = new Task(ref, List.of(ref), fn, mapArgs, null);
         t.shuffle = new ShuffleInputs(t);
         fn.tasks++;
-        tasks.put(ref, t);
+        tasks.put(t);
         if (s.admission.resumingNow() != null) {
             t.heldBack = true;
             s.admission.resumingNow().resumed.add(t);
@@ -793,7 +793,7 @@ final class TaskGraph {
                 }
             }
         }
-        if (tasks.putIfAbsent(t.id, t) == null) {
+        if (tasks.putIfAbsent(t) == null) {
             fns.putIfAbsent(t.fn.id, t.fn);
             t.fn.tasks++;
         }
