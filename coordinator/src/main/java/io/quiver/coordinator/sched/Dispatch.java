@@ -326,7 +326,7 @@ final class Dispatch {
                 }
             }
         }
-        e.outLaunches.add(new TaskLaunch(t.outs, t.fn.id, args));
+        e.outLaunches.add(new TaskLaunch(t.outs(), t.fn.id, args));
     }
 
     /**

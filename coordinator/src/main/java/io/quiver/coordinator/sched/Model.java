@@ -148,10 +148,10 @@ final class Model {
 
     static final class Task {
         final RefId id;
-        final List<RefId> outs;
         final Fn fn;
         final List<Arg> args;
-        final List<Block> inputs = new ArrayList<>(0); // no array until the first input: many tasks read none
+        /** The blocks its ref arguments name, in order, set by {@link TaskGraph} when it links them. */
+        List<Block> inputs = List.of();
         final Client owner;
         TaskState state = TaskState.WAITING;
         Exec exec;
@@ -162,7 +162,7 @@ final class Model {
         int unresolved;
         int attempts;
         /** Executors that died while running this task: at {@link Scheduler#MAX_CRASHES} it is marked bad. */
-        final List<String> crashedOn = new ArrayList<>(0);
+        List<String> crashedOn = List.of();
         int fetchRetries;
         /** Re-sent by a client still resuming: not placed before its resume ends (see Message.Resume). */
         boolean heldBack;
@@ -170,7 +170,8 @@ final class Model {
         boolean missingInput;
         /** Why it cannot run (an input failed or is unknown), decided once adoption was tried. */
         Failure inputFailure;
-        final List<Block> outputs = new ArrayList<>(1);
+        /** Its outputs, in order, set once when it is added (immutable: most tasks have one). */
+        List<Block> outputs = List.of();
         /**
          * A shuffle reduce task: the bucket it reads from its map outputs, so that it is launched
          * with only those that hold rows for it ({@link ShuffleInputs}); -1 for other tasks.
@@ -191,9 +192,8 @@ final class Model {
         /** The only executors it may run on ({@code Submit.on} without allowOthers); empty: anywhere. */
         List<String> restrictTo = List.of();
 
-        Task(RefId id, List<RefId> outs, Fn fn, List<Arg> args, Client owner) {
+        Task(RefId id, Fn fn, List<Arg> args, Client owner) {
             this.id = id;
-            this.outs = outs;
             this.fn = fn;
             this.args = args;
             this.owner = owner;
@@ -201,6 +201,18 @@ final class Model {
 
         boolean finished() {
             return state == TaskState.DONE || state == TaskState.FAILED;
+        }
+
+        /** The refs of its outputs, in order. */
+        List<RefId> outs() {
+            if (outputs.size() == 1) {
+                return List.of(outputs.get(0).ref);
+            }
+            List<RefId> refs = new ArrayList<>(outputs.size());
+            for (Block b : outputs) {
+                refs.add(b.ref);
+            }
+            return refs;
         }
     }
 

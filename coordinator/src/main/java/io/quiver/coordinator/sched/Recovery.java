@@ -140,7 +140,7 @@ final class Recovery {
         }
         // Tasks this leader had running there that the executor no longer has: they ended unseen.
         for (Task t : List.copyOf(e.running)) {
-            if (!active.contains(t.id) && !t.outs.stream().allMatch(stored::contains) && t.state == TaskState.LAUNCHED) {
+            if (!active.contains(t.id) && !t.outs().stream().allMatch(stored::contains) && t.state == TaskState.LAUNCHED) {
                 s.tasks.requeue(t);
             }
         }

@@ -215,7 +215,9 @@ public final class Scheduler {
         reset.addAll(e.running);
         List<Task> bad = new ArrayList<>();
         for (Task t : e.running) {
-            t.crashedOn.add(e.id);
+            List<String> crashedOn = new ArrayList<>(t.crashedOn);
+            crashedOn.add(e.id);
+            t.crashedOn = List.copyOf(crashedOn);
             if (t.crashedOn.size() >= MAX_CRASHES) {
                 bad.add(t);
             }

@@ -126,7 +126,7 @@ final class TaskGraph {
      * done must not be dropped before the reducers that read them are added).
      */
     Task addTask(RefId id, List<RefId> outs, Fn fn, List<Arg> args, Client owner, boolean adoptNow) {
-        Task t = new Task(id, outs, fn, args, owner);
+        Task t = new Task(id, fn, args, owner);
         fn.tasks++;
         s.observed.tasksSubmitted++;
         tasks.put(t);
@@ -134,11 +134,16 @@ final class TaskGraph {
             t.heldBack = true;
             s.admission.resumingNow().resumed.add(t);
         }
-        for (RefId out : outs) {
-            Block b = new Block(out, t, owner);
-            s.blocks.put(b);
-            t.outputs.add(b);
+        if (outs.size() == 1) {
+            t.outputs = List.of(new Block(outs.get(0), t, owner));
+        } else {
+            List<Block> outputs = new ArrayList<>(outs.size());
+            for (RefId out : outs) {
+                outputs.add(new Block(out, t, owner));
+            }
+            t.outputs = List.copyOf(outputs);
         }
+        t.outputs.forEach(s.blocks::put);
         linkInputs(t);
         if (adoptNow) {
             adoptOrSettle(t);
@@ -152,7 +157,7 @@ final class TaskGraph {
      * stead ({@link ShuffleInputs}). It is not counted as a submitted task: it is never placed.
      */
     Task addShuffleDep(RefId ref, Fn fn, List<Arg> mapArgs) {
-        Task t = new Task(ref, List.of(ref), fn, mapArgs, null);
+        Task t = new Task(ref, fn, mapArgs, null);
         t.shuffle = new ShuffleInputs(t);
         fn.tasks++;
         tasks.put(t);
@@ -162,7 +167,7 @@ final class TaskGraph {
         }
         Block b = new Block(ref, t, null);
         s.blocks.put(b);
-        t.outputs.add(b);
+        t.outputs = List.of(b);
         linkInputs(t);
         return t;
     }
@@ -188,6 +193,7 @@ final class TaskGraph {
         Failure inputFailure = null;
         t.missingInput = false;
         t.unresolved = 0;
+        List<Block> inputs = new ArrayList<>(0);
         for (Arg a : t.args) {
             if (!a.isRef()) {
                 continue;
@@ -208,7 +214,7 @@ final class TaskGraph {
                 t.missingInput = true;
                 continue;
             }
-            t.inputs.add(in);
+            inputs.add(in);
             in.consumers++;
             in.waiters.add(t);
             if (t.missingInput) {
@@ -220,6 +226,7 @@ final class TaskGraph {
                 t.unresolved++;
             }
         }
+        t.inputs = List.copyOf(inputs); // compact: one or two inputs take no array
         t.inputFailure = inputFailure;
         if (inputFailure != null) {
             t.unresolved = Integer.MAX_VALUE / 2; // never ready; settled below or by the caller
@@ -240,7 +247,7 @@ final class TaskGraph {
                 in.consumers--;
             }
         }
-        t.inputs.clear();
+        t.inputs = List.of();
         linkInputs(t);
         return !t.missingInput;
     }
@@ -279,9 +286,9 @@ final class TaskGraph {
             enough &= there || (out.consumers == 0 && !out.ownerHolds);
         }
         if (any && enough) {
-            List<List<Unclaimed.Copy>> copies = new ArrayList<>(t.outs.size());
-            for (RefId out : t.outs) {
-                List<Unclaimed.Copy> c = s.recovery.unclaimed.takeBlock(out);
+            List<List<Unclaimed.Copy>> copies = new ArrayList<>(t.outputs.size());
+            for (Block out : t.outputs) {
+                List<Unclaimed.Copy> c = s.recovery.unclaimed.takeBlock(out.ref);
                 copies.add(c == null ? List.of() : c);
             }
             s.recovery.unclaimed.takeActive(t.id);
