@@ -75,7 +75,7 @@ final class Admission {
         for (HoldPins.Pin pin : pins) {
             Block b = s.blocks.get(pin.ref());
             if (b != null && b.owner == c && b.producer == null) {
-                b.pinnedOn = List.copyOf(pin.on());
+                b.spread().pinnedOn = List.copyOf(pin.on());
             }
         }
     }
@@ -235,7 +235,7 @@ final class Admission {
         if (req.copies() == Integer.MAX_VALUE) {
             b.broadcast = true;
         } else {
-            b.wantCopies = Math.max(b.wantCopies, req.copies());
+            b.spread().wantCopies = Math.max(b.wantCopies(), req.copies());
         }
         b.pinnable = true;
         s.outbox.viewChanged();
@@ -334,18 +334,18 @@ final class Admission {
             for (String target : h.pendingTargets()) {
                 Exec e = s.executors.get(target);
                 if (e == null || !b.locations.contains(e)) {
-                    b.expected.add(target);
+                    b.spread().expected.add(target);
                 }
             }
             if (s.recovery.active()) {
                 // Executors may still register with their copies: decide when recovery ends.
                 b.awaitingInventory = true;
                 // Unregistered targets are dropped from expected then too.
-                if (b.expected.isEmpty() && !b.locations.isEmpty()) {
+                if (b.expected().isEmpty() && !b.locations.isEmpty()) {
                     settleHeld(b);
                 }
             } else {
-                b.expected.removeIf(id -> !s.executors.knows(id));
+                b.expected().removeIf(id -> !s.executors.knows(id));
                 settleHeld(b);
             }
         }
@@ -354,7 +354,7 @@ final class Admission {
     /** A held ref is done once its copies are known and no pending target remains; lost if none is left. */
     void settleHeld(Block b) {
         b.awaitingInventory = false;
-        if (b.done || !b.expected.isEmpty()) {
+        if (b.done || !b.expected().isEmpty()) {
             return;
         }
         if (b.locations.isEmpty()) {
@@ -370,10 +370,10 @@ final class Admission {
     void onScatterRequest(Client c, ScatterRequest req) {
         Block known = s.blocks.get(req.ref());
         if (known != null) {
-            if (known.owner == c && known.producer == null && !known.expected.isEmpty()) {
+            if (known.owner == c && known.producer == null && !known.expected().isEmpty()) {
                 // The same request again (its plan was lost with a connection): the same targets.
                 List<Message.Peer> targets = new ArrayList<>();
-                for (String id : known.expected) {
+                for (String id : known.expected()) {
                     Exec e = s.executors.get(id);
                     if (e != null && e.live()) {
                         targets.add(e.peer());
@@ -436,15 +436,15 @@ final class Admission {
             }
         }
         Block b = new Block(req.ref(), null, c);
-        b.scatterReqSize = req.size();
+        b.spread().scatterReqSize = req.size();
         b.size = req.size();
         b.broadcast = req.mode() == ScatterRequest.BROADCAST;
         b.pinnable = true;
         if (req.mode() == ScatterRequest.ON) {
-            b.pinnedOn = targets.stream().map(e -> e.id).toList();
+            b.spread().pinnedOn = targets.stream().map(e -> e.id).toList();
         }
         for (Exec e : targets) {
-            b.expected.add(e.id);
+            b.spread().expected.add(e.id);
             e.reserved += req.size();
         }
         s.blocks.put(b);
@@ -468,8 +468,8 @@ final class Admission {
                 s.recovery.armOrphanSweep();
                 continue;
             }
-            if (b.expected.remove(e.id)) {
-                e.reserved -= b.scatterReqSize;
+            if (b.expected().remove(e.id)) {
+                e.reserved -= b.scatterReqSize();
             }
             boolean added = b.locations.add(e);
             boolean copied = added && b.done;
@@ -495,8 +495,8 @@ final class Admission {
             if (b != null) {
                 s.replication.failed(b, e, f.reason());
             }
-            if (b != null && b.expected.remove(e.id)) {
-                e.reserved -= b.scatterReqSize;
+            if (b != null && b.expected().remove(e.id)) {
+                e.reserved -= b.scatterReqSize();
                 s.tasks.failBlock(b, new Failure(Failure.LOST, "io.quiver.QuiverException", "storing " + f.ref() + " on "
                         + e.id + " failed: " + f.reason(), null, e.id, 1));
             }
@@ -505,7 +505,7 @@ final class Admission {
 
     /** A scattered block is ready once every target has stored it. */
     void scatterProgress(Block b) {
-        if (b.producer != null || b.done || !b.expected.isEmpty()) {
+        if (b.producer != null || b.done || !b.expected().isEmpty()) {
             return;
         }
         if (b.locations.isEmpty()) {
@@ -520,7 +520,7 @@ final class Admission {
         if (b.ownerHolds) {
             b.owner.outDone.add(b.refDone(null));
         }
-        for (Task w : b.waiters) {
+        for (Task w : b.waiters()) {
             if (w.state == TaskState.WAITING && --w.unresolved == 0) {
                 s.tasks.makeReady(w);
             }

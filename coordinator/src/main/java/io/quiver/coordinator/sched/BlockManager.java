@@ -105,7 +105,7 @@ final class BlockManager {
             e.outDrops.add(b.ref);
         }
         s.replication.forget(b);
-        s.executors.unreserve(b.expected, b.scatterReqSize);
+        s.executors.unreserve(b.expected(), b.scatterReqSize());
         if (b.producer != null && b.producer.shuffle != null) {
             // A shuffle dependency's readers are done: its map outputs go once nobody else reads them.
             s.tasks.releaseInputs(b.producer);

@@ -118,7 +118,7 @@ final class Dispatch {
             t.ahead = true;
             assign(t, target);
             for (Block out : t.outputs) {
-                work.addAll(out.waiters);
+                work.addAll(out.waiters());
             }
         }
     }
@@ -177,7 +177,7 @@ final class Dispatch {
             load[chosen]++;
             assign(t, live.get(chosen));
             for (Block out : t.outputs) {
-                for (Task w : out.waiters) {
+                for (Task w : out.waiters()) {
                     tryAhead(w);
                 }
             }
@@ -202,14 +202,14 @@ final class Dispatch {
         }
         List<String> out = null;
         for (Block in : t.inputs) {
-            if (in.pinnedOn.isEmpty()) {
+            if (in.pinnedOn().isEmpty()) {
                 continue;
             }
             if (out == null) {
                 out = new ArrayList<>(anyLive(t.pinnedTo) ? t.pinnedTo : List.of());
             }
             boolean onLive = false; // not lost: one reconnecting within its grace keeps them
-            for (String id : in.pinnedOn) {
+            for (String id : in.pinnedOn()) {
                 Exec e = executors.get(id);
                 if (e != null && e.alive) {
                     onLive = true;
@@ -441,7 +441,7 @@ final class Dispatch {
      */
     private static boolean feedsAheadTasks(Task t) {
         for (Block out : t.outputs) {
-            for (Task w : out.waiters) {
+            for (Task w : out.waiters()) {
                 if (w.ahead && w.exec == t.exec && (w.state == TaskState.QUEUED || w.state == TaskState.LAUNCHED)) {
                     return true;
                 }

@@ -10,6 +10,8 @@ import io.quiver.core.protocol.Message.Replicate;
 import io.quiver.core.protocol.Message.TaskLaunch;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Collection;
+import java.util.Collections;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashSet;
@@ -101,22 +103,11 @@ final class Model {
         boolean done;
         Failure failure;
         final SmallSet<Exec> locations = new SmallSet<>();
-        final Waiters waiters = new Waiters();
+        /** Null while nobody waits: most values are done and read by nobody, and a leader keeps one per live ref. */
+        private Waiters waiters;
         /** Lineage-free or persisted: the planner may pin work to it, so it is in the published view. */
         boolean pinnable;
         boolean broadcast;
-        /** Copies asked for by {@code replicate} (0: none; a broadcast has one on every executor). */
-        int wantCopies;
-        /**
-         * {@code Scatter.on}: the executors (by id) its consumers run on while any of them is live;
-         * empty for every other kind of value.
-         */
-        List<String> pinnedOn = List.of();
-        /** Broadcast only: executors copying it from a peer ({@link Replication}), each with {@code size} reserved. */
-        final SmallSet<Exec> copying = new SmallSet<>();
-        /** Scatter only: the bytes reserved on each target, and the targets (by id) still to store it. */
-        long scatterReqSize;
-        final SmallSet<String> expected = new SmallSet<>();
         /** Adopted from a resuming client: waits for executors' inventories until recovery ends. */
         boolean awaitingInventory;
         /**
@@ -124,12 +115,79 @@ final class Model {
          * not known (adopted from an inventory): then every reader is given it.
          */
         int[] bucketRows;
+        /** Null until the value is scattered, pinned or copied: a task's output is none of these. */
+        private Spread spread;
+        /** Its place in its owner's {@link OwnedRefs}, while the owner holds it. */
+        Block prevOwned;
+        Block nextOwned;
 
         Block(RefId ref, Task producer, Client owner) {
             this.ref = ref;
             this.producer = producer;
             this.owner = owner;
             this.ownerHolds = owner != null;
+        }
+
+        /** The tasks waiting for it, a task that reads it twice twice. */
+        Collection<Task> waiters() {
+            return waiters == null ? List.of() : waiters;
+        }
+
+        void addWaiter(Task t) {
+            if (waiters == null) {
+                waiters = new Waiters();
+            }
+            waiters.add(t);
+        }
+
+        /** Removes one occurrence of {@code t}; whether there was one. */
+        boolean removeWaiter(Task t) {
+            if (waiters == null || !waiters.remove(t)) {
+                return false;
+            }
+            if (waiters.isEmpty()) {
+                waiters = null;
+            }
+            return true;
+        }
+
+        /** Its scatter and copy bookkeeping, made on first use: for writers. */
+        Spread spread() {
+            if (spread == null) {
+                spread = new Spread();
+            }
+            return spread;
+        }
+
+        /**
+         * Broadcast or replicated: executors copying it from a peer ({@link Replication}), each with
+         * {@code size} reserved.
+         */
+        Set<Exec> copying() {
+            return spread == null ? Collections.emptySet() : spread.copying;
+        }
+
+        /** Scatter only: the targets (by id) still to store it. */
+        Set<String> expected() {
+            return spread == null ? Collections.emptySet() : spread.expected;
+        }
+
+        /** Scatter only: the bytes reserved on each target it waits for. */
+        long scatterReqSize() {
+            return spread == null ? 0 : spread.scatterReqSize;
+        }
+
+        /** Copies asked for by {@code replicate} (0: none; a broadcast has one on every executor). */
+        int wantCopies() {
+            return spread == null ? 0 : spread.wantCopies;
+        }
+
+        /**
+         * {@code Scatter.on}: the executors (by id) its consumers run on while any of them is live;
+         * empty for every other kind of value.
+         */
+        List<String> pinnedOn() {
+            return spread == null ? List.of() : spread.pinnedOn;
         }
 
         RefDone refDone(byte[] inline) {
@@ -142,6 +200,15 @@ final class Model {
             }
             return new RefDone(ref, size, ids, inline, null);
         }
+    }
+
+    /** What only a scattered, pinned or copied value needs: see the {@link Block} methods that read it. */
+    static final class Spread {
+        final SmallSet<Exec> copying = new SmallSet<>();
+        final SmallSet<String> expected = new SmallSet<>();
+        long scatterReqSize;
+        int wantCopies;
+        List<String> pinnedOn = List.of();
     }
 
     enum TaskState { WAITING, QUEUED, LAUNCHED, DONE, FAILED }
@@ -238,7 +305,7 @@ final class Model {
         final Map<Long, Fn> fnsById = new HashMap<>();
         final List<RefDone> outDone = new ArrayList<>();
         // Ordered: what a client leaves is released in the same order every run (a simulation replays it).
-        final Set<Block> owned = new LinkedHashSet<>();
+        final OwnedRefs owned = new OwnedRefs();
         /** Between its Resume(false) and Resume(true): what it re-sends is held back. */
         boolean resuming;
         /** Tasks added for it while resuming, in creation order. */

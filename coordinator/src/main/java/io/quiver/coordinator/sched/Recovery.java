@@ -102,8 +102,8 @@ final class Recovery {
                 if (b.bucketRows == null) {
                     b.bucketRows = bi.bucketRows(); // a map output's summary: its readers skip it where it is empty
                 }
-                if (b.expected.remove(e.id)) {
-                    e.reserved -= b.scatterReqSize;
+                if (b.expected().remove(e.id)) {
+                    e.reserved -= b.scatterReqSize();
                 }
                 if (b.producer == null && !b.awaitingInventory) {
                     s.admission.scatterProgress(b);
@@ -234,7 +234,7 @@ final class Recovery {
         parked.clear();
         for (Block b : List.copyOf(s.blocks.all())) {
             if (b.producer == null && !b.done && b.failure == null) {
-                b.expected.removeIf(id -> !s.executors.knows(id));
+                b.expected().removeIf(id -> !s.executors.knows(id));
                 s.admission.settleHeld(b);
             }
         }

@@ -243,7 +243,7 @@ public final class Scheduler {
                     b.owner.outDone.add(b.refDone(null)); // Ref.locations() drops the lost executor
                 }
             }
-            if (b.expected.remove(e.id)) {
+            if (b.expected().remove(e.id)) {
                 scatters.add(b);
             }
         }

@@ -216,7 +216,7 @@ final class TaskGraph {
             }
             inputs.add(in);
             in.consumers++;
-            in.waiters.add(t);
+            in.addWaiter(t);
             if (t.missingInput) {
                 continue;
             }
@@ -243,7 +243,7 @@ final class TaskGraph {
      */
     boolean relink(Task t) {
         for (Block in : t.inputs) {
-            while (in.waiters.remove(t)) {
+            while (in.removeWaiter(t)) {
                 in.consumers--;
             }
         }
@@ -546,7 +546,7 @@ final class TaskGraph {
             if (wasDone) {
                 continue; // a copy survived the loss that made t run again: its readers never waited for it
             }
-            for (Task w : b.waiters) {
+            for (Task w : b.waiters()) {
                 if (w.state == TaskState.WAITING) {
                     if (--w.unresolved == 0) {
                         makeReady(w);
@@ -577,7 +577,7 @@ final class TaskGraph {
         while (!work.isEmpty()) {
             Task p = work.poll();
             for (Block out : p.outputs) {
-                for (Task w : out.waiters) {
+                for (Task w : out.waiters()) {
                     if (!w.ahead || w.finished()) {
                         continue;
                     }
@@ -722,10 +722,10 @@ final class TaskGraph {
                     // Dropped once consumed: its executors freed it, so it must be produced again.
                     revive(in.producer);
                 }
-                if (t.shuffle == null || !in.waiters.contains(t)) {
+                if (t.shuffle == null || !in.waiters().contains(t)) {
                     // (A shuffle dependency that completed still holds its map outputs: not twice.)
                     in.consumers++;
-                    in.waiters.add(t);
+                    in.addWaiter(t);
                 }
                 if (ShuffleInputs.of(in) != null) {
                     // A shuffle dependency has no copy anywhere: it is rebuilt only if it was dropped (a lost
@@ -745,7 +745,7 @@ final class TaskGraph {
      * dependency that had completed goes back to waiting, and its own readers with it.
      */
     private void waitAgain(Task t, Block out, List<Task> reset) {
-        for (Task w : out.waiters) {
+        for (Task w : out.waiters()) {
             if (w.shuffle != null && w.state == TaskState.DONE) {
                 w.state = TaskState.WAITING;
                 w.attempts++;
@@ -841,7 +841,7 @@ final class TaskGraph {
                 if (out.ownerHolds) {
                     out.owner.outDone.add(out.refDone(null));
                 }
-                work.addAll(out.waiters);
+                work.addAll(out.waiters());
             }
         }
     }
@@ -850,20 +850,20 @@ final class TaskGraph {
         if (b.failure != null) {
             return;
         }
-        for (String id : b.expected) {
+        for (String id : b.expected()) {
             Exec e = s.executors.get(id);
             if (e != null) {
-                e.reserved -= b.scatterReqSize;
+                e.reserved -= b.scatterReqSize();
             }
         }
-        b.expected.clear();
+        b.expected().clear();
         b.done = true;
         b.failure = f;
         b.awaitingInventory = false;
         if (b.ownerHolds) {
             b.owner.outDone.add(b.refDone(null));
         }
-        for (Task w : List.copyOf(b.waiters)) {
+        for (Task w : List.copyOf(b.waiters())) {
             failTask(w, f);
         }
     }
@@ -871,7 +871,7 @@ final class TaskGraph {
     /** Lets go of what {@code t} reads: its inputs are dropped if nobody else needs them. */
     void releaseInputs(Task t) {
         for (Block in : t.inputs) {
-            while (in.waiters.remove(t)) {
+            while (in.removeWaiter(t)) {
                 in.consumers--;
             }
             Task p = in.producer;
