@@ -185,17 +185,17 @@ final class Admission {
         if (o == null || o.equals(Message.TaskOptions.NONE)) {
             return;
         }
-        t.retriesLeft = o.retries();
-        t.priority = o.priority();
+        t.extras().retriesLeft = o.retries();
+        t.extras().priority = o.priority();
         s.dispatch.prioritized |= o.priority() != 0;
         if (o.on().isEmpty()) {
             return;
         }
         if (o.allowOthers()) {
-            t.pinnedTo = o.on(); // a preference: held while one of them is live
+            t.extras().pinnedTo = o.on(); // a preference: held while one of them is live
             return;
         }
-        t.restrictTo = o.on();
+        t.extras().restrictTo = o.on();
         s.tasks.restrict(t);
     }
 
@@ -298,7 +298,7 @@ final class Admission {
             }
         }
         for (Task t : resumed) {
-            if (t.state == TaskState.WAITING && !t.missingInput && t.inputFailure == null) {
+            if (t.state == TaskState.WAITING && !t.missingInput && t.inputFailure() == null) {
                 if (t.unresolved == 0) {
                     s.tasks.makeReady(t);
                 } else {

@@ -91,7 +91,7 @@ final class Dispatch {
             if (t.state != TaskState.WAITING || t.unresolved == 0 || t.missingInput || t.heldBack) {
                 continue;
             }
-            if (t.shuffleBucket >= 0 || t.shuffle != null) {
+            if (t.shuffleBucket() >= 0 || t.shuffle != null) {
                 // A shuffle reader waits for its map outputs' summaries: sent ahead, it would carry
                 // (and fetch) every map output, not only those holding rows for its bucket. A shuffle
                 // dependency is never placed: it completes on the leader.
@@ -138,9 +138,9 @@ final class Dispatch {
         for (int i = 0; i < live.size(); i++) {
             load[i] = live.get(i).load();
         }
-        if (prioritized && ready.size() > 1 && ready.stream().anyMatch(t -> t.priority != 0)) {
+        if (prioritized && ready.size() > 1 && ready.stream().anyMatch(t -> t.priority() != 0)) {
             List<Task> byPriority = new ArrayList<>(ready);
-            byPriority.sort((a, b) -> Integer.compare(b.priority, a.priority)); // stable: FIFO within a priority
+            byPriority.sort((a, b) -> Integer.compare(b.priority(), a.priority())); // stable: FIFO within a priority
             ready.clear();
             ready.addAll(byPriority);
         }
@@ -197,8 +197,8 @@ final class Dispatch {
      * Several pinned inputs: any executor one of them names (as the planner's preferences).
      */
     private List<String> pins(Task t) {
-        if (!t.restrictTo.isEmpty()) {
-            return t.restrictTo; // Submit.on: only there, waiting for one that is reconnecting
+        if (!t.restrictTo().isEmpty()) {
+            return t.restrictTo(); // Submit.on: only there, waiting for one that is reconnecting
         }
         List<String> out = null;
         for (Block in : t.inputs) {
@@ -206,7 +206,7 @@ final class Dispatch {
                 continue;
             }
             if (out == null) {
-                out = new ArrayList<>(anyLive(t.pinnedTo) ? t.pinnedTo : List.of());
+                out = new ArrayList<>(anyLive(t.pinnedTo()) ? t.pinnedTo() : List.of());
             }
             boolean onLive = false; // not lost: one reconnecting within its grace keeps them
             for (String id : in.pinnedOn()) {
@@ -227,7 +227,7 @@ final class Dispatch {
             }
         }
         if (out == null) {
-            return anyLive(t.pinnedTo) ? t.pinnedTo : null;
+            return anyLive(t.pinnedTo()) ? t.pinnedTo() : null;
         }
         return out.isEmpty() ? null : out;
     }
@@ -247,7 +247,7 @@ final class Dispatch {
         if (t.inputs.isEmpty()) {
             return List.of();
         }
-        List<Placement.Input> inputs = new ArrayList<>(t.shuffleBucket < 0 ? t.inputs.size() : 4);
+        List<Placement.Input> inputs = new ArrayList<>(t.shuffleBucket() < 0 ? t.inputs.size() : 4);
         for (Block in : t.inputs) {
             // Only what it is launched with is fetched: no cost anywhere for the rest.
             for (Block b : ShuffleInputs.launchedWith(t, in)) {
@@ -321,7 +321,7 @@ final class Dispatch {
                 // A shuffle dependency: the map outputs with rows for this task's bucket, in map order,
                 // each read as its bucket's slice.
                 for (Block b : ShuffleInputs.launchedWith(t, in)) {
-                    Arg read = t.shuffleBucket >= 0 ? Arg.slice(b.ref, t.shuffleBucket) : Arg.ref(b.ref);
+                    Arg read = t.shuffleBucket() >= 0 ? Arg.slice(b.ref, t.shuffleBucket()) : Arg.ref(b.ref);
                     args.add(wholeIfSmall(read.withLocations(locations(b)), b));
                 }
             }

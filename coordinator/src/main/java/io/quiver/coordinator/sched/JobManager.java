@@ -138,11 +138,11 @@ final class JobManager {
                     }
                 }
                 Task t = s.tasks.addTask(outs.get(0), List.copyOf(outs), fn, args, owned ? c : null, false);
-                t.shuffleBucket = shuffleBucket;
-                t.job = progress;
-                t.stage = stage.id();
+                t.extras().shuffleBucket = shuffleBucket;
+                t.extras().job = progress;
+                t.extras().stage = stage.id();
                 added.add(t);
-                t.pinnedTo = spec.preferredExecutors();
+                t.extras().pinnedTo = spec.preferredExecutors();
                 if (owned) {
                     c.owned.addAll(t.outputs);
                 }

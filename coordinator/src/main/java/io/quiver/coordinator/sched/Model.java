@@ -224,40 +224,21 @@ final class Model {
         Exec exec;
         boolean onExecutor;
         boolean ahead;
-        /** Where the planner pins this task (holders of its non-broadcast pinned inputs); empty: anywhere. */
-        List<String> pinnedTo = List.of();
         int unresolved;
         int attempts;
-        /** Executors that died while running this task: at {@link Scheduler#MAX_CRASHES} it is marked bad. */
-        List<String> crashedOn = List.of();
-        int fetchRetries;
         /** Re-sent by a client still resuming: not placed before its resume ends (see Message.Resume). */
         boolean heldBack;
         /** An input ref was unknown when it was added (released, no lineage): it can be adopted, never run. */
         boolean missingInput;
-        /** Why it cannot run (an input failed or is unknown), decided once adoption was tried. */
-        Failure inputFailure;
         /** Its outputs, in order, set once when it is added (immutable: most tasks have one). */
         List<Block> outputs = List.of();
-        /**
-         * A shuffle reduce task: the bucket it reads from its map outputs, so that it is launched
-         * with only those that hold rows for it ({@link ShuffleInputs}); -1 for other tasks.
-         */
-        int shuffleBucket = -1;
         /**
          * Non-null only for a shuffle dependency's own task (never placed: it finishes on the leader
          * once its map outputs are done), which stands for M map outputs to each of R readers.
          */
         ShuffleInputs shuffle;
-        /** The dataset job it belongs to, for progress; null for a submitted function. */
-        Observed.Job job;
-        int stage = -1;
-        /** Runs left when user code throws ({@code Submit.retries}). */
-        int retriesLeft;
-        /** Higher is placed first among ready tasks ({@code Submit.priority}). */
-        int priority;
-        /** The only executors it may run on ({@code Submit.on} without allowOthers); empty: anywhere. */
-        List<String> restrictTo = List.of();
+        /** Null while every field of it has its default: most tasks are plain submits that run once. */
+        private TaskExtras extras;
 
         Task(RefId id, Fn fn, List<Arg> args, Client owner) {
             this.id = id;
@@ -281,6 +262,85 @@ final class Model {
             }
             return refs;
         }
+
+        /** Its options, job and retry state, made on first use: for writers. */
+        TaskExtras extras() {
+            if (extras == null) {
+                extras = new TaskExtras();
+            }
+            return extras;
+        }
+
+        /** Where the planner pins this task (holders of its non-broadcast pinned inputs); empty: anywhere. */
+        List<String> pinnedTo() {
+            return extras == null ? List.of() : extras.pinnedTo;
+        }
+
+        /** Executors that died while running this task: at {@link Scheduler#MAX_CRASHES} it is marked bad. */
+        List<String> crashedOn() {
+            return extras == null ? List.of() : extras.crashedOn;
+        }
+
+        int fetchRetries() {
+            return extras == null ? 0 : extras.fetchRetries;
+        }
+
+        /** Why it cannot run (an input failed or is unknown), decided once adoption was tried. */
+        Failure inputFailure() {
+            return extras == null ? null : extras.inputFailure;
+        }
+
+        void inputFailure(Failure f) {
+            if (f != null || extras != null) {
+                extras().inputFailure = f;
+            }
+        }
+
+        /**
+         * A shuffle reduce task: the bucket it reads from its map outputs, so that it is launched
+         * with only those that hold rows for it ({@link ShuffleInputs}); -1 for other tasks.
+         */
+        int shuffleBucket() {
+            return extras == null ? -1 : extras.shuffleBucket;
+        }
+
+        /** The dataset job it belongs to, for progress; null for a submitted function. */
+        Observed.Job job() {
+            return extras == null ? null : extras.job;
+        }
+
+        int stage() {
+            return extras == null ? -1 : extras.stage;
+        }
+
+        /** Runs left when user code throws ({@code Submit.retries}). */
+        int retriesLeft() {
+            return extras == null ? 0 : extras.retriesLeft;
+        }
+
+        /** Higher is placed first among ready tasks ({@code Submit.priority}). */
+        int priority() {
+            return extras == null ? 0 : extras.priority;
+        }
+
+        /** The only executors it may run on ({@code Submit.on} without allowOthers); empty: anywhere. */
+        List<String> restrictTo() {
+            return extras == null ? List.of() : extras.restrictTo;
+        }
+    }
+
+    /** What only some tasks need: see the {@link Task} methods that read it. */
+    static final class TaskExtras {
+        List<String> pinnedTo = List.of();
+        List<String> crashedOn = List.of();
+        int fetchRetries;
+        Failure inputFailure;
+        int shuffleBucket = -1;
+        Observed.Job job;
+        int stage = -1;
+        int retriesLeft;
+        int priority;
+        List<String> restrictTo = List.of();
     }
 
     static final class Fn {

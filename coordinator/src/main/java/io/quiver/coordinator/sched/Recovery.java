@@ -226,9 +226,9 @@ final class Recovery {
         recovering = null;
         parked.forEach((t, why) -> {
             if (!t.finished() && !s.tasks.relink(t)) {
-                s.tasks.failTask(t, t.inputFailure);
-            } else if (!t.finished() && t.inputFailure != null) {
-                s.tasks.failTask(t, t.inputFailure);
+                s.tasks.failTask(t, t.inputFailure());
+            } else if (!t.finished() && t.inputFailure() != null) {
+                s.tasks.failTask(t, t.inputFailure());
             }
         });
         parked.clear();

@@ -215,10 +215,10 @@ public final class Scheduler {
         reset.addAll(e.running);
         List<Task> bad = new ArrayList<>();
         for (Task t : e.running) {
-            List<String> crashedOn = new ArrayList<>(t.crashedOn);
+            List<String> crashedOn = new ArrayList<>(t.crashedOn());
             crashedOn.add(e.id);
-            t.crashedOn = List.copyOf(crashedOn);
-            if (t.crashedOn.size() >= MAX_CRASHES) {
+            t.extras().crashedOn = List.copyOf(crashedOn);
+            if (t.crashedOn().size() >= MAX_CRASHES) {
                 bad.add(t);
             }
         }
@@ -266,7 +266,7 @@ public final class Scheduler {
         tasks.failUnplaceable();
         for (Task t : bad) {
             tasks.failTask(t, new Failure(Failure.TASK, "io.quiver.QuiverException", "task " + t.id + " was running on "
-                    + "executors " + t.crashedOn + " when each of them died; it is marked bad and not tried again"
+                    + "executors " + t.crashedOn() + " when each of them died; it is marked bad and not tried again"
                     + " (it may be what kills them: check its memory use, native code and System.exit calls)",
                     null, e.id, t.attempts));
         }
@@ -292,8 +292,8 @@ public final class Scheduler {
             running += e.running.size();
             queued += e.queue.size();
             for (Task t : e.running) {
-                if (t.job != null && t.stage >= 0 && t.stage < t.job.total.length) {
-                    runningByStage.computeIfAbsent(t.job, j -> new int[j.total.length])[t.stage]++;
+                if (t.job() != null && t.stage() >= 0 && t.stage() < t.job().total.length) {
+                    runningByStage.computeIfAbsent(t.job(), j -> new int[j.total.length])[t.stage()]++;
                 }
             }
         }

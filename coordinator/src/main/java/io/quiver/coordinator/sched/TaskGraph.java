@@ -77,7 +77,7 @@ final class TaskGraph {
     /** {@code Submit.on} without {@code allowOthers}: it fails if none of those executors is left. */
     void restrict(Task t) {
         restricted.add(t);
-        if (!s.executors.anyAlive(t.restrictTo)) {
+        if (!s.executors.anyAlive(t.restrictTo())) {
             failTask(t, noRestrictedExecutor(t));
         }
     }
@@ -86,7 +86,7 @@ final class TaskGraph {
     void failUnplaceable() {
         restricted.removeIf(Task::finished);
         for (Task t : List.copyOf(restricted)) {
-            if (!s.executors.anyAlive(t.restrictTo)) {
+            if (!s.executors.anyAlive(t.restrictTo())) {
                 failTask(t, noRestrictedExecutor(t));
             }
         }
@@ -99,7 +99,7 @@ final class TaskGraph {
      */
     void forget(Task t) {
         tasks.remove(t.id);
-        if (!t.restrictTo.isEmpty()) {
+        if (!t.restrictTo().isEmpty()) {
             restricted.remove(t);
         }
         Dispatch.unassign(t);
@@ -181,7 +181,7 @@ final class TaskGraph {
             ready.add(t);
             return;
         }
-        if (t.state != TaskState.WAITING || t.unresolved != 0 || t.missingInput || t.inputFailure != null) {
+        if (t.state != TaskState.WAITING || t.unresolved != 0 || t.missingInput || t.inputFailure() != null) {
             return;
         }
         t.shuffle.invalidate();
@@ -227,7 +227,7 @@ final class TaskGraph {
             }
         }
         t.inputs = List.copyOf(inputs); // compact: one or two inputs take no array
-        t.inputFailure = inputFailure;
+        t.inputFailure(inputFailure);
         if (inputFailure != null) {
             t.unresolved = Integer.MAX_VALUE / 2; // never ready; settled below or by the caller
         } else if (t.unresolved == 0) {
@@ -258,13 +258,13 @@ final class TaskGraph {
      * recovery, waits for a late executor that may bring its result.
      */
     void adoptOrSettle(Task t) {
-        if (adopt(t) || t.inputFailure == null || t.finished()) {
+        if (adopt(t) || t.inputFailure() == null || t.finished()) {
             return;
         }
         if (s.recovery.active() && t.missingInput) {
-            s.recovery.park(t, t.inputFailure);
+            s.recovery.park(t, t.inputFailure());
         } else {
-            failTask(t, t.inputFailure);
+            failTask(t, t.inputFailure());
         }
     }
 
@@ -412,7 +412,7 @@ final class TaskGraph {
             }
             boolean ranHere = t.exec == e && t.onExecutor;
             if (ranHere) {
-                s.observed.span(e.id, t.id.toString(), t.job == null ? "submit" : t.job.id + "/" + t.stage,
+                s.observed.span(e.id, t.id.toString(), t.job() == null ? "submit" : t.job().id + "/" + t.stage(),
                         now - Math.max(0, r.nanos()), now, r.failure() == null);
                 t.onExecutor = false;
                 e.running.remove(t);
@@ -427,21 +427,21 @@ final class TaskGraph {
                 }
                 forgetAbsentCopy(e, r.failure());
                 boolean holdersAway = inputHoldersAway(t);
-                if (r.failure().inputAbsent() && (t.fetchRetries < Scheduler.MAX_FETCH_RETRIES || holdersAway)) {
+                if (r.failure().inputAbsent() && (t.fetchRetries() < Scheduler.MAX_FETCH_RETRIES || holdersAway)) {
                     // An input's holder is going away: run again once the input is back (Spark's FetchFailed).
                     // While every holder of an input is disconnected, within its grace, the try does not
                     // count: the holder comes back, or is lost and the input is recomputed.
                     if (!holdersAway) {
-                        t.fetchRetries++;
+                        t.extras().fetchRetries++;
                     }
                     requeue(t);
                     continue;
                 }
-                if (Failure.TASK.equals(r.failure().kind()) && t.retriesLeft > 0) {
+                if (Failure.TASK.equals(r.failure().kind()) && t.retriesLeft() > 0) {
                     // Submit.retries: user code threw; run it again at once.
-                    t.retriesLeft--;
+                    t.extras().retriesLeft--;
                     log.info("task {} threw on executor {} ({}); retrying, {} retries left", t.id, e.id,
-                            r.failure().message(), t.retriesLeft);
+                            r.failure().message(), t.retriesLeft());
                     requeue(t);
                     if (t.state == TaskState.WAITING && t.unresolved == 0) {
                         makeReady(t);
@@ -496,7 +496,7 @@ final class TaskGraph {
                 }
                 continue;
             }
-            for (Block map : dep.inputsFor(t.shuffleBucket)) {
+            for (Block map : dep.inputsFor(t.shuffleBucket())) {
                 if (holdersAway(map)) {
                     return true;
                 }
@@ -531,8 +531,8 @@ final class TaskGraph {
         if (t.shuffle == null) {
             s.observed.tasksFinished++;
         }
-        if (t.job != null) {
-            s.observed.jobTask(t.job, t.stage, true, s.now());
+        if (t.job() != null) {
+            s.observed.jobTask(t.job(), t.stage(), true, s.now());
         }
         for (Block b : t.outputs) {
             boolean wasDone = b.done;
@@ -586,7 +586,7 @@ final class TaskGraph {
                         w.state = TaskState.WAITING;
                         work.add(w);
                     } else if (w.state == TaskState.LAUNCHED && w.exec != null && w.exec.alive) {
-                        p.pinnedTo = List.of(w.exec.id);
+                        p.extras().pinnedTo = List.of(w.exec.id);
                     }
                 }
             }
@@ -614,7 +614,7 @@ final class TaskGraph {
         }
         if (t.unresolved == 0) {
             // Give the leader time to notice the loss behind a failed fetch before placing it again.
-            s.timers.after(Scheduler.FETCH_RETRY_NANOS * Math.max(1, t.fetchRetries), new TaskRetry(t.id));
+            s.timers.after(Scheduler.FETCH_RETRY_NANOS * Math.max(1, t.fetchRetries()), new TaskRetry(t.id));
         }
     }
 
@@ -687,7 +687,7 @@ final class TaskGraph {
             if (t.state != TaskState.DONE) {
                 continue;
             }
-            Failure f = t.missingInput ? t.inputFailure : null; // adopted done without an input it names
+            Failure f = t.missingInput ? t.inputFailure() : null; // adopted done without an input it names
             for (Block in : t.inputs) {
                 if (in.failure != null) {
                     f = in.failure;
@@ -774,7 +774,7 @@ final class TaskGraph {
                 recallAhead(w); // its readers sent ahead there must not wait for it there
             } else if (w.ahead && w.state == TaskState.LAUNCHED && w.exec != null && w.exec.alive) {
                 // It waits there for local production: produce it there again.
-                t.pinnedTo = List.of(w.exec.id);
+                t.extras().pinnedTo = List.of(w.exec.id);
             }
         }
     }
@@ -831,8 +831,8 @@ final class TaskGraph {
             if (x.shuffle == null) {
                 s.observed.tasksFailed++;
             }
-            if (x.job != null) {
-                s.observed.jobTask(x.job, x.stage, false, s.now());
+            if (x.job() != null) {
+                s.observed.jobTask(x.job(), x.stage(), false, s.now());
             }
             releaseInputs(x);
             for (Block out : x.outputs) {
@@ -888,7 +888,7 @@ final class TaskGraph {
 
     private Failure noRestrictedExecutor(Task t) {
         return new Failure(Failure.TASK, "io.quiver.QuiverException", "task " + t.id + " may run only on executors "
-                + t.restrictTo + " (Submit.on) and none of them is in the cluster; live executors: "
+                + t.restrictTo() + " (Submit.on) and none of them is in the cluster; live executors: "
                 + s.executors.aliveIds()
                 + ". Name live executors, or add allowOthers(true) to make it a preference", null, s.leaderId, t.attempts);
     }
