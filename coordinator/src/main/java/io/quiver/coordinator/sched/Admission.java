@@ -328,12 +328,12 @@ final class Admission {
             List<Unclaimed.Copy> copies = s.recovery.unclaimed.takeBlock(h.ref());
             if (copies != null) {
                 for (Unclaimed.Copy copy : copies) {
-                    b.locations.add(copy.holder());
+                    b.addLocation(copy.holder());
                 }
             }
             for (String target : h.pendingTargets()) {
                 Exec e = s.executors.get(target);
-                if (e == null || !b.locations.contains(e)) {
+                if (e == null || !b.locations().contains(e)) {
                     b.spread().expected.add(target);
                 }
             }
@@ -341,7 +341,7 @@ final class Admission {
                 // Executors may still register with their copies: decide when recovery ends.
                 b.awaitingInventory = true;
                 // Unregistered targets are dropped from expected then too.
-                if (b.expected().isEmpty() && !b.locations.isEmpty()) {
+                if (b.expected().isEmpty() && !b.locations().isEmpty()) {
                     settleHeld(b);
                 }
             } else {
@@ -357,7 +357,7 @@ final class Admission {
         if (b.done || !b.expected().isEmpty()) {
             return;
         }
-        if (b.locations.isEmpty()) {
+        if (b.locations().isEmpty()) {
             s.tasks.failBlock(b, new Failure(Failure.LOST, "io.quiver.DataLostException", "no executor holds " + b.ref
                     + " after the leader change to " + s.leaderId + " (epoch " + s.epoch + "): every executor that had"
                     + " a copy is gone, and a scattered value has no lineage to recompute it; scatter it again,"
@@ -471,7 +471,7 @@ final class Admission {
             if (b.expected().remove(e.id)) {
                 e.reserved -= b.scatterReqSize();
             }
-            boolean added = b.locations.add(e);
+            boolean added = b.addLocation(e);
             boolean copied = added && b.done;
             if (added && b.broadcast) {
                 s.observed.broadcastBytes += Math.max(0, info.size());
@@ -508,7 +508,7 @@ final class Admission {
         if (b.producer != null || b.done || !b.expected().isEmpty()) {
             return;
         }
-        if (b.locations.isEmpty()) {
+        if (b.locations().isEmpty()) {
             s.tasks.failBlock(b, new Failure(Failure.LOST, "io.quiver.DataLostException", "every target of the scatter of "
                     + b.ref + " was lost before storing it", null, s.leaderId, 0));
             return;

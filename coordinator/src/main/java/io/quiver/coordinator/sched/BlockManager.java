@@ -101,7 +101,7 @@ final class BlockManager {
         if (b.owner != null) {
             b.owner.owned.remove(b);
         }
-        for (Exec e : b.locations) {
+        for (Exec e : b.locations()) {
             e.outDrops.add(b.ref);
         }
         s.replication.forget(b);
@@ -129,8 +129,8 @@ final class BlockManager {
         List<ClusterSnapshot.ValueRow> values = new ArrayList<>();
         for (Block b : blocks) {
             if (b.producer == null && b.failure == null) {
-                List<String> holders = new ArrayList<>(b.locations.size());
-                for (Exec e : b.locations) {
+                List<String> holders = new ArrayList<>(b.locations().size());
+                for (Exec e : b.locations()) {
                     holders.add(e.id);
                 }
                 values.add(new ClusterSnapshot.ValueRow(b.ref.toString(), b.broadcast, b.size, holders, b.done));

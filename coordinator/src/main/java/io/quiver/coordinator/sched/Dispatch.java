@@ -219,7 +219,7 @@ final class Dispatch {
                 }
             }
             if (!onLive) {
-                for (Exec holder : in.locations) {
+                for (Exec holder : in.locations()) {
                     if (holder.live() && !out.contains(holder.id)) {
                         out.add(holder.id);
                     }
@@ -258,9 +258,9 @@ final class Dispatch {
     }
 
     private static Placement.Input input(Block b, List<Exec> live) {
-        List<Integer> holders = new ArrayList<>(b.locations.size());
-        List<String> hosts = new ArrayList<>(b.locations.size());
-        for (Exec holder : b.locations) {
+        List<Integer> holders = new ArrayList<>(b.locations().size());
+        List<String> hosts = new ArrayList<>(b.locations().size());
+        for (Exec holder : b.locations()) {
             int idx = live.indexOf(holder);
             if (idx >= 0) {
                 holders.add(idx);
@@ -338,9 +338,9 @@ final class Dispatch {
     }
 
     private static List<Peer> locations(Block b) {
-        List<Peer> where = new ArrayList<>(b.locations.size());
+        List<Peer> where = new ArrayList<>(b.locations().size());
         if (b.done) {
-            for (Exec holder : b.locations) {
+            for (Exec holder : b.locations()) {
                 where.add(holder.peer());
             }
         }
@@ -418,7 +418,7 @@ final class Dispatch {
                     double moveHere = 0;
                     for (Block in : t.inputs) {
                         for (Block b : ShuffleInputs.launchedWith(t, in)) {
-                            if (!b.locations.contains(idle) && b.size > 0) {
+                            if (!b.locations().contains(idle) && b.size > 0) {
                                 moveHere += b.size / Placement.REMOTE_BYTES_PER_NANO;
                             }
                         }

@@ -33,6 +33,8 @@ final class Model {
     /** One executor as the leader tracks it. */
     static final class Exec {
         final String id;
+        /** The holders of a value held here only: shared by all such values ({@link Locations}). */
+        final Locations alone = Locations.alone(this);
         Link link;
         String host;
         int port;
@@ -102,7 +104,7 @@ final class Model {
         long size = -1;
         boolean done;
         Failure failure;
-        final SmallSet<Exec> locations = new SmallSet<>();
+        private Locations locations = Locations.NONE;
         /** Null while nobody waits: most values are done and read by nobody, and a leader keeps one per live ref. */
         private Waiters waiters;
         /** Lineage-free or persisted: the planner may pin work to it, so it is in the published view. */
@@ -126,6 +128,29 @@ final class Model {
             this.producer = producer;
             this.owner = owner;
             this.ownerHolds = owner != null;
+        }
+
+        /** The executors holding a copy, in the order they came. */
+        Set<Exec> locations() {
+            return locations;
+        }
+
+        /** Whether {@code e} was not a holder yet. */
+        boolean addLocation(Exec e) {
+            Locations before = locations;
+            locations = before.with(e);
+            return locations != before;
+        }
+
+        /** Whether {@code e} was a holder. */
+        boolean removeLocation(Exec e) {
+            Locations before = locations;
+            locations = before.without(e);
+            return locations != before;
+        }
+
+        void clearLocations() {
+            locations = Locations.NONE;
         }
 
         /** The tasks waiting for it, a task that reads it twice twice. */

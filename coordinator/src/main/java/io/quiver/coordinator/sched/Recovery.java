@@ -92,7 +92,7 @@ final class Recovery {
             } else if (b.failure != null) {
                 e.outDrops.add(bi.ref());
             } else {
-                if (b.locations.add(e) && b.done && b.ownerHolds) {
+                if (b.addLocation(e) && b.done && b.ownerHolds) {
                     b.owner.outDone.add(b.refDone(null)); // back in Ref.locations()
                 }
                 s.replication.stored(b, e);
@@ -201,10 +201,10 @@ final class Recovery {
     private static boolean outputsFound(Task t) {
         boolean any = false;
         for (Block b : t.outputs) {
-            if (b.locations.isEmpty() && (b.consumers > 0 || b.ownerHolds)) {
+            if (b.locations().isEmpty() && (b.consumers > 0 || b.ownerHolds)) {
                 return false;
             }
-            any |= !b.locations.isEmpty();
+            any |= !b.locations().isEmpty();
         }
         return any;
     }

@@ -56,12 +56,12 @@ final class Replication {
             if (!(b.broadcast || b.wantCopies() > 0) || !b.done || b.failure != null || b.awaitingInventory) {
                 continue;
             }
-            int missing = b.broadcast ? Integer.MAX_VALUE : b.wantCopies() - b.locations.size() - b.copying().size();
+            int missing = b.broadcast ? Integer.MAX_VALUE : b.wantCopies() - b.locations().size() - b.copying().size();
             if (missing <= 0) {
                 continue;
             }
-            List<Peer> from = new ArrayList<>(b.locations.size());
-            for (Exec holder : b.locations) {
+            List<Peer> from = new ArrayList<>(b.locations().size());
+            for (Exec holder : b.locations()) {
                 if (holder.live()) {
                     from.add(holder.peer());
                 }
@@ -77,7 +77,7 @@ final class Replication {
                 if (missing <= 0) {
                     break;
                 }
-                if (!e.live() || b.locations.contains(e) || b.copying().contains(e)
+                if (!e.live() || b.locations().contains(e) || b.copying().contains(e)
                         || failures.getOrDefault(new Target(b.ref, e.id), 0) >= MAX_ATTEMPTS) {
                     continue;
                 }

@@ -236,8 +236,8 @@ public final class Scheduler {
         List<Block> orphaned = new ArrayList<>();
         List<Block> scatters = new ArrayList<>();
         for (Block b : blocks.all()) {
-            if (b.locations.remove(e) && b.done && b.failure == null) {
-                if (b.locations.isEmpty()) {
+            if (b.removeLocation(e) && b.done && b.failure == null) {
+                if (b.locations().isEmpty()) {
                     orphaned.add(b);
                 } else if (b.ownerHolds) {
                     b.owner.outDone.add(b.refDone(null)); // Ref.locations() drops the lost executor

@@ -281,7 +281,7 @@ final class TaskGraph {
         boolean any = false;
         boolean enough = true;
         for (Block out : t.outputs) {
-            boolean there = s.recovery.unclaimed.hasBlock(out.ref) || !out.locations.isEmpty();
+            boolean there = s.recovery.unclaimed.hasBlock(out.ref) || !out.locations().isEmpty();
             any |= there;
             enough &= there || (out.consumers == 0 && !out.ownerHolds);
         }
@@ -297,7 +297,7 @@ final class TaskGraph {
             for (int i = 0; i < t.outputs.size(); i++) {
                 Block b = t.outputs.get(i);
                 for (Unclaimed.Copy copy : copies.get(i)) {
-                    b.locations.add(copy.holder());
+                    b.addLocation(copy.holder());
                     b.size = copy.size();
                     if (copy.bucketRows() != null) {
                         b.bucketRows = copy.bucketRows();
@@ -334,7 +334,7 @@ final class TaskGraph {
         }
         Block b = new Block(ref, null, null);
         for (Unclaimed.Copy copy : copies) {
-            b.locations.add(copy.holder());
+            b.addLocation(copy.holder());
             b.size = copy.size();
             if (copy.bucketRows() != null) {
                 b.bucketRows = copy.bucketRows();
@@ -385,7 +385,7 @@ final class TaskGraph {
         t.state = TaskState.DONE;
         for (Block out : t.outputs) {
             out.done = true;
-            out.locations.clear();
+            out.clearLocations();
         }
         releaseInputs(t);
     }
@@ -454,7 +454,7 @@ final class TaskGraph {
             if (t.state == TaskState.DONE) {
                 // A second copy (the task ran twice: before and after a leader change); keep it as a replica.
                 for (int i = 0; i < t.outputs.size() && i < r.outputs().size(); i++) {
-                    t.outputs.get(i).locations.add(e);
+                    t.outputs.get(i).addLocation(e);
                 }
                 continue;
             }
@@ -476,7 +476,7 @@ final class TaskGraph {
                 BlockInfo info = i < r.outputs().size() ? r.outputs().get(i) : null;
                 b.size = info == null ? -1 : info.size();
                 b.bucketRows = info == null ? null : info.bucketRows();
-                b.locations.add(e);
+                b.addLocation(e);
             }
             finish(t, t.outputs.size() == 1 ? r.inline() : null);
         }
@@ -509,10 +509,10 @@ final class TaskGraph {
         if (!in.done) {
             return true;
         }
-        if (in.locations.isEmpty()) {
+        if (in.locations().isEmpty()) {
             return false;
         }
-        for (Exec holder : in.locations) {
+        for (Exec holder : in.locations()) {
             if (holder.live()) {
                 return false;
             }
@@ -625,15 +625,15 @@ final class TaskGraph {
      */
     void forgetAbsentCopy(Exec e, Failure f) {
         Block b = f.missing() == null ? null : s.blocks.get(f.missing());
-        if (b == null || !b.locations.remove(e)) {
+        if (b == null || !b.removeLocation(e)) {
             return;
         }
         s.outbox.viewChanged();
-        log.debug("executor {} no longer holds {}; {} other copies", e.id, b.ref, b.locations.size());
+        log.debug("executor {} no longer holds {}; {} other copies", e.id, b.ref, b.locations().size());
         if (!b.done || b.failure != null) {
             return;
         }
-        if (!b.locations.isEmpty()) {
+        if (!b.locations().isEmpty()) {
             if (b.ownerHolds) {
                 b.owner.outDone.add(b.refDone(null)); // Ref.locations() drops that executor
             }
@@ -700,7 +700,7 @@ final class TaskGraph {
             if (f != null) {
                 // It stays done, but the outputs that were lost cannot come back: their readers fail.
                 for (Block out : t.outputs) {
-                    if (out.locations.isEmpty()) {
+                    if (out.locations().isEmpty()) {
                         failBlock(out, f);
                     }
                 }
@@ -711,7 +711,7 @@ final class TaskGraph {
             reset.add(t);
             revive(t);
             for (Block out : t.outputs) {
-                if (out.locations.isEmpty()) {
+                if (out.locations().isEmpty()) {
                     out.done = false;
                     waitAgain(t, out, reset);
                 }
@@ -733,7 +733,7 @@ final class TaskGraph {
                     if (!held) {
                         work.add(in.producer);
                     }
-                } else if (in.producer != null && in.done && in.locations.isEmpty()) {
+                } else if (in.producer != null && in.done && in.locations().isEmpty()) {
                     work.add(in.producer);
                 }
             }
@@ -786,12 +786,12 @@ final class TaskGraph {
     private void revive(Task t) {
         for (Block out : t.outputs) {
             if (s.blocks.putBack(out)) {
-                out.locations.clear(); // its executors were told to drop it
+                out.clearLocations(); // its executors were told to drop it
                 // A copy reported after the drop (one a reader had fetched, say) is still that value.
                 List<Unclaimed.Copy> copies = s.recovery.unclaimed.takeBlock(out.ref);
                 if (copies != null) {
                     for (Unclaimed.Copy copy : copies) {
-                        out.locations.add(copy.holder());
+                        out.addLocation(copy.holder());
                         out.size = copy.size();
                         if (copy.bucketRows() != null) {
                             out.bucketRows = copy.bucketRows();
