@@ -75,7 +75,7 @@ final class Admission {
         for (HoldPins.Pin pin : pins) {
             Block b = s.blocks.get(pin.ref());
             if (b != null && b.owner == c && b.producer == null) {
-                b.spread().pinnedOn = List.copyOf(pin.on());
+                b.extras().pinnedOn = List.copyOf(pin.on());
             }
         }
     }
@@ -225,7 +225,7 @@ final class Admission {
     void onReplicate(Client c, Message.ReplicateRequest req) {
         Block b = s.blocks.get(req.ref());
         String why = b == null || b.owner != c ? "ref " + req.ref() + " is not a live ref of this client (closed, or"
-                + " never made)" : b.failure != null ? "ref " + req.ref() + " failed: " + b.failure.message()
+                + " never made)" : b.failure() != null ? "ref " + req.ref() + " failed: " + b.failure().message()
                 : !b.done ? "ref " + req.ref() + " is not done yet; wait for it (Ref.result()) before replicating it"
                 : null;
         if (why != null) {
@@ -235,7 +235,7 @@ final class Admission {
         if (req.copies() == Integer.MAX_VALUE) {
             b.broadcast = true;
         } else {
-            b.spread().wantCopies = Math.max(b.wantCopies(), req.copies());
+            b.extras().wantCopies = Math.max(b.wantCopies(), req.copies());
         }
         b.pinnable = true;
         s.outbox.viewChanged();
@@ -334,12 +334,12 @@ final class Admission {
             for (String target : h.pendingTargets()) {
                 Exec e = s.executors.get(target);
                 if (e == null || !b.locations().contains(e)) {
-                    b.spread().expected.add(target);
+                    b.extras().expected.add(target);
                 }
             }
             if (s.recovery.active()) {
                 // Executors may still register with their copies: decide when recovery ends.
-                b.awaitingInventory = true;
+                b.extras().awaitingInventory = true;
                 // Unregistered targets are dropped from expected then too.
                 if (b.expected().isEmpty() && !b.locations().isEmpty()) {
                     settleHeld(b);
@@ -353,7 +353,7 @@ final class Admission {
 
     /** A held ref is done once its copies are known and no pending target remains; lost if none is left. */
     void settleHeld(Block b) {
-        b.awaitingInventory = false;
+        b.awaitingInventory(false);
         if (b.done || !b.expected().isEmpty()) {
             return;
         }
@@ -436,15 +436,15 @@ final class Admission {
             }
         }
         Block b = new Block(req.ref(), null, c);
-        b.spread().scatterReqSize = req.size();
+        b.extras().scatterReqSize = req.size();
         b.size = req.size();
         b.broadcast = req.mode() == ScatterRequest.BROADCAST;
         b.pinnable = true;
         if (req.mode() == ScatterRequest.ON) {
-            b.spread().pinnedOn = targets.stream().map(e -> e.id).toList();
+            b.extras().pinnedOn = targets.stream().map(e -> e.id).toList();
         }
         for (Exec e : targets) {
-            b.spread().expected.add(e.id);
+            b.extras().expected.add(e.id);
             e.reserved += req.size();
         }
         s.blocks.put(b);
@@ -477,7 +477,7 @@ final class Admission {
                 s.observed.broadcastBytes += Math.max(0, info.size());
             }
             s.replication.stored(b, e);
-            if (copied && b.failure == null && b.ownerHolds) {
+            if (copied && b.failure() == null && b.ownerHolds) {
                 b.owner.outDone.add(b.refDone(null)); // a copy made after it was done: Ref.locations() grows
             }
             if (b.size < 0) {
@@ -486,7 +486,7 @@ final class Admission {
             if (b.pinnable) {
                 s.outbox.viewChanged();
             }
-            if (!b.awaitingInventory) {
+            if (!b.awaitingInventory()) {
                 scatterProgress(b);
             }
         }

@@ -128,7 +128,7 @@ final class BlockManager {
     List<ClusterSnapshot.ValueRow> valueRows() {
         List<ClusterSnapshot.ValueRow> values = new ArrayList<>();
         for (Block b : blocks) {
-            if (b.producer == null && b.failure == null) {
+            if (b.producer == null && b.failure() == null) {
                 List<String> holders = new ArrayList<>(b.locations().size());
                 for (Exec e : b.locations()) {
                     holders.add(e.id);

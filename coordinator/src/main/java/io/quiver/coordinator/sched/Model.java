@@ -103,22 +103,19 @@ final class Model {
         int consumers;
         long size = -1;
         boolean done;
-        Failure failure;
         private Locations locations = Locations.NONE;
         /** Null while nobody waits: most values are done and read by nobody, and a leader keeps one per live ref. */
         private Waiters waiters;
         /** Lineage-free or persisted: the planner may pin work to it, so it is in the published view. */
         boolean pinnable;
         boolean broadcast;
-        /** Adopted from a resuming client: waits for executors' inventories until recovery ends. */
-        boolean awaitingInventory;
         /**
          * A shuffle map output: rows per bucket, as its task reported them; null when not one, or
          * not known (adopted from an inventory): then every reader is given it.
          */
         int[] bucketRows;
-        /** Null until the value is scattered, pinned or copied: a task's output is none of these. */
-        private Spread spread;
+        /** Null until the value fails, or is scattered, pinned or copied: most task outputs never are. */
+        private BlockExtras extras;
         /** Its place in its owner's {@link OwnedRefs}, while the owner holds it. */
         Block prevOwned;
         Block nextOwned;
@@ -176,12 +173,28 @@ final class Model {
             return true;
         }
 
-        /** Its scatter and copy bookkeeping, made on first use: for writers. */
-        Spread spread() {
-            if (spread == null) {
-                spread = new Spread();
+        /** Its failure, scatter and copy bookkeeping, made on first use: for writers. */
+        BlockExtras extras() {
+            if (extras == null) {
+                extras = new BlockExtras();
             }
-            return spread;
+            return extras;
+        }
+
+        /** Why it will never be there (its task failed, or every copy is gone for good); null otherwise. */
+        Failure failure() {
+            return extras == null ? null : extras.failure;
+        }
+
+        /** Adopted from a resuming client: waits for executors' inventories until recovery ends. */
+        boolean awaitingInventory() {
+            return extras != null && extras.awaitingInventory;
+        }
+
+        void awaitingInventory(boolean awaiting) {
+            if (awaiting || extras != null) {
+                extras().awaitingInventory = awaiting;
+            }
         }
 
         /**
@@ -189,22 +202,22 @@ final class Model {
          * {@code size} reserved.
          */
         Set<Exec> copying() {
-            return spread == null ? Collections.emptySet() : spread.copying;
+            return extras == null ? Collections.emptySet() : extras.copying;
         }
 
         /** Scatter only: the targets (by id) still to store it. */
         Set<String> expected() {
-            return spread == null ? Collections.emptySet() : spread.expected;
+            return extras == null ? Collections.emptySet() : extras.expected;
         }
 
         /** Scatter only: the bytes reserved on each target it waits for. */
         long scatterReqSize() {
-            return spread == null ? 0 : spread.scatterReqSize;
+            return extras == null ? 0 : extras.scatterReqSize;
         }
 
         /** Copies asked for by {@code replicate} (0: none; a broadcast has one on every executor). */
         int wantCopies() {
-            return spread == null ? 0 : spread.wantCopies;
+            return extras == null ? 0 : extras.wantCopies;
         }
 
         /**
@@ -212,10 +225,11 @@ final class Model {
          * empty for every other kind of value.
          */
         List<String> pinnedOn() {
-            return spread == null ? List.of() : spread.pinnedOn;
+            return extras == null ? List.of() : extras.pinnedOn;
         }
 
         RefDone refDone(byte[] inline) {
+            Failure failure = failure();
             if (failure != null) {
                 return new RefDone(ref, -1, List.of(), null, failure);
             }
@@ -227,8 +241,10 @@ final class Model {
         }
     }
 
-    /** What only a scattered, pinned or copied value needs: see the {@link Block} methods that read it. */
-    static final class Spread {
+    /** What only a failed, scattered, pinned or copied value needs: see the {@link Block} methods that read it. */
+    static final class BlockExtras {
+        Failure failure;
+        boolean awaitingInventory;
         final SmallSet<Exec> copying = new SmallSet<>();
         final SmallSet<String> expected = new SmallSet<>();
         long scatterReqSize;

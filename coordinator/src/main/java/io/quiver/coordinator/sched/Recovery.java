@@ -89,7 +89,7 @@ final class Recovery {
             Block b = s.blocks.get(bi.ref());
             if (b == null) {
                 unclaimed.block(bi.ref(), e, bi.size(), bi.bucketRows(), now);
-            } else if (b.failure != null) {
+            } else if (b.failure() != null) {
                 e.outDrops.add(bi.ref());
             } else {
                 if (b.addLocation(e) && b.done && b.ownerHolds) {
@@ -105,7 +105,7 @@ final class Recovery {
                 if (b.expected().remove(e.id)) {
                     e.reserved -= b.scatterReqSize();
                 }
-                if (b.producer == null && !b.awaitingInventory) {
+                if (b.producer == null && !b.awaitingInventory()) {
                     s.admission.scatterProgress(b);
                 } else if (b.producer != null) {
                     producers.add(b.producer);
@@ -233,7 +233,7 @@ final class Recovery {
         });
         parked.clear();
         for (Block b : List.copyOf(s.blocks.all())) {
-            if (b.producer == null && !b.done && b.failure == null) {
+            if (b.producer == null && !b.done && b.failure() == null) {
                 b.expected().removeIf(id -> !s.executors.knows(id));
                 s.admission.settleHeld(b);
             }

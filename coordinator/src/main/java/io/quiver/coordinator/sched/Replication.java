@@ -53,7 +53,7 @@ final class Replication {
         }
         dirty = false;
         for (Block b : blocks) {
-            if (!(b.broadcast || b.wantCopies() > 0) || !b.done || b.failure != null || b.awaitingInventory) {
+            if (!(b.broadcast || b.wantCopies() > 0) || !b.done || b.failure() != null || b.awaitingInventory()) {
                 continue;
             }
             int missing = b.broadcast ? Integer.MAX_VALUE : b.wantCopies() - b.locations().size() - b.copying().size();
@@ -87,7 +87,7 @@ final class Replication {
                             + " there; tasks placed there fetch it as an input", b.ref, size, e.id, e.free());
                     continue;
                 }
-                b.spread().copying.add(e);
+                b.extras().copying.add(e);
                 missing--;
                 e.reserved += size;
                 // Spread the copies over the holders: each target starts with another one.

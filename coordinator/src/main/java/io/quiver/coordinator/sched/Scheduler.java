@@ -236,7 +236,7 @@ public final class Scheduler {
         List<Block> orphaned = new ArrayList<>();
         List<Block> scatters = new ArrayList<>();
         for (Block b : blocks.all()) {
-            if (b.removeLocation(e) && b.done && b.failure == null) {
+            if (b.removeLocation(e) && b.done && b.failure() == null) {
                 if (b.locations().isEmpty()) {
                     orphaned.add(b);
                 } else if (b.ownerHolds) {

@@ -7,11 +7,12 @@ import java.util.Iterator;
 import java.util.NoSuchElementException;
 
 /**
- * An insertion-ordered set for the small sets a scattered or copied value carries (the executors
- * a scatter still waits for, the copies being made, see {@link Model.Spread}): most have one or two
- * members, so a lone member is kept in a field and only two or more take an array. Empty or with
- * one member it costs 24 bytes, with two 48, where a {@code LinkedHashSet} costs about 72, 190 and
- * 230. Membership is a scan: fine for sets bounded by the number of executors. Confined to the scheduler loop, like the {@link Model.Block} it belongs to.
+ * An insertion-ordered set for the small sets a scattered or copied value carries (the executors a
+ * scatter still waits for, the copies being made, see {@link Model.BlockExtras}): most have one or
+ * two members, so a lone member is kept in a field and only two or more take an array. Empty or
+ * with one member it costs 24 bytes, with two 48, where a {@code LinkedHashSet} costs about 72, 190
+ * and 230. Membership is a scan: fine for sets bounded by the number of executors. Confined to the
+ * scheduler loop, like the {@link Model.Block} it belongs to.
  */
 final class SmallSet<T> extends AbstractSet<T> {
     /** The member while there is one only. */

@@ -220,8 +220,8 @@ final class TaskGraph {
             if (t.missingInput) {
                 continue;
             }
-            if (in.failure != null) {
-                inputFailure = in.failure;
+            if (in.failure() != null) {
+                inputFailure = in.failure();
             } else if (!in.done) {
                 t.unresolved++;
             }
@@ -369,8 +369,8 @@ final class TaskGraph {
         t.state = TaskState.FAILED;
         for (Block out : t.outputs) {
             out.done = true;
-            out.failure = new Failure(Failure.TASK, "io.quiver.QuiverException", "cancelled: released before it ran",
-                    null, s.leaderId, 0);
+            out.extras().failure = new Failure(Failure.TASK, "io.quiver.QuiverException",
+                    "cancelled: released before it ran", null, s.leaderId, 0);
         }
         releaseInputs(t);
     }
@@ -630,7 +630,7 @@ final class TaskGraph {
         }
         s.outbox.viewChanged();
         log.debug("executor {} no longer holds {}; {} other copies", e.id, b.ref, b.locations().size());
-        if (!b.done || b.failure != null) {
+        if (!b.done || b.failure() != null) {
             return;
         }
         if (!b.locations().isEmpty()) {
@@ -661,7 +661,7 @@ final class TaskGraph {
             t.unresolved = 0;
             boolean inputLost = false;
             for (Block in : t.inputs) {
-                if (in.failure != null) {
+                if (in.failure() != null) {
                     inputLost = true;
                 } else if (!in.done) {
                     t.unresolved++;
@@ -689,8 +689,8 @@ final class TaskGraph {
             }
             Failure f = t.missingInput ? t.inputFailure() : null; // adopted done without an input it names
             for (Block in : t.inputs) {
-                if (in.failure != null) {
-                    f = in.failure;
+                if (in.failure() != null) {
+                    f = in.failure();
                 } else if (!s.blocks.holds(in) && in.producer == null) {
                     f = new Failure(Failure.LOST, "io.quiver.DataLostException", "cannot recompute " + t.id
                             + ": its input " + in.ref + " was released and has no lineage (a scattered value)", null,
@@ -837,7 +837,7 @@ final class TaskGraph {
             releaseInputs(x);
             for (Block out : x.outputs) {
                 out.done = true;
-                out.failure = f;
+                out.extras().failure = f;
                 if (out.ownerHolds) {
                     out.owner.outDone.add(out.refDone(null));
                 }
@@ -847,7 +847,7 @@ final class TaskGraph {
     }
 
     void failBlock(Block b, Failure f) {
-        if (b.failure != null) {
+        if (b.failure() != null) {
             return;
         }
         for (String id : b.expected()) {
@@ -858,8 +858,8 @@ final class TaskGraph {
         }
         b.expected().clear();
         b.done = true;
-        b.failure = f;
-        b.awaitingInventory = false;
+        b.extras().failure = f;
+        b.awaitingInventory(false);
         if (b.ownerHolds) {
             b.owner.outDone.add(b.refDone(null));
         }
