@@ -217,7 +217,7 @@ final class Admission {
                 t.onExecutor = false;
             }
             s.tasks.failTask(t, new Failure(Failure.CANCELLED, "java.util.concurrent.CancellationException", "task " + t.id
-                    + " was cancelled by its client", null, s.leaderId, t.attempts));
+                    + " was cancelled by its client", null, s.leaderId, t.attempts()));
         }
     }
 

@@ -106,7 +106,7 @@ final class BlockManager {
         }
         s.replication.forget(b);
         s.executors.unreserve(b.expected(), b.scatterReqSize());
-        if (b.producer != null && b.producer.shuffle != null) {
+        if (b.producer != null && b.producer.shuffle() != null) {
             // A shuffle dependency's readers are done: its map outputs go once nobody else reads them.
             s.tasks.releaseInputs(b.producer);
         }

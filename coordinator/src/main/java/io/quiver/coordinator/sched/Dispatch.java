@@ -91,7 +91,7 @@ final class Dispatch {
             if (t.state != TaskState.WAITING || t.unresolved == 0 || t.missingInput || t.heldBack) {
                 continue;
             }
-            if (t.shuffleBucket() >= 0 || t.shuffle != null) {
+            if (t.shuffleBucket() >= 0 || t.shuffle() != null) {
                 // A shuffle reader waits for its map outputs' summaries: sent ahead, it would carry
                 // (and fetch) every map output, not only those holding rows for its bucket. A shuffle
                 // dependency is never placed: it completes on the leader.

@@ -266,18 +266,12 @@ final class Model {
         boolean onExecutor;
         boolean ahead;
         int unresolved;
-        int attempts;
         /** Re-sent by a client still resuming: not placed before its resume ends (see Message.Resume). */
         boolean heldBack;
         /** An input ref was unknown when it was added (released, no lineage): it can be adopted, never run. */
         boolean missingInput;
         /** Its outputs, in order, set once when it is added (immutable: most tasks have one). */
         List<Block> outputs = List.of();
-        /**
-         * Non-null only for a shuffle dependency's own task (never placed: it finishes on the leader
-         * once its map outputs are done), which stands for M map outputs to each of R readers.
-         */
-        ShuffleInputs shuffle;
         /** Null while every field of it has its default: most tasks are plain submits that run once. */
         private TaskExtras extras;
 
@@ -310,6 +304,19 @@ final class Model {
                 extras = new TaskExtras();
             }
             return extras;
+        }
+
+        /**
+         * Non-null only for a shuffle dependency's own task (never placed: it finishes on the leader
+         * once its map outputs are done), which stands for M map outputs to each of R readers.
+         */
+        ShuffleInputs shuffle() {
+            return extras == null ? null : extras.shuffle;
+        }
+
+        /** Runs started so far beyond the first (re-placed after a loss, retried, recomputed). */
+        int attempts() {
+            return extras == null ? 0 : extras.attempts;
         }
 
         /** Where the planner pins this task (holders of its non-broadcast pinned inputs); empty: anywhere. */
@@ -372,6 +379,8 @@ final class Model {
 
     /** What only some tasks need: see the {@link Task} methods that read it. */
     static final class TaskExtras {
+        ShuffleInputs shuffle;
+        int attempts;
         List<String> pinnedTo = List.of();
         List<String> crashedOn = List.of();
         int fetchRetries;

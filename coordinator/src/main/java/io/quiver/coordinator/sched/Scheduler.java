@@ -229,7 +229,7 @@ public final class Scheduler {
             t.onExecutor = false;
             t.ahead = false;
             t.state = TaskState.WAITING;
-            t.attempts++;
+            t.extras().attempts++;
         }
         // First take the executor out of every location, then decide: a task's outputs are then all
         // seen as lost together, and it is recomputed once, not failed for its second output.
@@ -268,7 +268,7 @@ public final class Scheduler {
             tasks.failTask(t, new Failure(Failure.TASK, "io.quiver.QuiverException", "task " + t.id + " was running on "
                     + "executors " + t.crashedOn() + " when each of them died; it is marked bad and not tried again"
                     + " (it may be what kills them: check its memory use, native code and System.exit calls)",
-                    null, e.id, t.attempts));
+                    null, e.id, t.attempts()));
         }
         tasks.reschedule(reset);
     }

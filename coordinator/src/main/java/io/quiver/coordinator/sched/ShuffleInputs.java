@@ -43,7 +43,7 @@ final class ShuffleInputs {
 
     /** The dependency task behind a value a reduce task reads, or null if {@code in} is an ordinary value. */
     static ShuffleInputs of(Block in) {
-        return in.producer == null ? null : in.producer.shuffle;
+        return in.producer == null ? null : in.producer.shuffle();
     }
 
     /** Map outputs changed (finished again after a loss): the index is built anew when next asked. */

@@ -158,7 +158,7 @@ final class TaskGraph {
      */
     Task addShuffleDep(RefId ref, Fn fn, List<Arg> mapArgs) {
         Task t = new Task(ref, fn, mapArgs, null);
-        t.shuffle = new ShuffleInputs(t);
+        t.extras().shuffle = new ShuffleInputs(t);
         fn.tasks++;
         tasks.put(t);
         if (s.admission.resumingNow() != null) {
@@ -177,14 +177,14 @@ final class TaskGraph {
      * completes at once, on the leader, and wakes its readers.
      */
     void makeReady(Task t) {
-        if (t.shuffle == null) {
+        if (t.shuffle() == null) {
             ready.add(t);
             return;
         }
         if (t.state != TaskState.WAITING || t.unresolved != 0 || t.missingInput || t.inputFailure() != null) {
             return;
         }
-        t.shuffle.invalidate();
+        t.shuffle().invalidate();
         finish(t, null);
     }
 
@@ -232,7 +232,7 @@ final class TaskGraph {
             t.unresolved = Integer.MAX_VALUE / 2; // never ready; settled below or by the caller
         } else if (t.unresolved == 0) {
             makeReady(t);
-        } else if (t.shuffle == null) {
+        } else if (t.shuffle() == null) {
             s.dispatch.tryAhead(t);
         }
     }
@@ -273,7 +273,7 @@ final class TaskGraph {
      * done), its failure, or its run in progress. Returns false if there is nothing to adopt.
      */
     boolean adopt(Task t) {
-        if (s.recovery.unclaimed.isEmpty() || t.finished() || t.shuffle != null) {
+        if (s.recovery.unclaimed.isEmpty() || t.finished() || t.shuffle() != null) {
             return false;
         }
         // Every output is there, or at least one is and those missing are needed by nobody (dropped
@@ -522,13 +522,13 @@ final class TaskGraph {
 
     static Failure withExecutor(Failure f, Exec e, Task t) {
         String kind = f.inputAbsent() ? Failure.LOST : f.kind();
-        return new Failure(kind, f.type(), f.message(), f.stack(), e.id, t.attempts + 1);
+        return new Failure(kind, f.type(), f.message(), f.stack(), e.id, t.attempts() + 1);
     }
 
     /** Marks a task done with the locations its outputs have; wakes its waiters and tells its owner. */
     void finish(Task t, byte[] inline) {
         t.state = TaskState.DONE;
-        if (t.shuffle == null) {
+        if (t.shuffle() == null) {
             s.observed.tasksFinished++;
         }
         if (t.job() != null) {
@@ -556,7 +556,7 @@ final class TaskGraph {
                 }
             }
         }
-        if (t.shuffle != null) {
+        if (t.shuffle() != null) {
             // Its output is its inputs: they stay until its readers are done (BlockManager#maybeDrop).
             return;
         }
@@ -599,13 +599,13 @@ final class TaskGraph {
             // Adopted as running although an input was unknown: it cannot run anywhere else.
             failTask(t, new Failure(Failure.LOST, "io.quiver.DataLostException", "task " + t.id + " must run again"
                     + " but one of its inputs is unknown to leader " + s.leaderId + " (released, with no lineage left)",
-                    null, s.leaderId, t.attempts));
+                    null, s.leaderId, t.attempts()));
             return;
         }
         Dispatch.unassign(t);
         t.state = TaskState.WAITING;
         recallAhead(t);
-        t.attempts++;
+        t.extras().attempts++;
         t.unresolved = 0;
         for (Block in : t.inputs) {
             if (!in.done) {
@@ -694,7 +694,7 @@ final class TaskGraph {
                 } else if (!s.blocks.holds(in) && in.producer == null) {
                     f = new Failure(Failure.LOST, "io.quiver.DataLostException", "cannot recompute " + t.id
                             + ": its input " + in.ref + " was released and has no lineage (a scattered value)", null,
-                            s.leaderId, t.attempts);
+                            s.leaderId, t.attempts());
                 }
             }
             if (f != null) {
@@ -707,7 +707,7 @@ final class TaskGraph {
                 continue;
             }
             t.state = TaskState.WAITING;
-            t.attempts++;
+            t.extras().attempts++;
             reset.add(t);
             revive(t);
             for (Block out : t.outputs) {
@@ -722,7 +722,7 @@ final class TaskGraph {
                     // Dropped once consumed: its executors freed it, so it must be produced again.
                     revive(in.producer);
                 }
-                if (t.shuffle == null || !in.waiters().contains(t)) {
+                if (t.shuffle() == null || !in.waiters().contains(t)) {
                     // (A shuffle dependency that completed still holds its map outputs: not twice.)
                     in.consumers++;
                     in.addWaiter(t);
@@ -746,9 +746,9 @@ final class TaskGraph {
      */
     private void waitAgain(Task t, Block out, List<Task> reset) {
         for (Task w : out.waiters()) {
-            if (w.shuffle != null && w.state == TaskState.DONE) {
+            if (w.shuffle() != null && w.state == TaskState.DONE) {
                 w.state = TaskState.WAITING;
-                w.attempts++;
+                w.extras().attempts++;
                 reset.add(w);
                 w.unresolved = 0;
                 for (Block in : w.inputs) {
@@ -819,16 +819,16 @@ final class TaskGraph {
         while (!work.isEmpty()) {
             Task x = work.poll();
             // A completed shuffle dependency fails too: its readers read the map output that failed.
-            if (x.finished() && (x.shuffle == null || x.state == TaskState.FAILED)) {
+            if (x.finished() && (x.shuffle() == null || x.state == TaskState.FAILED)) {
                 continue;
             }
             if (x.state == TaskState.QUEUED) {
                 x.exec.queue.remove(x);
-            } else if (x.state == TaskState.WAITING && x.shuffle == null) {
+            } else if (x.state == TaskState.WAITING && x.shuffle() == null) {
                 ready.remove(x);
             }
             x.state = TaskState.FAILED;
-            if (x.shuffle == null) {
+            if (x.shuffle() == null) {
                 s.observed.tasksFailed++;
             }
             if (x.job() != null) {
@@ -890,6 +890,7 @@ final class TaskGraph {
         return new Failure(Failure.TASK, "io.quiver.QuiverException", "task " + t.id + " may run only on executors "
                 + t.restrictTo() + " (Submit.on) and none of them is in the cluster; live executors: "
                 + s.executors.aliveIds()
-                + ". Name live executors, or add allowOthers(true) to make it a preference", null, s.leaderId, t.attempts);
+                + ". Name live executors, or add allowOthers(true) to make it a preference", null, s.leaderId,
+                t.attempts());
     }
 }
