@@ -169,7 +169,7 @@ final class Admission {
                 continue;
             }
             Task t = s.tasks.addTask(spec.out(), List.of(spec.out()), fn, spec.args(), c, false);
-            c.owned.addAll(t.outputs);
+            c.owned.addAll(t.outputs());
             added.add(t);
             applyOptions(t, spec.options());
         }
@@ -292,7 +292,7 @@ final class Admission {
             }
             if (!TaskGraph.stillWanted(t)) {
                 s.tasks.dormant(t);
-                t.outputs.forEach(s.blocks::maybeDrop);
+                t.outputs().forEach(s.blocks::maybeDrop);
             } else {
                 s.tasks.adopt(t); // again: an output that only a reader just made dormant needed may be missing
             }

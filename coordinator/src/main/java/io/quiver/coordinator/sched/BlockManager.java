@@ -110,7 +110,7 @@ final class BlockManager {
             // A shuffle dependency's readers are done: its map outputs go once nobody else reads them.
             s.tasks.releaseInputs(b.producer);
         }
-        if (b.producer != null && holdsNone(b.producer.outputs)) {
+        if (b.producer != null && holdsNone(b.producer.outputs())) {
             s.tasks.forget(b.producer);
         }
     }

@@ -117,7 +117,7 @@ final class Dispatch {
             }
             t.ahead = true;
             assign(t, target);
-            for (Block out : t.outputs) {
+            for (Block out : t.outputs()) {
                 work.addAll(out.waiters());
             }
         }
@@ -176,7 +176,7 @@ final class Dispatch {
             int chosen = candidates.get(Placement.choose(candidates, inputsOf(t, live))).index();
             load[chosen]++;
             assign(t, live.get(chosen));
-            for (Block out : t.outputs) {
+            for (Block out : t.outputs()) {
                 for (Task w : out.waiters()) {
                     tryAhead(w);
                 }
@@ -440,7 +440,7 @@ final class Dispatch {
      * so moving this task elsewhere would leave it waiting forever.
      */
     private static boolean feedsAheadTasks(Task t) {
-        for (Block out : t.outputs) {
+        for (Block out : t.outputs()) {
             for (Task w : out.waiters()) {
                 if (w.ahead && w.exec == t.exec && (w.state == TaskState.QUEUED || w.state == TaskState.LAUNCHED)) {
                     return true;

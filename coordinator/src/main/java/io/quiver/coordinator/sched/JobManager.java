@@ -144,10 +144,10 @@ final class JobManager {
                 added.add(t);
                 t.extras().pinnedTo = spec.preferredExecutors();
                 if (owned) {
-                    c.owned.addAll(t.outputs);
+                    c.owned.addAll(t.outputs());
                 }
                 if (p != null) {
-                    for (Block b : t.outputs) {
+                    for (Block b : t.outputs()) {
                         b.pinnable = true;
                     }
                     s.outbox.viewChanged();
@@ -174,7 +174,7 @@ final class JobManager {
             Task t = added.get(i);
             if (!t.finished() && !t.heldBack && !TaskGraph.stillWanted(t)) {
                 s.tasks.dormant(t);
-                t.outputs.forEach(s.blocks::maybeDrop);
+                t.outputs().forEach(s.blocks::maybeDrop);
             }
         }
         s.admission.reply(c, new JobReply(job.reqId(), results, persisted, persistedNodes, ""));

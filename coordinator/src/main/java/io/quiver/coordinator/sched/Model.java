@@ -270,8 +270,8 @@ final class Model {
         boolean heldBack;
         /** An input ref was unknown when it was added (released, no lineage): it can be adopted, never run. */
         boolean missingInput;
-        /** Its outputs, in order, set once when it is added (immutable: most tasks have one). */
-        List<Block> outputs = List.of();
+        /** Its first output; a task with more keeps them all in its {@link TaskExtras}. */
+        private Block output;
         /** Null while every field of it has its default: most tasks are plain submits that run once. */
         private TaskExtras extras;
 
@@ -286,13 +286,26 @@ final class Model {
             return state == TaskState.DONE || state == TaskState.FAILED;
         }
 
+        /** Its outputs, in order (immutable: most tasks have one, and keep no list for it). */
+        List<Block> outputs() {
+            return extras == null || extras.outputs == null ? List.of(output) : extras.outputs;
+        }
+
+        /** Sets its outputs, once, when it is added. */
+        void outputs(List<Block> outputs) {
+            output = outputs.get(0);
+            if (outputs.size() > 1) {
+                extras().outputs = List.copyOf(outputs);
+            }
+        }
+
         /** The refs of its outputs, in order. */
         List<RefId> outs() {
-            if (outputs.size() == 1) {
-                return List.of(outputs.get(0).ref);
+            if (extras == null || extras.outputs == null) {
+                return List.of(output.ref);
             }
-            List<RefId> refs = new ArrayList<>(outputs.size());
-            for (Block b : outputs) {
+            List<RefId> refs = new ArrayList<>(extras.outputs.size());
+            for (Block b : extras.outputs) {
                 refs.add(b.ref);
             }
             return refs;
@@ -379,6 +392,8 @@ final class Model {
 
     /** What only some tasks need: see the {@link Task} methods that read it. */
     static final class TaskExtras {
+        /** Null for a task with one output. */
+        List<Block> outputs;
         ShuffleInputs shuffle;
         int attempts;
         List<String> pinnedTo = List.of();

@@ -200,7 +200,7 @@ final class Recovery {
 
     private static boolean outputsFound(Task t) {
         boolean any = false;
-        for (Block b : t.outputs) {
+        for (Block b : t.outputs()) {
             if (b.locations().isEmpty() && (b.consumers > 0 || b.ownerHolds)) {
                 return false;
             }

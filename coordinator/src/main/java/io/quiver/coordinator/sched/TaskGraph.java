@@ -134,16 +134,12 @@ final class TaskGraph {
             t.heldBack = true;
             s.admission.resumingNow().resumed.add(t);
         }
-        if (outs.size() == 1) {
-            t.outputs = List.of(new Block(outs.get(0), t, owner));
-        } else {
-            List<Block> outputs = new ArrayList<>(outs.size());
-            for (RefId out : outs) {
-                outputs.add(new Block(out, t, owner));
-            }
-            t.outputs = List.copyOf(outputs);
+        List<Block> outputs = new ArrayList<>(outs.size());
+        for (RefId out : outs) {
+            outputs.add(new Block(out, t, owner));
         }
-        t.outputs.forEach(s.blocks::put);
+        t.outputs(outputs);
+        outputs.forEach(s.blocks::put);
         linkInputs(t);
         if (adoptNow) {
             adoptOrSettle(t);
@@ -167,7 +163,7 @@ final class TaskGraph {
         }
         Block b = new Block(ref, t, null);
         s.blocks.put(b);
-        t.outputs = List.of(b);
+        t.outputs(List.of(b));
         linkInputs(t);
         return t;
     }
@@ -280,22 +276,23 @@ final class TaskGraph {
         // once their readers were done).
         boolean any = false;
         boolean enough = true;
-        for (Block out : t.outputs) {
+        for (Block out : t.outputs()) {
             boolean there = s.recovery.unclaimed.hasBlock(out.ref) || !out.locations().isEmpty();
             any |= there;
             enough &= there || (out.consumers == 0 && !out.ownerHolds);
         }
         if (any && enough) {
-            List<List<Unclaimed.Copy>> copies = new ArrayList<>(t.outputs.size());
-            for (Block out : t.outputs) {
+            List<List<Unclaimed.Copy>> copies = new ArrayList<>(t.outputs().size());
+            for (Block out : t.outputs()) {
                 List<Unclaimed.Copy> c = s.recovery.unclaimed.takeBlock(out.ref);
                 copies.add(c == null ? List.of() : c);
             }
             s.recovery.unclaimed.takeActive(t.id);
             Dispatch.unassign(t);
             ready.remove(t);
-            for (int i = 0; i < t.outputs.size(); i++) {
-                Block b = t.outputs.get(i);
+            List<Block> outputs = t.outputs();
+            for (int i = 0; i < outputs.size(); i++) {
+                Block b = outputs.get(i);
                 for (Unclaimed.Copy copy : copies.get(i)) {
                     b.addLocation(copy.holder());
                     b.size = copy.size();
@@ -354,7 +351,7 @@ final class TaskGraph {
     }
 
     static boolean stillWanted(Task t) {
-        for (Block out : t.outputs) {
+        for (Block out : t.outputs()) {
             if (out.ownerHolds || out.consumers > 0) {
                 return true;
             }
@@ -367,7 +364,7 @@ final class TaskGraph {
         Dispatch.unassign(t);
         ready.remove(t);
         t.state = TaskState.FAILED;
-        for (Block out : t.outputs) {
+        for (Block out : t.outputs()) {
             out.done = true;
             out.extras().failure = new Failure(Failure.TASK, "io.quiver.QuiverException",
                     "cancelled: released before it ran", null, s.leaderId, 0);
@@ -383,7 +380,7 @@ final class TaskGraph {
         Dispatch.unassign(t);
         ready.remove(t);
         t.state = TaskState.DONE;
-        for (Block out : t.outputs) {
+        for (Block out : t.outputs()) {
             out.done = true;
             out.clearLocations();
         }
@@ -453,8 +450,9 @@ final class TaskGraph {
             }
             if (t.state == TaskState.DONE) {
                 // A second copy (the task ran twice: before and after a leader change); keep it as a replica.
-                for (int i = 0; i < t.outputs.size() && i < r.outputs().size(); i++) {
-                    t.outputs.get(i).addLocation(e);
+                List<Block> outputs = t.outputs();
+                for (int i = 0; i < outputs.size() && i < r.outputs().size(); i++) {
+                    outputs.get(i).addLocation(e);
                 }
                 continue;
             }
@@ -471,14 +469,15 @@ final class TaskGraph {
                 Dispatch.unassign(t);
             }
             ready.remove(t);
-            for (int i = 0; i < t.outputs.size(); i++) {
-                Block b = t.outputs.get(i);
+            List<Block> outputs = t.outputs();
+            for (int i = 0; i < outputs.size(); i++) {
+                Block b = outputs.get(i);
                 BlockInfo info = i < r.outputs().size() ? r.outputs().get(i) : null;
                 b.size = info == null ? -1 : info.size();
                 b.bucketRows = info == null ? null : info.bucketRows();
                 b.addLocation(e);
             }
-            finish(t, t.outputs.size() == 1 ? r.inline() : null);
+            finish(t, outputs.size() == 1 ? r.inline() : null);
         }
     }
 
@@ -534,7 +533,7 @@ final class TaskGraph {
         if (t.job() != null) {
             s.observed.jobTask(t.job(), t.stage(), true, s.now());
         }
-        for (Block b : t.outputs) {
+        for (Block b : t.outputs()) {
             boolean wasDone = b.done;
             b.done = true;
             if (b.pinnable) {
@@ -561,7 +560,7 @@ final class TaskGraph {
             return;
         }
         releaseInputs(t);
-        for (Block b : t.outputs) {
+        for (Block b : t.outputs()) {
             s.blocks.maybeDrop(b);
         }
     }
@@ -576,7 +575,7 @@ final class TaskGraph {
         work.add(t);
         while (!work.isEmpty()) {
             Task p = work.poll();
-            for (Block out : p.outputs) {
+            for (Block out : p.outputs()) {
                 for (Task w : out.waiters()) {
                     if (!w.ahead || w.finished()) {
                         continue;
@@ -699,7 +698,7 @@ final class TaskGraph {
             }
             if (f != null) {
                 // It stays done, but the outputs that were lost cannot come back: their readers fail.
-                for (Block out : t.outputs) {
+                for (Block out : t.outputs()) {
                     if (out.locations().isEmpty()) {
                         failBlock(out, f);
                     }
@@ -710,7 +709,7 @@ final class TaskGraph {
             t.extras().attempts++;
             reset.add(t);
             revive(t);
-            for (Block out : t.outputs) {
+            for (Block out : t.outputs()) {
                 if (out.locations().isEmpty()) {
                     out.done = false;
                     waitAgain(t, out, reset);
@@ -756,7 +755,7 @@ final class TaskGraph {
                         w.unresolved++;
                     }
                 }
-                Block virtual = w.outputs.get(0);
+                Block virtual = w.outputs().get(0);
                 virtual.done = false;
                 waitAgain(w, virtual, reset);
                 continue;
@@ -784,7 +783,7 @@ final class TaskGraph {
      * and the task and its function if it was forgotten, so it can run again if no copy is left.
      */
     private void revive(Task t) {
-        for (Block out : t.outputs) {
+        for (Block out : t.outputs()) {
             if (s.blocks.putBack(out)) {
                 out.clearLocations(); // its executors were told to drop it
                 // A copy reported after the drop (one a reader had fetched, say) is still that value.
@@ -835,7 +834,7 @@ final class TaskGraph {
                 s.observed.jobTask(x.job(), x.stage(), false, s.now());
             }
             releaseInputs(x);
-            for (Block out : x.outputs) {
+            for (Block out : x.outputs()) {
                 out.done = true;
                 out.extras().failure = f;
                 if (out.ownerHolds) {
@@ -880,7 +879,7 @@ final class TaskGraph {
                 // Its reader was found done (adopted after a leader change): it need not run now, but
                 // stays lineage in case that reader's result is lost.
                 dormant(p);
-                p.outputs.forEach(s.blocks::maybeDrop);
+                p.outputs().forEach(s.blocks::maybeDrop);
             }
             s.blocks.maybeDrop(in);
         }
