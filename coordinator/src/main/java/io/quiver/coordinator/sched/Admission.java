@@ -75,7 +75,7 @@ final class Admission {
         for (HoldPins.Pin pin : pins) {
             Block b = s.blocks.get(pin.ref());
             if (b != null && b.owner == c && b.producer == null) {
-                b.pinnedOn = List.copyOf(pin.on());
+                b.extras().pinnedOn = List.copyOf(pin.on());
             }
         }
     }
@@ -169,7 +169,7 @@ final class Admission {
                 continue;
             }
             Task t = s.tasks.addTask(spec.out(), List.of(spec.out()), fn, spec.args(), c, false);
-            c.owned.addAll(t.outputs);
+            c.owned.addAll(t.outputs());
             added.add(t);
             applyOptions(t, spec.options());
         }
@@ -185,17 +185,17 @@ final class Admission {
         if (o == null || o.equals(Message.TaskOptions.NONE)) {
             return;
         }
-        t.retriesLeft = o.retries();
-        t.priority = o.priority();
+        t.extras().retriesLeft = o.retries();
+        t.extras().priority = o.priority();
         s.dispatch.prioritized |= o.priority() != 0;
         if (o.on().isEmpty()) {
             return;
         }
         if (o.allowOthers()) {
-            t.pinnedTo = o.on(); // a preference: held while one of them is live
+            t.extras().pinnedTo = o.on(); // a preference: held while one of them is live
             return;
         }
-        t.restrictTo = o.on();
+        t.extras().restrictTo = o.on();
         s.tasks.restrict(t);
     }
 
@@ -217,7 +217,7 @@ final class Admission {
                 t.onExecutor = false;
             }
             s.tasks.failTask(t, new Failure(Failure.CANCELLED, "java.util.concurrent.CancellationException", "task " + t.id
-                    + " was cancelled by its client", null, s.leaderId, t.attempts));
+                    + " was cancelled by its client", null, s.leaderId, t.attempts()));
         }
     }
 
@@ -225,7 +225,7 @@ final class Admission {
     void onReplicate(Client c, Message.ReplicateRequest req) {
         Block b = s.blocks.get(req.ref());
         String why = b == null || b.owner != c ? "ref " + req.ref() + " is not a live ref of this client (closed, or"
-                + " never made)" : b.failure != null ? "ref " + req.ref() + " failed: " + b.failure.message()
+                + " never made)" : b.failure() != null ? "ref " + req.ref() + " failed: " + b.failure().message()
                 : !b.done ? "ref " + req.ref() + " is not done yet; wait for it (Ref.result()) before replicating it"
                 : null;
         if (why != null) {
@@ -235,7 +235,7 @@ final class Admission {
         if (req.copies() == Integer.MAX_VALUE) {
             b.broadcast = true;
         } else {
-            b.wantCopies = Math.max(b.wantCopies, req.copies());
+            b.extras().wantCopies = Math.max(b.wantCopies(), req.copies());
         }
         b.pinnable = true;
         s.outbox.viewChanged();
@@ -292,13 +292,13 @@ final class Admission {
             }
             if (!TaskGraph.stillWanted(t)) {
                 s.tasks.dormant(t);
-                t.outputs.forEach(s.blocks::maybeDrop);
+                t.outputs().forEach(s.blocks::maybeDrop);
             } else {
                 s.tasks.adopt(t); // again: an output that only a reader just made dormant needed may be missing
             }
         }
         for (Task t : resumed) {
-            if (t.state == TaskState.WAITING && !t.missingInput && t.inputFailure == null) {
+            if (t.state == TaskState.WAITING && !t.missingInput && t.inputFailure() == null) {
                 if (t.unresolved == 0) {
                     s.tasks.makeReady(t);
                 } else {
@@ -328,24 +328,24 @@ final class Admission {
             List<Unclaimed.Copy> copies = s.recovery.unclaimed.takeBlock(h.ref());
             if (copies != null) {
                 for (Unclaimed.Copy copy : copies) {
-                    b.locations.add(copy.holder());
+                    b.addLocation(copy.holder());
                 }
             }
             for (String target : h.pendingTargets()) {
                 Exec e = s.executors.get(target);
-                if (e == null || !b.locations.contains(e)) {
-                    b.expected.add(target);
+                if (e == null || !b.locations().contains(e)) {
+                    b.extras().expected.add(target);
                 }
             }
             if (s.recovery.active()) {
                 // Executors may still register with their copies: decide when recovery ends.
-                b.awaitingInventory = true;
+                b.extras().awaitingInventory = true;
                 // Unregistered targets are dropped from expected then too.
-                if (b.expected.isEmpty() && !b.locations.isEmpty()) {
+                if (b.expected().isEmpty() && !b.locations().isEmpty()) {
                     settleHeld(b);
                 }
             } else {
-                b.expected.removeIf(id -> !s.executors.knows(id));
+                b.expected().removeIf(id -> !s.executors.knows(id));
                 settleHeld(b);
             }
         }
@@ -353,11 +353,11 @@ final class Admission {
 
     /** A held ref is done once its copies are known and no pending target remains; lost if none is left. */
     void settleHeld(Block b) {
-        b.awaitingInventory = false;
-        if (b.done || !b.expected.isEmpty()) {
+        b.awaitingInventory(false);
+        if (b.done || !b.expected().isEmpty()) {
             return;
         }
-        if (b.locations.isEmpty()) {
+        if (b.locations().isEmpty()) {
             s.tasks.failBlock(b, new Failure(Failure.LOST, "io.quiver.DataLostException", "no executor holds " + b.ref
                     + " after the leader change to " + s.leaderId + " (epoch " + s.epoch + "): every executor that had"
                     + " a copy is gone, and a scattered value has no lineage to recompute it; scatter it again,"
@@ -370,10 +370,10 @@ final class Admission {
     void onScatterRequest(Client c, ScatterRequest req) {
         Block known = s.blocks.get(req.ref());
         if (known != null) {
-            if (known.owner == c && known.producer == null && !known.expected.isEmpty()) {
+            if (known.owner == c && known.producer == null && !known.expected().isEmpty()) {
                 // The same request again (its plan was lost with a connection): the same targets.
                 List<Message.Peer> targets = new ArrayList<>();
-                for (String id : known.expected) {
+                for (String id : known.expected()) {
                     Exec e = s.executors.get(id);
                     if (e != null && e.live()) {
                         targets.add(e.peer());
@@ -436,15 +436,15 @@ final class Admission {
             }
         }
         Block b = new Block(req.ref(), null, c);
-        b.scatterReqSize = req.size();
+        b.extras().scatterReqSize = req.size();
         b.size = req.size();
         b.broadcast = req.mode() == ScatterRequest.BROADCAST;
         b.pinnable = true;
         if (req.mode() == ScatterRequest.ON) {
-            b.pinnedOn = targets.stream().map(e -> e.id).toList();
+            b.extras().pinnedOn = targets.stream().map(e -> e.id).toList();
         }
         for (Exec e : targets) {
-            b.expected.add(e.id);
+            b.extras().expected.add(e.id);
             e.reserved += req.size();
         }
         s.blocks.put(b);
@@ -468,16 +468,16 @@ final class Admission {
                 s.recovery.armOrphanSweep();
                 continue;
             }
-            if (b.expected.remove(e.id)) {
-                e.reserved -= b.scatterReqSize;
+            if (b.expected().remove(e.id)) {
+                e.reserved -= b.scatterReqSize();
             }
-            boolean added = b.locations.add(e);
+            boolean added = b.addLocation(e);
             boolean copied = added && b.done;
             if (added && b.broadcast) {
                 s.observed.broadcastBytes += Math.max(0, info.size());
             }
             s.replication.stored(b, e);
-            if (copied && b.failure == null && b.ownerHolds) {
+            if (copied && b.failure() == null && b.ownerHolds) {
                 b.owner.outDone.add(b.refDone(null)); // a copy made after it was done: Ref.locations() grows
             }
             if (b.size < 0) {
@@ -486,7 +486,7 @@ final class Admission {
             if (b.pinnable) {
                 s.outbox.viewChanged();
             }
-            if (!b.awaitingInventory) {
+            if (!b.awaitingInventory()) {
                 scatterProgress(b);
             }
         }
@@ -495,8 +495,8 @@ final class Admission {
             if (b != null) {
                 s.replication.failed(b, e, f.reason());
             }
-            if (b != null && b.expected.remove(e.id)) {
-                e.reserved -= b.scatterReqSize;
+            if (b != null && b.expected().remove(e.id)) {
+                e.reserved -= b.scatterReqSize();
                 s.tasks.failBlock(b, new Failure(Failure.LOST, "io.quiver.QuiverException", "storing " + f.ref() + " on "
                         + e.id + " failed: " + f.reason(), null, e.id, 1));
             }
@@ -505,10 +505,10 @@ final class Admission {
 
     /** A scattered block is ready once every target has stored it. */
     void scatterProgress(Block b) {
-        if (b.producer != null || b.done || !b.expected.isEmpty()) {
+        if (b.producer != null || b.done || !b.expected().isEmpty()) {
             return;
         }
-        if (b.locations.isEmpty()) {
+        if (b.locations().isEmpty()) {
             s.tasks.failBlock(b, new Failure(Failure.LOST, "io.quiver.DataLostException", "every target of the scatter of "
                     + b.ref + " was lost before storing it", null, s.leaderId, 0));
             return;
@@ -520,7 +520,7 @@ final class Admission {
         if (b.ownerHolds) {
             b.owner.outDone.add(b.refDone(null));
         }
-        for (Task w : b.waiters) {
+        for (Task w : b.waiters()) {
             if (w.state == TaskState.WAITING && --w.unresolved == 0) {
                 s.tasks.makeReady(w);
             }

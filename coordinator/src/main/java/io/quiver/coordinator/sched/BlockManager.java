@@ -21,17 +21,12 @@ import java.util.Map;
  */
 final class BlockManager {
     private final Scheduler s;
-    private final Map<RefId, Block> blocks = new HashMap<>();
+    private final RefTable<Block> blocks = new RefTable<>(b -> b.ref);
     /** How many of {@link #blocks} each job (by {@link JobRefs#jobOf}) has: a job is forgotten with its last. */
     private final Map<RefId, int[]> jobBlocks = new HashMap<>();
 
     BlockManager(Scheduler s) {
         this.s = s;
-    }
-
-    /** The live map, shared read-only with {@link Replication}. */
-    Map<RefId, Block> map() {
-        return blocks;
     }
 
     Block get(RefId ref) {
@@ -43,8 +38,9 @@ final class BlockManager {
         return blocks.get(b.ref) == b;
     }
 
+    /** A live view, shared read-only with {@link Replication}. */
     Collection<Block> all() {
-        return blocks.values();
+        return blocks;
     }
 
     int count() {
@@ -61,14 +57,14 @@ final class BlockManager {
     }
 
     void put(Block b) {
-        if (blocks.put(b.ref, b) == null) {
+        if (blocks.put(b) == null) {
             added(b.ref);
         }
     }
 
     /** Puts back a value that was dropped (to be produced again); false if one is there. */
     boolean putBack(Block b) {
-        if (blocks.putIfAbsent(b.ref, b) != null) {
+        if (blocks.putIfAbsent(b) != null) {
             return false;
         }
         added(b.ref);
@@ -105,16 +101,16 @@ final class BlockManager {
         if (b.owner != null) {
             b.owner.owned.remove(b);
         }
-        for (Exec e : b.locations) {
+        for (Exec e : b.locations()) {
             e.outDrops.add(b.ref);
         }
         s.replication.forget(b);
-        s.executors.unreserve(b.expected, b.scatterReqSize);
-        if (b.producer != null && b.producer.shuffle != null) {
+        s.executors.unreserve(b.expected(), b.scatterReqSize());
+        if (b.producer != null && b.producer.shuffle() != null) {
             // A shuffle dependency's readers are done: its map outputs go once nobody else reads them.
             s.tasks.releaseInputs(b.producer);
         }
-        if (b.producer != null && holdsNone(b.producer.outputs)) {
+        if (b.producer != null && holdsNone(b.producer.outputs())) {
             s.tasks.forget(b.producer);
         }
     }
@@ -131,10 +127,10 @@ final class BlockManager {
     /** The values no task produces (scattered, broadcast, held), for the status page. */
     List<ClusterSnapshot.ValueRow> valueRows() {
         List<ClusterSnapshot.ValueRow> values = new ArrayList<>();
-        for (Block b : blocks.values()) {
-            if (b.producer == null && b.failure == null) {
-                List<String> holders = new ArrayList<>(b.locations.size());
-                for (Exec e : b.locations) {
+        for (Block b : blocks) {
+            if (b.producer == null && b.failure() == null) {
+                List<String> holders = new ArrayList<>(b.locations().size());
+                for (Exec e : b.locations()) {
                     holders.add(e.id);
                 }
                 values.add(new ClusterSnapshot.ValueRow(b.ref.toString(), b.broadcast, b.size, holders, b.done));

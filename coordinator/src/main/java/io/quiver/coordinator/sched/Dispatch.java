@@ -91,7 +91,7 @@ final class Dispatch {
             if (t.state != TaskState.WAITING || t.unresolved == 0 || t.missingInput || t.heldBack) {
                 continue;
             }
-            if (t.shuffleBucket >= 0 || t.shuffle != null) {
+            if (t.shuffleBucket() >= 0 || t.shuffle() != null) {
                 // A shuffle reader waits for its map outputs' summaries: sent ahead, it would carry
                 // (and fetch) every map output, not only those holding rows for its bucket. A shuffle
                 // dependency is never placed: it completes on the leader.
@@ -117,8 +117,8 @@ final class Dispatch {
             }
             t.ahead = true;
             assign(t, target);
-            for (Block out : t.outputs) {
-                work.addAll(out.waiters);
+            for (Block out : t.outputs()) {
+                work.addAll(out.waiters());
             }
         }
     }
@@ -138,9 +138,9 @@ final class Dispatch {
         for (int i = 0; i < live.size(); i++) {
             load[i] = live.get(i).load();
         }
-        if (prioritized && ready.size() > 1 && ready.stream().anyMatch(t -> t.priority != 0)) {
+        if (prioritized && ready.size() > 1 && ready.stream().anyMatch(t -> t.priority() != 0)) {
             List<Task> byPriority = new ArrayList<>(ready);
-            byPriority.sort((a, b) -> Integer.compare(b.priority, a.priority)); // stable: FIFO within a priority
+            byPriority.sort((a, b) -> Integer.compare(b.priority(), a.priority())); // stable: FIFO within a priority
             ready.clear();
             ready.addAll(byPriority);
         }
@@ -176,8 +176,8 @@ final class Dispatch {
             int chosen = candidates.get(Placement.choose(candidates, inputsOf(t, live))).index();
             load[chosen]++;
             assign(t, live.get(chosen));
-            for (Block out : t.outputs) {
-                for (Task w : out.waiters) {
+            for (Block out : t.outputs()) {
+                for (Task w : out.waiters()) {
                     tryAhead(w);
                 }
             }
@@ -197,19 +197,19 @@ final class Dispatch {
      * Several pinned inputs: any executor one of them names (as the planner's preferences).
      */
     private List<String> pins(Task t) {
-        if (!t.restrictTo.isEmpty()) {
-            return t.restrictTo; // Submit.on: only there, waiting for one that is reconnecting
+        if (!t.restrictTo().isEmpty()) {
+            return t.restrictTo(); // Submit.on: only there, waiting for one that is reconnecting
         }
         List<String> out = null;
         for (Block in : t.inputs) {
-            if (in.pinnedOn.isEmpty()) {
+            if (in.pinnedOn().isEmpty()) {
                 continue;
             }
             if (out == null) {
-                out = new ArrayList<>(anyLive(t.pinnedTo) ? t.pinnedTo : List.of());
+                out = new ArrayList<>(anyLive(t.pinnedTo()) ? t.pinnedTo() : List.of());
             }
             boolean onLive = false; // not lost: one reconnecting within its grace keeps them
-            for (String id : in.pinnedOn) {
+            for (String id : in.pinnedOn()) {
                 Exec e = executors.get(id);
                 if (e != null && e.alive) {
                     onLive = true;
@@ -219,7 +219,7 @@ final class Dispatch {
                 }
             }
             if (!onLive) {
-                for (Exec holder : in.locations) {
+                for (Exec holder : in.locations()) {
                     if (holder.live() && !out.contains(holder.id)) {
                         out.add(holder.id);
                     }
@@ -227,7 +227,7 @@ final class Dispatch {
             }
         }
         if (out == null) {
-            return anyLive(t.pinnedTo) ? t.pinnedTo : null;
+            return anyLive(t.pinnedTo()) ? t.pinnedTo() : null;
         }
         return out.isEmpty() ? null : out;
     }
@@ -247,7 +247,7 @@ final class Dispatch {
         if (t.inputs.isEmpty()) {
             return List.of();
         }
-        List<Placement.Input> inputs = new ArrayList<>(t.shuffleBucket < 0 ? t.inputs.size() : 4);
+        List<Placement.Input> inputs = new ArrayList<>(t.shuffleBucket() < 0 ? t.inputs.size() : 4);
         for (Block in : t.inputs) {
             // Only what it is launched with is fetched: no cost anywhere for the rest.
             for (Block b : ShuffleInputs.launchedWith(t, in)) {
@@ -258,9 +258,9 @@ final class Dispatch {
     }
 
     private static Placement.Input input(Block b, List<Exec> live) {
-        List<Integer> holders = new ArrayList<>(b.locations.size());
-        List<String> hosts = new ArrayList<>(b.locations.size());
-        for (Exec holder : b.locations) {
+        List<Integer> holders = new ArrayList<>(b.locations().size());
+        List<String> hosts = new ArrayList<>(b.locations().size());
+        for (Exec holder : b.locations()) {
             int idx = live.indexOf(holder);
             if (idx >= 0) {
                 holders.add(idx);
@@ -321,12 +321,12 @@ final class Dispatch {
                 // A shuffle dependency: the map outputs with rows for this task's bucket, in map order,
                 // each read as its bucket's slice.
                 for (Block b : ShuffleInputs.launchedWith(t, in)) {
-                    Arg read = t.shuffleBucket >= 0 ? Arg.slice(b.ref, t.shuffleBucket) : Arg.ref(b.ref);
+                    Arg read = t.shuffleBucket() >= 0 ? Arg.slice(b.ref, t.shuffleBucket()) : Arg.ref(b.ref);
                     args.add(wholeIfSmall(read.withLocations(locations(b)), b));
                 }
             }
         }
-        e.outLaunches.add(new TaskLaunch(t.outs, t.fn.id, args));
+        e.outLaunches.add(new TaskLaunch(t.outs(), t.fn.id, args));
     }
 
     /**
@@ -338,9 +338,9 @@ final class Dispatch {
     }
 
     private static List<Peer> locations(Block b) {
-        List<Peer> where = new ArrayList<>(b.locations.size());
+        List<Peer> where = new ArrayList<>(b.locations().size());
         if (b.done) {
-            for (Exec holder : b.locations) {
+            for (Exec holder : b.locations()) {
                 where.add(holder.peer());
             }
         }
@@ -418,7 +418,7 @@ final class Dispatch {
                     double moveHere = 0;
                     for (Block in : t.inputs) {
                         for (Block b : ShuffleInputs.launchedWith(t, in)) {
-                            if (!b.locations.contains(idle) && b.size > 0) {
+                            if (!b.locations().contains(idle) && b.size > 0) {
                                 moveHere += b.size / Placement.REMOTE_BYTES_PER_NANO;
                             }
                         }
@@ -440,8 +440,8 @@ final class Dispatch {
      * so moving this task elsewhere would leave it waiting forever.
      */
     private static boolean feedsAheadTasks(Task t) {
-        for (Block out : t.outputs) {
-            for (Task w : out.waiters) {
+        for (Block out : t.outputs()) {
+            for (Task w : out.waiters()) {
                 if (w.ahead && w.exec == t.exec && (w.state == TaskState.QUEUED || w.state == TaskState.LAUNCHED)) {
                     return true;
                 }

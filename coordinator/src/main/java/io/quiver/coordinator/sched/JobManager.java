@@ -138,16 +138,16 @@ final class JobManager {
                     }
                 }
                 Task t = s.tasks.addTask(outs.get(0), List.copyOf(outs), fn, args, owned ? c : null, false);
-                t.shuffleBucket = shuffleBucket;
-                t.job = progress;
-                t.stage = stage.id();
+                t.extras().shuffleBucket = shuffleBucket;
+                t.extras().job = progress;
+                t.extras().stage = stage.id();
                 added.add(t);
-                t.pinnedTo = spec.preferredExecutors();
+                t.extras().pinnedTo = spec.preferredExecutors();
                 if (owned) {
-                    c.owned.addAll(t.outputs);
+                    c.owned.addAll(t.outputs());
                 }
                 if (p != null) {
-                    for (Block b : t.outputs) {
+                    for (Block b : t.outputs()) {
                         b.pinnable = true;
                     }
                     s.outbox.viewChanged();
@@ -174,7 +174,7 @@ final class JobManager {
             Task t = added.get(i);
             if (!t.finished() && !t.heldBack && !TaskGraph.stillWanted(t)) {
                 s.tasks.dormant(t);
-                t.outputs.forEach(s.blocks::maybeDrop);
+                t.outputs().forEach(s.blocks::maybeDrop);
             }
         }
         s.admission.reply(c, new JobReply(job.reqId(), results, persisted, persistedNodes, ""));

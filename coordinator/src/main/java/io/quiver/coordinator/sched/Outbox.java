@@ -101,9 +101,9 @@ final class Outbox {
         }
         Map<RefId, ClusterView.RefLocation> refs = new HashMap<>();
         for (Block b : blocks) {
-            if (b.pinnable && b.failure == null && !b.locations.isEmpty()) {
+            if (b.pinnable && b.failure() == null && !b.locations().isEmpty()) {
                 Set<String> holders = new HashSet<>();
-                for (Exec e : b.locations) {
+                for (Exec e : b.locations()) {
                     holders.add(e.id);
                 }
                 refs.put(b.ref, new ClusterView.RefLocation(new TreeSet<>(holders), b.broadcast));

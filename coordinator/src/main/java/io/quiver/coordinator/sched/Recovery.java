@@ -89,10 +89,10 @@ final class Recovery {
             Block b = s.blocks.get(bi.ref());
             if (b == null) {
                 unclaimed.block(bi.ref(), e, bi.size(), bi.bucketRows(), now);
-            } else if (b.failure != null) {
+            } else if (b.failure() != null) {
                 e.outDrops.add(bi.ref());
             } else {
-                if (b.locations.add(e) && b.done && b.ownerHolds) {
+                if (b.addLocation(e) && b.done && b.ownerHolds) {
                     b.owner.outDone.add(b.refDone(null)); // back in Ref.locations()
                 }
                 s.replication.stored(b, e);
@@ -102,10 +102,10 @@ final class Recovery {
                 if (b.bucketRows == null) {
                     b.bucketRows = bi.bucketRows(); // a map output's summary: its readers skip it where it is empty
                 }
-                if (b.expected.remove(e.id)) {
-                    e.reserved -= b.scatterReqSize;
+                if (b.expected().remove(e.id)) {
+                    e.reserved -= b.scatterReqSize();
                 }
-                if (b.producer == null && !b.awaitingInventory) {
+                if (b.producer == null && !b.awaitingInventory()) {
                     s.admission.scatterProgress(b);
                 } else if (b.producer != null) {
                     producers.add(b.producer);
@@ -140,7 +140,7 @@ final class Recovery {
         }
         // Tasks this leader had running there that the executor no longer has: they ended unseen.
         for (Task t : List.copyOf(e.running)) {
-            if (!active.contains(t.id) && !t.outs.stream().allMatch(stored::contains) && t.state == TaskState.LAUNCHED) {
+            if (!active.contains(t.id) && !t.outs().stream().allMatch(stored::contains) && t.state == TaskState.LAUNCHED) {
                 s.tasks.requeue(t);
             }
         }
@@ -200,11 +200,11 @@ final class Recovery {
 
     private static boolean outputsFound(Task t) {
         boolean any = false;
-        for (Block b : t.outputs) {
-            if (b.locations.isEmpty() && (b.consumers > 0 || b.ownerHolds)) {
+        for (Block b : t.outputs()) {
+            if (b.locations().isEmpty() && (b.consumers > 0 || b.ownerHolds)) {
                 return false;
             }
-            any |= !b.locations.isEmpty();
+            any |= !b.locations().isEmpty();
         }
         return any;
     }
@@ -226,15 +226,15 @@ final class Recovery {
         recovering = null;
         parked.forEach((t, why) -> {
             if (!t.finished() && !s.tasks.relink(t)) {
-                s.tasks.failTask(t, t.inputFailure);
-            } else if (!t.finished() && t.inputFailure != null) {
-                s.tasks.failTask(t, t.inputFailure);
+                s.tasks.failTask(t, t.inputFailure());
+            } else if (!t.finished() && t.inputFailure() != null) {
+                s.tasks.failTask(t, t.inputFailure());
             }
         });
         parked.clear();
         for (Block b : List.copyOf(s.blocks.all())) {
-            if (b.producer == null && !b.done && b.failure == null) {
-                b.expected.removeIf(id -> !s.executors.knows(id));
+            if (b.producer == null && !b.done && b.failure() == null) {
+                b.expected().removeIf(id -> !s.executors.knows(id));
                 s.admission.settleHeld(b);
             }
         }

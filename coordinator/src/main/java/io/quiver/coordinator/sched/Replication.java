@@ -6,6 +6,7 @@ import io.quiver.coordinator.sched.Model.Exec;
 import io.quiver.core.protocol.Message.Peer;
 import io.quiver.core.protocol.Message.Replicate;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -31,11 +32,11 @@ final class Replication {
     private record Target(RefId ref, String executor) {}
 
     private final Map<String, Exec> executors;
-    private final Map<RefId, Block> blocks;
+    private final Collection<Block> blocks;
     private final Map<Target, Integer> failures = new HashMap<>();
     private boolean dirty;
 
-    Replication(Map<String, Exec> executors, Map<RefId, Block> blocks) {
+    Replication(Map<String, Exec> executors, Collection<Block> blocks) {
         this.executors = executors;
         this.blocks = blocks;
     }
@@ -51,16 +52,16 @@ final class Replication {
             return;
         }
         dirty = false;
-        for (Block b : blocks.values()) {
-            if (!(b.broadcast || b.wantCopies > 0) || !b.done || b.failure != null || b.awaitingInventory) {
+        for (Block b : blocks) {
+            if (!(b.broadcast || b.wantCopies() > 0) || !b.done || b.failure() != null || b.awaitingInventory()) {
                 continue;
             }
-            int missing = b.broadcast ? Integer.MAX_VALUE : b.wantCopies - b.locations.size() - b.copying.size();
+            int missing = b.broadcast ? Integer.MAX_VALUE : b.wantCopies() - b.locations().size() - b.copying().size();
             if (missing <= 0) {
                 continue;
             }
-            List<Peer> from = new ArrayList<>(b.locations.size());
-            for (Exec holder : b.locations) {
+            List<Peer> from = new ArrayList<>(b.locations().size());
+            for (Exec holder : b.locations()) {
                 if (holder.live()) {
                     from.add(holder.peer());
                 }
@@ -76,7 +77,7 @@ final class Replication {
                 if (missing <= 0) {
                     break;
                 }
-                if (!e.live() || b.locations.contains(e) || b.copying.contains(e)
+                if (!e.live() || b.locations().contains(e) || b.copying().contains(e)
                         || failures.getOrDefault(new Target(b.ref, e.id), 0) >= MAX_ATTEMPTS) {
                     continue;
                 }
@@ -86,12 +87,12 @@ final class Replication {
                             + " there; tasks placed there fetch it as an input", b.ref, size, e.id, e.free());
                     continue;
                 }
-                b.copying.add(e);
+                b.extras().copying.add(e);
                 missing--;
                 e.reserved += size;
                 // Spread the copies over the holders: each target starts with another one.
                 List<Peer> order = new ArrayList<>(from.size());
-                int first = b.copying.size() % from.size();
+                int first = b.copying().size() % from.size();
                 for (int i = 0; i < from.size(); i++) {
                     order.add(from.get((first + i) % from.size()));
                 }
@@ -102,7 +103,7 @@ final class Replication {
 
     /** {@code e} stored {@code b} (by this copy or any other way): its reservation ends. */
     void stored(Block b, Exec e) {
-        if (b.copying.remove(e)) {
+        if (b.copying().remove(e)) {
             e.reserved -= Math.max(0, b.size);
             failures.remove(new Target(b.ref, e.id));
         }
@@ -110,7 +111,7 @@ final class Replication {
 
     /** {@code e} could not copy {@code b}: its reservation ends; tried again, a few times at most. */
     void failed(Block b, Exec e, String reason) {
-        if (!b.copying.remove(e)) {
+        if (!b.copying().remove(e)) {
             return;
         }
         e.reserved -= Math.max(0, b.size);
@@ -122,18 +123,18 @@ final class Replication {
 
     /** {@code b} is dropped: copies under way end, and whatever arrives is dropped with it. */
     void forget(Block b) {
-        for (Exec e : b.copying) {
+        for (Exec e : b.copying()) {
             e.reserved -= Math.max(0, b.size);
             e.outDrops.add(b.ref);
         }
-        b.copying.clear();
+        b.copying().clear();
         failures.keySet().removeIf(t -> t.ref().equals(b.ref));
     }
 
     /** {@code e} is gone: it copies nothing any more, and the values it held may be missing elsewhere now. */
     void lost(Exec e) {
-        for (Block b : blocks.values()) {
-            b.copying.remove(e);
+        for (Block b : blocks) {
+            b.copying().remove(e);
         }
         failures.keySet().removeIf(t -> t.executor().equals(e.id));
         dirty = true;

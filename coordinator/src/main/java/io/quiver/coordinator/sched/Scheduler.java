@@ -81,7 +81,7 @@ public final class Scheduler {
         this.executors = new ExecutorManager(this);
         this.blocks = new BlockManager(this);
         this.tasks = new TaskGraph(this);
-        this.replication = new Replication(executors.map(), blocks.map());
+        this.replication = new Replication(executors.map(), blocks.all());
         this.dispatch = new Dispatch(executors.map(), tasks.ready);
         this.recovery = new Recovery(this);
         this.admission = new Admission(this);
@@ -215,8 +215,10 @@ public final class Scheduler {
         reset.addAll(e.running);
         List<Task> bad = new ArrayList<>();
         for (Task t : e.running) {
-            t.crashedOn.add(e.id);
-            if (t.crashedOn.size() >= MAX_CRASHES) {
+            List<String> crashedOn = new ArrayList<>(t.crashedOn());
+            crashedOn.add(e.id);
+            t.extras().crashedOn = List.copyOf(crashedOn);
+            if (t.crashedOn().size() >= MAX_CRASHES) {
                 bad.add(t);
             }
         }
@@ -227,21 +229,21 @@ public final class Scheduler {
             t.onExecutor = false;
             t.ahead = false;
             t.state = TaskState.WAITING;
-            t.attempts++;
+            t.extras().attempts++;
         }
         // First take the executor out of every location, then decide: a task's outputs are then all
         // seen as lost together, and it is recomputed once, not failed for its second output.
         List<Block> orphaned = new ArrayList<>();
         List<Block> scatters = new ArrayList<>();
         for (Block b : blocks.all()) {
-            if (b.locations.remove(e) && b.done && b.failure == null) {
-                if (b.locations.isEmpty()) {
+            if (b.removeLocation(e) && b.done && b.failure() == null) {
+                if (b.locations().isEmpty()) {
                     orphaned.add(b);
                 } else if (b.ownerHolds) {
                     b.owner.outDone.add(b.refDone(null)); // Ref.locations() drops the lost executor
                 }
             }
-            if (b.expected.remove(e.id)) {
+            if (b.expected().remove(e.id)) {
                 scatters.add(b);
             }
         }
@@ -264,9 +266,9 @@ public final class Scheduler {
         tasks.failUnplaceable();
         for (Task t : bad) {
             tasks.failTask(t, new Failure(Failure.TASK, "io.quiver.QuiverException", "task " + t.id + " was running on "
-                    + "executors " + t.crashedOn + " when each of them died; it is marked bad and not tried again"
+                    + "executors " + t.crashedOn() + " when each of them died; it is marked bad and not tried again"
                     + " (it may be what kills them: check its memory use, native code and System.exit calls)",
-                    null, e.id, t.attempts));
+                    null, e.id, t.attempts()));
         }
         tasks.reschedule(reset);
     }
@@ -290,8 +292,8 @@ public final class Scheduler {
             running += e.running.size();
             queued += e.queue.size();
             for (Task t : e.running) {
-                if (t.job != null && t.stage >= 0 && t.stage < t.job.total.length) {
-                    runningByStage.computeIfAbsent(t.job, j -> new int[j.total.length])[t.stage]++;
+                if (t.job() != null && t.stage() >= 0 && t.stage() < t.job().total.length) {
+                    runningByStage.computeIfAbsent(t.job(), j -> new int[j.total.length])[t.stage()]++;
                 }
             }
         }

@@ -43,7 +43,7 @@ final class ShuffleInputs {
 
     /** The dependency task behind a value a reduce task reads, or null if {@code in} is an ordinary value. */
     static ShuffleInputs of(Block in) {
-        return in.producer == null ? null : in.producer.shuffle;
+        return in.producer == null ? null : in.producer.shuffle();
     }
 
     /** Map outputs changed (finished again after a loss): the index is built anew when next asked. */
@@ -127,14 +127,14 @@ final class ShuffleInputs {
     static List<Block> launchedWith(Task t, Block in) {
         ShuffleInputs dep = of(in);
         if (dep != null) {
-            return dep.inputsFor(t.shuffleBucket);
+            return dep.inputsFor(t.shuffleBucket());
         }
         return skip(t, in) ? List.of() : List.of(in);
     }
 
     /** Whether {@code t} is launched without input {@code in}: a done map output with no rows for its bucket. */
     static boolean skip(Task t, Block in) {
-        int bucket = t.shuffleBucket;
+        int bucket = t.shuffleBucket();
         if (bucket < 0 || !in.done) {
             return false;
         }

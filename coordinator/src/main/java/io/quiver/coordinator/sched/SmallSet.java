@@ -7,17 +7,18 @@ import java.util.Iterator;
 import java.util.NoSuchElementException;
 
 /**
- * An insertion-ordered set kept in an array, for the small sets every value carries (its holders,
- * the executors a scatter still waits for, the copies being made): most have none, one or two
- * members, and a leader keeps one per live ref, so an empty one costs 24 bytes and one member 48,
- * where a {@code LinkedHashSet} costs about 72 and 190. Membership is a scan: fine for sets bounded
- * by the number of executors. Confined to the scheduler loop, like the {@link Model.Block} that
- * holds it.
+ * An insertion-ordered set for the small sets a scattered or copied value carries (the executors a
+ * scatter still waits for, the copies being made, see {@link Model.BlockExtras}): most have one or
+ * two members, so a lone member is kept in a field and only two or more take an array. Empty or
+ * with one member it costs 24 bytes, with two 48, where a {@code LinkedHashSet} costs about 72, 190
+ * and 230. Membership is a scan: fine for sets bounded by the number of executors. Confined to the
+ * scheduler loop, like the {@link Model.Block} it belongs to.
  */
 final class SmallSet<T> extends AbstractSet<T> {
-    private static final Object[] EMPTY = {};
-
-    private Object[] items = EMPTY;
+    /** The member while there is one only. */
+    private Object one;
+    /** The members while there are two or more. */
+    private Object[] many;
     private int size;
 
     @Override
@@ -25,10 +26,18 @@ final class SmallSet<T> extends AbstractSet<T> {
         if (contains(t)) {
             return false;
         }
-        if (size == items.length) {
-            items = Arrays.copyOf(items, size == 0 ? 2 : size * 2);
+        if (size == 0) {
+            one = t;
+        } else if (size == 1) {
+            many = new Object[] {one, t};
+            one = null;
+        } else {
+            if (size == many.length) {
+                many = Arrays.copyOf(many, size * 2);
+            }
+            many[size] = t;
         }
-        items[size++] = t;
+        size++;
         return true;
     }
 
@@ -54,7 +63,8 @@ final class SmallSet<T> extends AbstractSet<T> {
 
     @Override
     public void clear() {
-        items = EMPTY;
+        one = null;
+        many = null;
         size = 0;
     }
 
@@ -80,7 +90,7 @@ final class SmallSet<T> extends AbstractSet<T> {
                     throw new NoSuchElementException();
                 }
                 last = next++;
-                return (T) items[last];
+                return (T) at(last);
             }
 
             @Override
@@ -96,9 +106,13 @@ final class SmallSet<T> extends AbstractSet<T> {
         };
     }
 
+    private Object at(int i) {
+        return size == 1 ? one : many[i];
+    }
+
     private int indexOf(Object o) {
         for (int i = 0; i < size; i++) {
-            if (items[i].equals(o)) {
+            if (at(i).equals(o)) {
                 return i;
             }
         }
@@ -106,10 +120,15 @@ final class SmallSet<T> extends AbstractSet<T> {
     }
 
     private void removeAt(int i) {
-        System.arraycopy(items, i + 1, items, i, size - i - 1);
-        items[--size] = null;
-        if (size == 0) {
-            items = EMPTY;
+        if (size == 1) {
+            one = null;
+        } else if (size == 2) {
+            one = many[1 - i];
+            many = null;
+        } else {
+            System.arraycopy(many, i + 1, many, i, size - i - 1);
+            many[size - 1] = null;
         }
+        size--;
     }
 }

@@ -37,7 +37,7 @@ final class TaskGraph {
     private static final Logger log = LoggerFactory.getLogger(TaskGraph.class);
 
     private final Scheduler s;
-    private final Map<RefId, Task> tasks = new HashMap<>();
+    private final RefTable<Task> tasks = new RefTable<>(t -> t.id);
     final Map<Long, Fn> fns = new HashMap<>();
     /** Ready to place: every input done. {@link Dispatch} takes from it. */
     final ArrayDeque<Task> ready = new ArrayDeque<>();
@@ -77,7 +77,7 @@ final class TaskGraph {
     /** {@code Submit.on} without {@code allowOthers}: it fails if none of those executors is left. */
     void restrict(Task t) {
         restricted.add(t);
-        if (!s.executors.anyAlive(t.restrictTo)) {
+        if (!s.executors.anyAlive(t.restrictTo())) {
             failTask(t, noRestrictedExecutor(t));
         }
     }
@@ -86,7 +86,7 @@ final class TaskGraph {
     void failUnplaceable() {
         restricted.removeIf(Task::finished);
         for (Task t : List.copyOf(restricted)) {
-            if (!s.executors.anyAlive(t.restrictTo)) {
+            if (!s.executors.anyAlive(t.restrictTo())) {
                 failTask(t, noRestrictedExecutor(t));
             }
         }
@@ -99,7 +99,7 @@ final class TaskGraph {
      */
     void forget(Task t) {
         tasks.remove(t.id);
-        if (!t.restrictTo.isEmpty()) {
+        if (!t.restrictTo().isEmpty()) {
             restricted.remove(t);
         }
         Dispatch.unassign(t);
@@ -126,19 +126,20 @@ final class TaskGraph {
      * done must not be dropped before the reducers that read them are added).
      */
     Task addTask(RefId id, List<RefId> outs, Fn fn, List<Arg> args, Client owner, boolean adoptNow) {
-        Task t = new Task(id, outs, fn, args, owner);
+        Task t = new Task(id, fn, args, owner);
         fn.tasks++;
         s.observed.tasksSubmitted++;
-        tasks.put(id, t);
+        tasks.put(t);
         if (s.admission.resumingNow() != null) {
             t.heldBack = true;
             s.admission.resumingNow().resumed.add(t);
         }
+        List<Block> outputs = new ArrayList<>(outs.size());
         for (RefId out : outs) {
-            Block b = new Block(out, t, owner);
-            s.blocks.put(b);
-            t.outputs.add(b);
+            outputs.add(new Block(out, t, owner));
         }
+        t.outputs(outputs);
+        outputs.forEach(s.blocks::put);
         linkInputs(t);
         if (adoptNow) {
             adoptOrSettle(t);
@@ -152,17 +153,17 @@ final class TaskGraph {
      * stead ({@link ShuffleInputs}). It is not counted as a submitted task: it is never placed.
      */
     Task addShuffleDep(RefId ref, Fn fn, List<Arg> mapArgs) {
-        Task t = new Task(ref, List.of(ref), fn, mapArgs, null);
-        t.shuffle = new ShuffleInputs(t);
+        Task t = new Task(ref, fn, mapArgs, null);
+        t.extras().shuffle = new ShuffleInputs(t);
         fn.tasks++;
-        tasks.put(ref, t);
+        tasks.put(t);
         if (s.admission.resumingNow() != null) {
             t.heldBack = true;
             s.admission.resumingNow().resumed.add(t);
         }
         Block b = new Block(ref, t, null);
         s.blocks.put(b);
-        t.outputs.add(b);
+        t.outputs(List.of(b));
         linkInputs(t);
         return t;
     }
@@ -172,14 +173,14 @@ final class TaskGraph {
      * completes at once, on the leader, and wakes its readers.
      */
     void makeReady(Task t) {
-        if (t.shuffle == null) {
+        if (t.shuffle() == null) {
             ready.add(t);
             return;
         }
-        if (t.state != TaskState.WAITING || t.unresolved != 0 || t.missingInput || t.inputFailure != null) {
+        if (t.state != TaskState.WAITING || t.unresolved != 0 || t.missingInput || t.inputFailure() != null) {
             return;
         }
-        t.shuffle.invalidate();
+        t.shuffle().invalidate();
         finish(t, null);
     }
 
@@ -188,6 +189,7 @@ final class TaskGraph {
         Failure inputFailure = null;
         t.missingInput = false;
         t.unresolved = 0;
+        List<Block> inputs = new ArrayList<>(0);
         for (Arg a : t.args) {
             if (!a.isRef()) {
                 continue;
@@ -208,24 +210,25 @@ final class TaskGraph {
                 t.missingInput = true;
                 continue;
             }
-            t.inputs.add(in);
+            inputs.add(in);
             in.consumers++;
-            in.waiters.add(t);
+            in.addWaiter(t);
             if (t.missingInput) {
                 continue;
             }
-            if (in.failure != null) {
-                inputFailure = in.failure;
+            if (in.failure() != null) {
+                inputFailure = in.failure();
             } else if (!in.done) {
                 t.unresolved++;
             }
         }
-        t.inputFailure = inputFailure;
+        t.inputs = List.copyOf(inputs); // compact: one or two inputs take no array
+        t.inputFailure(inputFailure);
         if (inputFailure != null) {
             t.unresolved = Integer.MAX_VALUE / 2; // never ready; settled below or by the caller
         } else if (t.unresolved == 0) {
             makeReady(t);
-        } else if (t.shuffle == null) {
+        } else if (t.shuffle() == null) {
             s.dispatch.tryAhead(t);
         }
     }
@@ -236,11 +239,11 @@ final class TaskGraph {
      */
     boolean relink(Task t) {
         for (Block in : t.inputs) {
-            while (in.waiters.remove(t)) {
+            while (in.removeWaiter(t)) {
                 in.consumers--;
             }
         }
-        t.inputs.clear();
+        t.inputs = List.of();
         linkInputs(t);
         return !t.missingInput;
     }
@@ -251,13 +254,13 @@ final class TaskGraph {
      * recovery, waits for a late executor that may bring its result.
      */
     void adoptOrSettle(Task t) {
-        if (adopt(t) || t.inputFailure == null || t.finished()) {
+        if (adopt(t) || t.inputFailure() == null || t.finished()) {
             return;
         }
         if (s.recovery.active() && t.missingInput) {
-            s.recovery.park(t, t.inputFailure);
+            s.recovery.park(t, t.inputFailure());
         } else {
-            failTask(t, t.inputFailure);
+            failTask(t, t.inputFailure());
         }
     }
 
@@ -266,31 +269,32 @@ final class TaskGraph {
      * done), its failure, or its run in progress. Returns false if there is nothing to adopt.
      */
     boolean adopt(Task t) {
-        if (s.recovery.unclaimed.isEmpty() || t.finished() || t.shuffle != null) {
+        if (s.recovery.unclaimed.isEmpty() || t.finished() || t.shuffle() != null) {
             return false;
         }
         // Every output is there, or at least one is and those missing are needed by nobody (dropped
         // once their readers were done).
         boolean any = false;
         boolean enough = true;
-        for (Block out : t.outputs) {
-            boolean there = s.recovery.unclaimed.hasBlock(out.ref) || !out.locations.isEmpty();
+        for (Block out : t.outputs()) {
+            boolean there = s.recovery.unclaimed.hasBlock(out.ref) || !out.locations().isEmpty();
             any |= there;
             enough &= there || (out.consumers == 0 && !out.ownerHolds);
         }
         if (any && enough) {
-            List<List<Unclaimed.Copy>> copies = new ArrayList<>(t.outs.size());
-            for (RefId out : t.outs) {
-                List<Unclaimed.Copy> c = s.recovery.unclaimed.takeBlock(out);
+            List<List<Unclaimed.Copy>> copies = new ArrayList<>(t.outputs().size());
+            for (Block out : t.outputs()) {
+                List<Unclaimed.Copy> c = s.recovery.unclaimed.takeBlock(out.ref);
                 copies.add(c == null ? List.of() : c);
             }
             s.recovery.unclaimed.takeActive(t.id);
             Dispatch.unassign(t);
             ready.remove(t);
-            for (int i = 0; i < t.outputs.size(); i++) {
-                Block b = t.outputs.get(i);
+            List<Block> outputs = t.outputs();
+            for (int i = 0; i < outputs.size(); i++) {
+                Block b = outputs.get(i);
                 for (Unclaimed.Copy copy : copies.get(i)) {
-                    b.locations.add(copy.holder());
+                    b.addLocation(copy.holder());
                     b.size = copy.size();
                     if (copy.bucketRows() != null) {
                         b.bucketRows = copy.bucketRows();
@@ -327,7 +331,7 @@ final class TaskGraph {
         }
         Block b = new Block(ref, null, null);
         for (Unclaimed.Copy copy : copies) {
-            b.locations.add(copy.holder());
+            b.addLocation(copy.holder());
             b.size = copy.size();
             if (copy.bucketRows() != null) {
                 b.bucketRows = copy.bucketRows();
@@ -347,7 +351,7 @@ final class TaskGraph {
     }
 
     static boolean stillWanted(Task t) {
-        for (Block out : t.outputs) {
+        for (Block out : t.outputs()) {
             if (out.ownerHolds || out.consumers > 0) {
                 return true;
             }
@@ -360,10 +364,10 @@ final class TaskGraph {
         Dispatch.unassign(t);
         ready.remove(t);
         t.state = TaskState.FAILED;
-        for (Block out : t.outputs) {
+        for (Block out : t.outputs()) {
             out.done = true;
-            out.failure = new Failure(Failure.TASK, "io.quiver.QuiverException", "cancelled: released before it ran",
-                    null, s.leaderId, 0);
+            out.extras().failure = new Failure(Failure.TASK, "io.quiver.QuiverException",
+                    "cancelled: released before it ran", null, s.leaderId, 0);
         }
         releaseInputs(t);
     }
@@ -376,9 +380,9 @@ final class TaskGraph {
         Dispatch.unassign(t);
         ready.remove(t);
         t.state = TaskState.DONE;
-        for (Block out : t.outputs) {
+        for (Block out : t.outputs()) {
             out.done = true;
-            out.locations.clear();
+            out.clearLocations();
         }
         releaseInputs(t);
     }
@@ -405,7 +409,7 @@ final class TaskGraph {
             }
             boolean ranHere = t.exec == e && t.onExecutor;
             if (ranHere) {
-                s.observed.span(e.id, t.id.toString(), t.job == null ? "submit" : t.job.id + "/" + t.stage,
+                s.observed.span(e.id, t.id.toString(), t.job() == null ? "submit" : t.job().id + "/" + t.stage(),
                         now - Math.max(0, r.nanos()), now, r.failure() == null);
                 t.onExecutor = false;
                 e.running.remove(t);
@@ -420,21 +424,21 @@ final class TaskGraph {
                 }
                 forgetAbsentCopy(e, r.failure());
                 boolean holdersAway = inputHoldersAway(t);
-                if (r.failure().inputAbsent() && (t.fetchRetries < Scheduler.MAX_FETCH_RETRIES || holdersAway)) {
+                if (r.failure().inputAbsent() && (t.fetchRetries() < Scheduler.MAX_FETCH_RETRIES || holdersAway)) {
                     // An input's holder is going away: run again once the input is back (Spark's FetchFailed).
                     // While every holder of an input is disconnected, within its grace, the try does not
                     // count: the holder comes back, or is lost and the input is recomputed.
                     if (!holdersAway) {
-                        t.fetchRetries++;
+                        t.extras().fetchRetries++;
                     }
                     requeue(t);
                     continue;
                 }
-                if (Failure.TASK.equals(r.failure().kind()) && t.retriesLeft > 0) {
+                if (Failure.TASK.equals(r.failure().kind()) && t.retriesLeft() > 0) {
                     // Submit.retries: user code threw; run it again at once.
-                    t.retriesLeft--;
+                    t.extras().retriesLeft--;
                     log.info("task {} threw on executor {} ({}); retrying, {} retries left", t.id, e.id,
-                            r.failure().message(), t.retriesLeft);
+                            r.failure().message(), t.retriesLeft());
                     requeue(t);
                     if (t.state == TaskState.WAITING && t.unresolved == 0) {
                         makeReady(t);
@@ -446,8 +450,9 @@ final class TaskGraph {
             }
             if (t.state == TaskState.DONE) {
                 // A second copy (the task ran twice: before and after a leader change); keep it as a replica.
-                for (int i = 0; i < t.outputs.size() && i < r.outputs().size(); i++) {
-                    t.outputs.get(i).locations.add(e);
+                List<Block> outputs = t.outputs();
+                for (int i = 0; i < outputs.size() && i < r.outputs().size(); i++) {
+                    outputs.get(i).addLocation(e);
                 }
                 continue;
             }
@@ -464,14 +469,15 @@ final class TaskGraph {
                 Dispatch.unassign(t);
             }
             ready.remove(t);
-            for (int i = 0; i < t.outputs.size(); i++) {
-                Block b = t.outputs.get(i);
+            List<Block> outputs = t.outputs();
+            for (int i = 0; i < outputs.size(); i++) {
+                Block b = outputs.get(i);
                 BlockInfo info = i < r.outputs().size() ? r.outputs().get(i) : null;
                 b.size = info == null ? -1 : info.size();
                 b.bucketRows = info == null ? null : info.bucketRows();
-                b.locations.add(e);
+                b.addLocation(e);
             }
-            finish(t, t.outputs.size() == 1 ? r.inline() : null);
+            finish(t, outputs.size() == 1 ? r.inline() : null);
         }
     }
 
@@ -489,7 +495,7 @@ final class TaskGraph {
                 }
                 continue;
             }
-            for (Block map : dep.inputsFor(t.shuffleBucket)) {
+            for (Block map : dep.inputsFor(t.shuffleBucket())) {
                 if (holdersAway(map)) {
                     return true;
                 }
@@ -502,10 +508,10 @@ final class TaskGraph {
         if (!in.done) {
             return true;
         }
-        if (in.locations.isEmpty()) {
+        if (in.locations().isEmpty()) {
             return false;
         }
-        for (Exec holder : in.locations) {
+        for (Exec holder : in.locations()) {
             if (holder.live()) {
                 return false;
             }
@@ -515,19 +521,19 @@ final class TaskGraph {
 
     static Failure withExecutor(Failure f, Exec e, Task t) {
         String kind = f.inputAbsent() ? Failure.LOST : f.kind();
-        return new Failure(kind, f.type(), f.message(), f.stack(), e.id, t.attempts + 1);
+        return new Failure(kind, f.type(), f.message(), f.stack(), e.id, t.attempts() + 1);
     }
 
     /** Marks a task done with the locations its outputs have; wakes its waiters and tells its owner. */
     void finish(Task t, byte[] inline) {
         t.state = TaskState.DONE;
-        if (t.shuffle == null) {
+        if (t.shuffle() == null) {
             s.observed.tasksFinished++;
         }
-        if (t.job != null) {
-            s.observed.jobTask(t.job, t.stage, true, s.now());
+        if (t.job() != null) {
+            s.observed.jobTask(t.job(), t.stage(), true, s.now());
         }
-        for (Block b : t.outputs) {
+        for (Block b : t.outputs()) {
             boolean wasDone = b.done;
             b.done = true;
             if (b.pinnable) {
@@ -539,7 +545,7 @@ final class TaskGraph {
             if (wasDone) {
                 continue; // a copy survived the loss that made t run again: its readers never waited for it
             }
-            for (Task w : b.waiters) {
+            for (Task w : b.waiters()) {
                 if (w.state == TaskState.WAITING) {
                     if (--w.unresolved == 0) {
                         makeReady(w);
@@ -549,12 +555,12 @@ final class TaskGraph {
                 }
             }
         }
-        if (t.shuffle != null) {
+        if (t.shuffle() != null) {
             // Its output is its inputs: they stay until its readers are done (BlockManager#maybeDrop).
             return;
         }
         releaseInputs(t);
-        for (Block b : t.outputs) {
+        for (Block b : t.outputs()) {
             s.blocks.maybeDrop(b);
         }
     }
@@ -569,8 +575,8 @@ final class TaskGraph {
         work.add(t);
         while (!work.isEmpty()) {
             Task p = work.poll();
-            for (Block out : p.outputs) {
-                for (Task w : out.waiters) {
+            for (Block out : p.outputs()) {
+                for (Task w : out.waiters()) {
                     if (!w.ahead || w.finished()) {
                         continue;
                     }
@@ -579,7 +585,7 @@ final class TaskGraph {
                         w.state = TaskState.WAITING;
                         work.add(w);
                     } else if (w.state == TaskState.LAUNCHED && w.exec != null && w.exec.alive) {
-                        p.pinnedTo = List.of(w.exec.id);
+                        p.extras().pinnedTo = List.of(w.exec.id);
                     }
                 }
             }
@@ -592,13 +598,13 @@ final class TaskGraph {
             // Adopted as running although an input was unknown: it cannot run anywhere else.
             failTask(t, new Failure(Failure.LOST, "io.quiver.DataLostException", "task " + t.id + " must run again"
                     + " but one of its inputs is unknown to leader " + s.leaderId + " (released, with no lineage left)",
-                    null, s.leaderId, t.attempts));
+                    null, s.leaderId, t.attempts()));
             return;
         }
         Dispatch.unassign(t);
         t.state = TaskState.WAITING;
         recallAhead(t);
-        t.attempts++;
+        t.extras().attempts++;
         t.unresolved = 0;
         for (Block in : t.inputs) {
             if (!in.done) {
@@ -607,7 +613,7 @@ final class TaskGraph {
         }
         if (t.unresolved == 0) {
             // Give the leader time to notice the loss behind a failed fetch before placing it again.
-            s.timers.after(Scheduler.FETCH_RETRY_NANOS * Math.max(1, t.fetchRetries), new TaskRetry(t.id));
+            s.timers.after(Scheduler.FETCH_RETRY_NANOS * Math.max(1, t.fetchRetries()), new TaskRetry(t.id));
         }
     }
 
@@ -618,15 +624,15 @@ final class TaskGraph {
      */
     void forgetAbsentCopy(Exec e, Failure f) {
         Block b = f.missing() == null ? null : s.blocks.get(f.missing());
-        if (b == null || !b.locations.remove(e)) {
+        if (b == null || !b.removeLocation(e)) {
             return;
         }
         s.outbox.viewChanged();
-        log.debug("executor {} no longer holds {}; {} other copies", e.id, b.ref, b.locations.size());
-        if (!b.done || b.failure != null) {
+        log.debug("executor {} no longer holds {}; {} other copies", e.id, b.ref, b.locations().size());
+        if (!b.done || b.failure() != null) {
             return;
         }
-        if (!b.locations.isEmpty()) {
+        if (!b.locations().isEmpty()) {
             if (b.ownerHolds) {
                 b.owner.outDone.add(b.refDone(null)); // Ref.locations() drops that executor
             }
@@ -654,7 +660,7 @@ final class TaskGraph {
             t.unresolved = 0;
             boolean inputLost = false;
             for (Block in : t.inputs) {
-                if (in.failure != null) {
+                if (in.failure() != null) {
                     inputLost = true;
                 } else if (!in.done) {
                     t.unresolved++;
@@ -680,31 +686,31 @@ final class TaskGraph {
             if (t.state != TaskState.DONE) {
                 continue;
             }
-            Failure f = t.missingInput ? t.inputFailure : null; // adopted done without an input it names
+            Failure f = t.missingInput ? t.inputFailure() : null; // adopted done without an input it names
             for (Block in : t.inputs) {
-                if (in.failure != null) {
-                    f = in.failure;
+                if (in.failure() != null) {
+                    f = in.failure();
                 } else if (!s.blocks.holds(in) && in.producer == null) {
                     f = new Failure(Failure.LOST, "io.quiver.DataLostException", "cannot recompute " + t.id
                             + ": its input " + in.ref + " was released and has no lineage (a scattered value)", null,
-                            s.leaderId, t.attempts);
+                            s.leaderId, t.attempts());
                 }
             }
             if (f != null) {
                 // It stays done, but the outputs that were lost cannot come back: their readers fail.
-                for (Block out : t.outputs) {
-                    if (out.locations.isEmpty()) {
+                for (Block out : t.outputs()) {
+                    if (out.locations().isEmpty()) {
                         failBlock(out, f);
                     }
                 }
                 continue;
             }
             t.state = TaskState.WAITING;
-            t.attempts++;
+            t.extras().attempts++;
             reset.add(t);
             revive(t);
-            for (Block out : t.outputs) {
-                if (out.locations.isEmpty()) {
+            for (Block out : t.outputs()) {
+                if (out.locations().isEmpty()) {
                     out.done = false;
                     waitAgain(t, out, reset);
                 }
@@ -715,10 +721,10 @@ final class TaskGraph {
                     // Dropped once consumed: its executors freed it, so it must be produced again.
                     revive(in.producer);
                 }
-                if (t.shuffle == null || !in.waiters.contains(t)) {
+                if (t.shuffle() == null || !in.waiters().contains(t)) {
                     // (A shuffle dependency that completed still holds its map outputs: not twice.)
                     in.consumers++;
-                    in.waiters.add(t);
+                    in.addWaiter(t);
                 }
                 if (ShuffleInputs.of(in) != null) {
                     // A shuffle dependency has no copy anywhere: it is rebuilt only if it was dropped (a lost
@@ -726,7 +732,7 @@ final class TaskGraph {
                     if (!held) {
                         work.add(in.producer);
                     }
-                } else if (in.producer != null && in.done && in.locations.isEmpty()) {
+                } else if (in.producer != null && in.done && in.locations().isEmpty()) {
                     work.add(in.producer);
                 }
             }
@@ -738,10 +744,10 @@ final class TaskGraph {
      * dependency that had completed goes back to waiting, and its own readers with it.
      */
     private void waitAgain(Task t, Block out, List<Task> reset) {
-        for (Task w : out.waiters) {
-            if (w.shuffle != null && w.state == TaskState.DONE) {
+        for (Task w : out.waiters()) {
+            if (w.shuffle() != null && w.state == TaskState.DONE) {
                 w.state = TaskState.WAITING;
-                w.attempts++;
+                w.extras().attempts++;
                 reset.add(w);
                 w.unresolved = 0;
                 for (Block in : w.inputs) {
@@ -749,7 +755,7 @@ final class TaskGraph {
                         w.unresolved++;
                     }
                 }
-                Block virtual = w.outputs.get(0);
+                Block virtual = w.outputs().get(0);
                 virtual.done = false;
                 waitAgain(w, virtual, reset);
                 continue;
@@ -767,7 +773,7 @@ final class TaskGraph {
                 recallAhead(w); // its readers sent ahead there must not wait for it there
             } else if (w.ahead && w.state == TaskState.LAUNCHED && w.exec != null && w.exec.alive) {
                 // It waits there for local production: produce it there again.
-                t.pinnedTo = List.of(w.exec.id);
+                t.extras().pinnedTo = List.of(w.exec.id);
             }
         }
     }
@@ -777,14 +783,14 @@ final class TaskGraph {
      * and the task and its function if it was forgotten, so it can run again if no copy is left.
      */
     private void revive(Task t) {
-        for (Block out : t.outputs) {
+        for (Block out : t.outputs()) {
             if (s.blocks.putBack(out)) {
-                out.locations.clear(); // its executors were told to drop it
+                out.clearLocations(); // its executors were told to drop it
                 // A copy reported after the drop (one a reader had fetched, say) is still that value.
                 List<Unclaimed.Copy> copies = s.recovery.unclaimed.takeBlock(out.ref);
                 if (copies != null) {
                     for (Unclaimed.Copy copy : copies) {
-                        out.locations.add(copy.holder());
+                        out.addLocation(copy.holder());
                         out.size = copy.size();
                         if (copy.bucketRows() != null) {
                             out.bucketRows = copy.bucketRows();
@@ -793,7 +799,7 @@ final class TaskGraph {
                 }
             }
         }
-        if (tasks.putIfAbsent(t.id, t) == null) {
+        if (tasks.putIfAbsent(t) == null) {
             fns.putIfAbsent(t.fn.id, t.fn);
             t.fn.tasks++;
         }
@@ -812,51 +818,51 @@ final class TaskGraph {
         while (!work.isEmpty()) {
             Task x = work.poll();
             // A completed shuffle dependency fails too: its readers read the map output that failed.
-            if (x.finished() && (x.shuffle == null || x.state == TaskState.FAILED)) {
+            if (x.finished() && (x.shuffle() == null || x.state == TaskState.FAILED)) {
                 continue;
             }
             if (x.state == TaskState.QUEUED) {
                 x.exec.queue.remove(x);
-            } else if (x.state == TaskState.WAITING && x.shuffle == null) {
+            } else if (x.state == TaskState.WAITING && x.shuffle() == null) {
                 ready.remove(x);
             }
             x.state = TaskState.FAILED;
-            if (x.shuffle == null) {
+            if (x.shuffle() == null) {
                 s.observed.tasksFailed++;
             }
-            if (x.job != null) {
-                s.observed.jobTask(x.job, x.stage, false, s.now());
+            if (x.job() != null) {
+                s.observed.jobTask(x.job(), x.stage(), false, s.now());
             }
             releaseInputs(x);
-            for (Block out : x.outputs) {
+            for (Block out : x.outputs()) {
                 out.done = true;
-                out.failure = f;
+                out.extras().failure = f;
                 if (out.ownerHolds) {
                     out.owner.outDone.add(out.refDone(null));
                 }
-                work.addAll(out.waiters);
+                work.addAll(out.waiters());
             }
         }
     }
 
     void failBlock(Block b, Failure f) {
-        if (b.failure != null) {
+        if (b.failure() != null) {
             return;
         }
-        for (String id : b.expected) {
+        for (String id : b.expected()) {
             Exec e = s.executors.get(id);
             if (e != null) {
-                e.reserved -= b.scatterReqSize;
+                e.reserved -= b.scatterReqSize();
             }
         }
-        b.expected.clear();
+        b.expected().clear();
         b.done = true;
-        b.failure = f;
-        b.awaitingInventory = false;
+        b.extras().failure = f;
+        b.awaitingInventory(false);
         if (b.ownerHolds) {
             b.owner.outDone.add(b.refDone(null));
         }
-        for (Task w : List.copyOf(b.waiters)) {
+        for (Task w : List.copyOf(b.waiters())) {
             failTask(w, f);
         }
     }
@@ -864,7 +870,7 @@ final class TaskGraph {
     /** Lets go of what {@code t} reads: its inputs are dropped if nobody else needs them. */
     void releaseInputs(Task t) {
         for (Block in : t.inputs) {
-            while (in.waiters.remove(t)) {
+            while (in.removeWaiter(t)) {
                 in.consumers--;
             }
             Task p = in.producer;
@@ -873,7 +879,7 @@ final class TaskGraph {
                 // Its reader was found done (adopted after a leader change): it need not run now, but
                 // stays lineage in case that reader's result is lost.
                 dormant(p);
-                p.outputs.forEach(s.blocks::maybeDrop);
+                p.outputs().forEach(s.blocks::maybeDrop);
             }
             s.blocks.maybeDrop(in);
         }
@@ -881,8 +887,9 @@ final class TaskGraph {
 
     private Failure noRestrictedExecutor(Task t) {
         return new Failure(Failure.TASK, "io.quiver.QuiverException", "task " + t.id + " may run only on executors "
-                + t.restrictTo + " (Submit.on) and none of them is in the cluster; live executors: "
+                + t.restrictTo() + " (Submit.on) and none of them is in the cluster; live executors: "
                 + s.executors.aliveIds()
-                + ". Name live executors, or add allowOthers(true) to make it a preference", null, s.leaderId, t.attempts);
+                + ". Name live executors, or add allowOthers(true) to make it a preference", null, s.leaderId,
+                t.attempts());
     }
 }

@@ -2,7 +2,6 @@ package io.quiver.coordinator.sched;
 
 import io.quiver.coordinator.sched.Model.Task;
 import java.util.AbstractCollection;
-import java.util.Collections;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -12,18 +11,14 @@ import java.util.NoSuchElementException;
  * The tasks waiting for a block, as a multiset in the order they first came (a task that reads the
  * block twice is in it twice). Adding and removing a task cost O(1), so a shuffle map output read
  * by 2,000 reduce tasks is not scanned 2,000 times as its readers finish. Confined to the
- * scheduler loop, like the {@link Model.Block} that holds it.
+ * scheduler loop, like the {@link Model.Block} that holds it, and only while somebody waits.
  */
 final class Waiters extends AbstractCollection<Task> {
-    /** Null while nobody waits: most values are done and read by nobody, and a leader keeps one per live ref. */
-    private LinkedHashMap<Task, int[]> counts;
+    private final LinkedHashMap<Task, int[]> counts = new LinkedHashMap<>(4);
     private int size;
 
     @Override
     public boolean add(Task t) {
-        if (counts == null) {
-            counts = new LinkedHashMap<>(4);
-        }
         counts.computeIfAbsent(t, k -> new int[1])[0]++;
         size++;
         return true;
@@ -32,15 +27,12 @@ final class Waiters extends AbstractCollection<Task> {
     /** Removes one occurrence of {@code o}; whether there was one. */
     @Override
     public boolean remove(Object o) {
-        int[] n = counts == null ? null : counts.get(o);
+        int[] n = counts.get(o);
         if (n == null) {
             return false;
         }
         if (--n[0] == 0) {
             counts.remove(o);
-            if (counts.isEmpty()) {
-                counts = null;
-            }
         }
         size--;
         return true;
@@ -48,7 +40,7 @@ final class Waiters extends AbstractCollection<Task> {
 
     @Override
     public boolean contains(Object o) {
-        return counts != null && counts.containsKey(o);
+        return counts.containsKey(o);
     }
 
     @Override
@@ -58,14 +50,13 @@ final class Waiters extends AbstractCollection<Task> {
 
     @Override
     public void clear() {
-        counts = null;
+        counts.clear();
         size = 0;
     }
 
     @Override
     public Iterator<Task> iterator() {
-        Iterator<Map.Entry<Task, int[]>> entries = counts == null ? Collections.emptyIterator()
-                : counts.entrySet().iterator();
+        Iterator<Map.Entry<Task, int[]>> entries = counts.entrySet().iterator();
         return new Iterator<>() {
             private Task current;
             private int left;

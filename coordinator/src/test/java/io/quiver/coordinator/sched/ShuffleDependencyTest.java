@@ -139,7 +139,7 @@ class ShuffleDependencyTest {
     void theLeaderKeepsOneEdgePerTaskAndAReduceTaskReadsOnlyTheBucketsWrittenForIt() {
         assertThat(results).hasSize(R);
         for (int i = 0; i < M; i++) {
-            assertThat(scheduler.blocks.get(mapOutput(i)).waiters).as("readers of map output %d", i).hasSize(1);
+            assertThat(scheduler.blocks.get(mapOutput(i)).waiters()).as("readers of map output %d", i).hasSize(1);
         }
         for (RefId r : results) {
             assertThat(scheduler.tasks.get(r).inputs).as("inputs of reduce task %s", r).hasSize(1);
