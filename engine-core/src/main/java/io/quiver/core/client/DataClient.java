@@ -267,8 +267,29 @@ final class DataClient implements AutoCloseable {
         }
     }
 
-    /** A file of a finished shared copy, kept to be written again; since when it is idle. */
-    private record Idle(java.nio.file.Path file, long capacity, long since) {}
+    /** A file of a finished shared copy of {@code ref}, kept to be written again; since when it is idle. */
+    private static final class Idle {
+        final RefId ref;
+        final java.nio.file.Path file;
+        final long capacity;
+        final long since;
+        /** The user released {@code ref}: its executors are about to unmap the file. Guarded by the pool. */
+        boolean released;
+
+        Idle(RefId ref, java.nio.file.Path file, long capacity, long since) {
+            this.ref = ref;
+            this.file = file;
+            this.capacity = capacity;
+            this.since = since;
+        }
+
+        boolean fits(long total) {
+            return capacity >= total && capacity <= 2 * total;
+        }
+    }
+
+    /** How long a scatter waits for the file of a released copy to be unmapped rather than write fresh pages. */
+    static final long RELEASED_WAIT_MILLIS = 25;
 
     /**
      * Files of finished shared copies, at most {@link #POOL_BYTES} of them, each kept for {@link
@@ -280,26 +301,59 @@ final class DataClient implements AutoCloseable {
     static final long POOL_BYTES = Long.getLong("quiver.shm.poolBytes", 1L << 30);
     static final long POOL_IDLE_MILLIS = 30_000;
 
-    /** An idle file of at least {@code total} bytes (and at most twice that) that no one maps, renamed; or null. */
+    /**
+     * An idle file of at least {@code total} bytes (and at most twice that) that no one maps, renamed;
+     * or null. If every such file is still mapped but one's value was released, waits up to {@link
+     * #RELEASED_WAIT_MILLIS} for its executors to drop it: rewriting held pages saves more than that.
+     */
     private java.nio.file.Path reuse(long total) {
+        Idle waitFor = null;
         synchronized (idle) {
             for (java.util.Iterator<Idle> it = idle.iterator(); it.hasNext(); ) {
                 Idle f = it.next();
-                if (f.capacity() >= total && f.capacity() <= 2 * total && !HostShare.inUse(f.file())) {
+                if (f.fits(total) && !HostShare.inUse(f.file)) {
                     it.remove();
-                    try {
-                        return HostShare.rename(f.file());
-                    } catch (java.io.IOException e) {
-                        HostShare.delete(f.file());
-                    }
+                    return renamed(f);
+                }
+                if (f.fits(total) && f.released && waitFor == null) {
+                    waitFor = f;
                 }
             }
         }
-        return null;
+        if (waitFor == null) {
+            return null;
+        }
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(RELEASED_WAIT_MILLIS);
+        while (HostShare.inUse(waitFor.file) && System.nanoTime() < deadline) {
+            java.util.concurrent.locks.LockSupport.parkNanos(500_000);
+        }
+        synchronized (idle) {
+            return !HostShare.inUse(waitFor.file) && idle.remove(waitFor) ? renamed(waitFor) : null;
+        }
+    }
+
+    private static java.nio.file.Path renamed(Idle f) {
+        try {
+            return HostShare.rename(f.file);
+        } catch (java.io.IOException e) {
+            HostShare.delete(f.file);
+            return null;
+        }
+    }
+
+    /** The user released {@code ref}: a scatter may wait a moment for its shared copy's file ({@link #reuse}). */
+    void released(RefId ref) {
+        synchronized (idle) {
+            for (Idle f : idle) {
+                if (f.ref.equals(ref)) {
+                    f.released = true;
+                }
+            }
+        }
     }
 
     /** The scatter of a shared copy ({@link #put}) is over: its file is kept for another, or deleted. */
-    void doneWith(java.nio.file.Path file) {
+    void doneWith(RefId ref, java.nio.file.Path file) {
         long size;
         try {
             size = java.nio.file.Files.size(file);
@@ -310,18 +364,18 @@ final class DataClient implements AutoCloseable {
         synchronized (idle) {
             long held = 0;
             for (Idle f : idle) {
-                held += f.capacity();
+                held += f.capacity;
             }
             while (held + size > POOL_BYTES && !idle.isEmpty()) {
                 Idle oldest = idle.poll();
-                held -= oldest.capacity();
-                HostShare.delete(oldest.file());
+                held -= oldest.capacity;
+                HostShare.delete(oldest.file);
             }
             if (size > POOL_BYTES) {
                 HostShare.delete(file);
                 return;
             }
-            idle.add(new Idle(file, size, System.nanoTime()));
+            idle.add(new Idle(ref, file, size, System.nanoTime()));
         }
         try {
             transport.group().schedule(this::evictIdle, POOL_IDLE_MILLIS + 100, TimeUnit.MILLISECONDS);
@@ -333,8 +387,8 @@ final class DataClient implements AutoCloseable {
     private void evictIdle() {
         long cutoff = System.nanoTime() - TimeUnit.MILLISECONDS.toNanos(POOL_IDLE_MILLIS);
         synchronized (idle) {
-            while (!idle.isEmpty() && idle.peek().since() <= cutoff) {
-                HostShare.delete(idle.poll().file());
+            while (!idle.isEmpty() && idle.peek().since <= cutoff) {
+                HostShare.delete(idle.poll().file);
             }
         }
     }
@@ -342,7 +396,7 @@ final class DataClient implements AutoCloseable {
     private void evictAll() {
         synchronized (idle) {
             while (!idle.isEmpty()) {
-                HostShare.delete(idle.poll().file());
+                HostShare.delete(idle.poll().file);
             }
         }
     }

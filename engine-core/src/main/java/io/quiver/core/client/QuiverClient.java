@@ -273,6 +273,7 @@ public final class QuiverClient implements Quiver {
         refs.remove(id);
         if (!closed.get()) {
             session.release(id);
+            data.released(id);
         }
     }
 

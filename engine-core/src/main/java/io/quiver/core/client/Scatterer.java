@@ -130,7 +130,7 @@ final class Scatterer {
         } finally {
             if (sharedCopy != null) {
                 // The executors on this host have mapped it (or failed): their mappings outlive the file's name.
-                data.doneWith(sharedCopy);
+                data.doneWith(state.id, sharedCopy);
             }
         }
     }
