@@ -18,10 +18,18 @@ import io.quiver.core.protocol.Message.FetchFailed;
 import io.quiver.core.protocol.Message.Peer;
 import io.quiver.core.protocol.Message.PutChunk;
 import io.quiver.core.protocol.Message.PutShared;
+import io.quiver.core.protocol.Message.Role;
 import io.quiver.core.protocol.Message.ShareProbe;
 import io.quiver.core.protocol.Message.ShareProbeReply;
-import io.quiver.core.protocol.Message.Role;
 import io.quiver.core.protocol.MessageCodec;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayDeque;
+import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -30,7 +38,9 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.LockSupport;
 import java.util.function.Function;
+import java.util.function.Supplier;
 import java.util.zip.CRC32C;
 
 /**
@@ -56,7 +66,7 @@ final class DataClient implements AutoCloseable {
     /** How long {@link #sameHost} waits for executors' answers. */
     static final long PROBE_MILLIS = 2_000;
     /** The file {@link ShareProbe}s name, written once; guarded by {@code this}. */
-    private java.nio.file.Path probeFile;
+    private Path probeFile;
     private byte[] probeNonce;
     /** Set once at connect; every new connection offers the client's code first. */
     private volatile CodeShipper code;
@@ -138,7 +148,7 @@ final class DataClient implements AutoCloseable {
      * still in cache). If the shared copy cannot be written (the host's tmpfs is full), its targets
      * get the block streamed as a chain instead, from a second pass of {@code chunks}.
      */
-    java.nio.file.Path put(RefId ref, long total, java.util.function.Supplier<ChunkSource> chunks, List<Peer> targets) {
+    Path put(RefId ref, long total, Supplier<ChunkSource> chunks, List<Peer> targets) {
         List<Peer> shared = total >= HostShare.MIN_BYTES ? sameHost(targets) : List.of();
         if (shared.isEmpty()) {
             stream(ref, total, chunks.get(), targets, null);
@@ -195,11 +205,11 @@ final class DataClient implements AutoCloseable {
 
     /** A block being written once into the host's shared memory; on the caller's thread. */
     private static final class SharedCopy {
-        final java.nio.file.Path file;
-        final java.nio.channels.FileChannel out;
-        java.io.IOException failure;
+        final Path file;
+        final FileChannel out;
+        IOException failure;
 
-        private SharedCopy(java.nio.file.Path file, java.nio.channels.FileChannel out) {
+        private SharedCopy(Path file, FileChannel out) {
             this.file = file;
             this.out = out;
         }
@@ -208,22 +218,22 @@ final class DataClient implements AutoCloseable {
          * A copy written into {@code reused} (a file of this client's that no one maps), or a new one
          * with room for {@code total} bytes; null (logged) if the host's tmpfs cannot take it.
          */
-        static SharedCopy create(long total, java.nio.file.Path reused) {
-            java.nio.file.Path file = reused;
+        static SharedCopy create(long total, Path reused) {
+            Path file = reused;
             try {
                 if (file == null) {
                     file = HostShare.newFile("blk");
                     if (file == null) {
                         return null;
                     }
-                    long free = java.nio.file.Files.getFileStore(file).getUsableSpace();
+                    long free = Files.getFileStore(file).getUsableSpace();
                     if (free < total) {
-                        throw new java.io.IOException("only " + free + " bytes free there");
+                        throw new IOException("only " + free + " bytes free there");
                     }
                 }
-                return new SharedCopy(file, java.nio.channels.FileChannel.open(file,
-                        java.nio.file.StandardOpenOption.WRITE));
-            } catch (java.io.IOException e) {
+                return new SharedCopy(file, FileChannel.open(file,
+                        StandardOpenOption.WRITE));
+            } catch (IOException e) {
                 log.warn("cannot write a shared copy of {} bytes in {} ({}); the executors on this host get it over"
                         + " sockets. Free space there, or set -Dquiver.shm.dir", total, HostShare.dir(), e.toString());
                 if (file != null) {
@@ -238,12 +248,12 @@ final class DataClient implements AutoCloseable {
                 return;
             }
             try {
-                for (java.nio.ByteBuffer bb : chunk.nioBuffers()) {
+                for (ByteBuffer bb : chunk.nioBuffers()) {
                     while (bb.hasRemaining()) {
                         out.write(bb);
                     }
                 }
-            } catch (java.io.IOException e) {
+            } catch (IOException e) {
                 failure = e;
             }
         }
@@ -252,7 +262,7 @@ final class DataClient implements AutoCloseable {
         boolean finish() {
             try {
                 out.close();
-            } catch (java.io.IOException e) {
+            } catch (IOException e) {
                 if (failure == null) {
                     failure = e;
                 }
@@ -270,13 +280,13 @@ final class DataClient implements AutoCloseable {
     /** A file of a finished shared copy of {@code ref}, kept to be written again; since when it is idle. */
     private static final class Idle {
         final RefId ref;
-        final java.nio.file.Path file;
+        final Path file;
         final long capacity;
         final long since;
         /** The user released {@code ref}: its executors are about to unmap the file. Guarded by the pool. */
         boolean released;
 
-        Idle(RefId ref, java.nio.file.Path file, long capacity, long since) {
+        Idle(RefId ref, Path file, long capacity, long since) {
             this.ref = ref;
             this.file = file;
             this.capacity = capacity;
@@ -297,7 +307,7 @@ final class DataClient implements AutoCloseable {
      * ones do. A file is written again only once no executor maps it ({@link HostShare#inUse}).
      * Guarded by itself.
      */
-    private final java.util.ArrayDeque<Idle> idle = new java.util.ArrayDeque<>();
+    private final ArrayDeque<Idle> idle = new ArrayDeque<>();
     static final long POOL_BYTES = Long.getLong("quiver.shm.poolBytes", 1L << 30);
     static final long POOL_IDLE_MILLIS = 30_000;
 
@@ -306,10 +316,10 @@ final class DataClient implements AutoCloseable {
      * or null. If every such file is still mapped but one's value was released, waits up to {@link
      * #RELEASED_WAIT_MILLIS} for its executors to drop it: rewriting held pages saves more than that.
      */
-    private java.nio.file.Path reuse(long total) {
+    private Path reuse(long total) {
         Idle waitFor = null;
         synchronized (idle) {
-            for (java.util.Iterator<Idle> it = idle.iterator(); it.hasNext(); ) {
+            for (Iterator<Idle> it = idle.iterator(); it.hasNext(); ) {
                 Idle f = it.next();
                 if (f.fits(total) && !HostShare.inUse(f.file)) {
                     it.remove();
@@ -325,17 +335,17 @@ final class DataClient implements AutoCloseable {
         }
         long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(RELEASED_WAIT_MILLIS);
         while (HostShare.inUse(waitFor.file) && System.nanoTime() < deadline) {
-            java.util.concurrent.locks.LockSupport.parkNanos(500_000);
+            LockSupport.parkNanos(500_000);
         }
         synchronized (idle) {
             return !HostShare.inUse(waitFor.file) && idle.remove(waitFor) ? renamed(waitFor) : null;
         }
     }
 
-    private static java.nio.file.Path renamed(Idle f) {
+    private static Path renamed(Idle f) {
         try {
             return HostShare.rename(f.file);
-        } catch (java.io.IOException e) {
+        } catch (IOException e) {
             HostShare.delete(f.file);
             return null;
         }
@@ -353,11 +363,11 @@ final class DataClient implements AutoCloseable {
     }
 
     /** The scatter of a shared copy ({@link #put}) is over: its file is kept for another, or deleted. */
-    void doneWith(RefId ref, java.nio.file.Path file) {
+    void doneWith(RefId ref, Path file) {
         long size;
         try {
-            size = java.nio.file.Files.size(file);
-        } catch (java.io.IOException e) {
+            size = Files.size(file);
+        } catch (IOException e) {
             HostShare.delete(file);
             return;
         }
@@ -406,7 +416,7 @@ final class DataClient implements AutoCloseable {
      * to read a nonce from a file this client wrote, and the answer is kept for its address. A target
      * that does not answer within {@link #PROBE_MILLIS} counts as remote this time.
      */
-    List<Peer> sameHost(List<Peer> targets) {
+    private List<Peer> sameHost(List<Peer> targets) {
         if (HostShare.dir() == null) {
             return List.of();
         }
@@ -436,21 +446,21 @@ final class DataClient implements AutoCloseable {
     private CompletableFuture<Boolean> probe(Peer target) {
         CompletableFuture<Boolean> answer = new CompletableFuture<>();
         byte[] nonce;
-        java.nio.file.Path file;
+        Path file;
         try {
             synchronized (this) {
                 if (probeFile == null) {
                     HostShare.sweep();
                     probeNonce = new byte[16];
                     new java.security.SecureRandom().nextBytes(probeNonce);
-                    java.nio.file.Path f = HostShare.newFile("probe");
-                    java.nio.file.Files.write(f, probeNonce);
+                    Path f = HostShare.newFile("probe");
+                    Files.write(f, probeNonce);
                     probeFile = f;
                 }
                 nonce = probeNonce;
                 file = probeFile;
             }
-        } catch (java.io.IOException e) {
+        } catch (IOException e) {
             log.warn("cannot write a shared-memory probe in {} ({}); blocks go to executors on this host over sockets",
                     HostShare.dir(), e.toString());
             answer.complete(false);
