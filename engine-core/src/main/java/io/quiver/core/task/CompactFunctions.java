@@ -12,6 +12,10 @@ import java.io.DataOutputStream;
 import java.io.IOException;
 import java.lang.invoke.SerializedLambda;
 import java.lang.reflect.Method;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * A compact form of a submitted function when it is a lambda (or method reference) in one of the
@@ -20,14 +24,21 @@ import java.lang.reflect.Method;
  * serialization.
  *
  * <pre>
- *  "QFN" 1 | adapter (u8) | shape length (u16) | shape | captured values (Java serialization of Object[], or none)
+ *  "QFN" 1 | adapter (u8) | shape length (u16) | shape | captured values, or none
  *  shape: capturing class, functional interface class, method name and signature, impl kind (u8),
  *         impl class, impl name and signature, instantiated type  (modified UTF-8 each)
+ *  captured values: 'T' | count (u16) | tagged value...   when every one is a boxed primitive, a String or null
+ *                   or Java serialization of the Object[]   (starts with 0xACED) for anything else
+ *  tagged value:    'N' | 'Z' u8 | 'B' u8 | 'S' u16 | 'C' u16 | 'I' u32 | 'J' u64 | 'F' u32 | 'D' u64
+ *                   | 'L' length (u32) latin-1 bytes | 'U' length (u32) UTF-16 chars   (big-endian)
  * </pre>
  *
  * A loop of submits of one lambda (each capturing its own values) writes each lambda's shape once
- * per lambda class (cached here) and serializes only its captured values: Java serialization of the
- * whole lambda cost the client most of each submit. The executor rebuilds the
+ * per lambda class (cached here) and only its captured values: Java serialization of the whole
+ * lambda cost the client most of each submit. Captures of plain values (an index, a seed, a name)
+ * are tagged rather than Java-serialized: a stream per task, on the client and on the executor,
+ * was the loop's largest cost and the largest thing the JIT compiled on a cold executor. The
+ * executor rebuilds the
  * {@code SerializedLambda} and resolves it through its capturing class's
  * {@code $deserializeLambda$}, exactly as Java deserialization does, through the task's class loader.
  *
@@ -38,6 +49,10 @@ import java.lang.reflect.Method;
 public final class CompactFunctions {
     private static final byte[] MAGIC = {'Q', 'F', 'N', 1};
     private static final Object[] NO_ARGS = {};
+    /** The first byte of tagged captured values (Java serialization's stream starts with 0xAC). */
+    private static final byte TAGGED = 'T';
+    /** Longer captured strings go through Java serialization: a function is a control message. */
+    private static final int MAX_TAGGED_CHARS = 1 << 16;
 
     private CompactFunctions() {}
 
@@ -128,11 +143,13 @@ public final class CompactFunctions {
         for (int i = 0; i < captured.length; i++) {
             captured[i] = sl.getCapturedArg(i);
         }
-        byte[] args;
-        try {
-            args = captured.length == 0 ? new byte[0] : JavaSerialization.serialize(captured, "captured values");
-        } catch (RuntimeException e) {
-            return null; // the usual path says what does not serialize, and where it is
+        byte[] args = captured.length == 0 ? new byte[0] : tagged(captured);
+        if (args == null) {
+            try {
+                args = JavaSerialization.serialize(captured, "captured values");
+            } catch (RuntimeException e) {
+                return null; // the usual path says what does not serialize, and where it is
+            }
         }
         byte[] out = new byte[MAGIC.length + 3 + shape.length + args.length];
         System.arraycopy(MAGIC, 0, out, 0, MAGIC.length);
@@ -161,30 +178,11 @@ public final class CompactFunctions {
             throw new QuiverException("corrupt compact function: its shape of " + shapeLength + " bytes runs past its "
                     + bytes.length + " bytes");
         }
-        String capturing;
-        String fiClass;
-        String fiName;
-        String fiSig;
-        int kind;
-        String implClass;
-        String implName;
-        String implSig;
-        String instantiated;
-        try (DataInputStream in = new DataInputStream(new java.io.ByteArrayInputStream(bytes, 7, shapeLength))) {
-            capturing = in.readUTF();
-            fiClass = in.readUTF();
-            fiName = in.readUTF();
-            fiSig = in.readUTF();
-            kind = in.readUnsignedByte();
-            implClass = in.readUTF();
-            implName = in.readUTF();
-            implSig = in.readUTF();
-            instantiated = in.readUTF();
-        } catch (IOException e) {
-            throw new QuiverException("corrupt compact function: its shape does not parse: " + e, e);
-        }
+        Shape shape = Shape.of(bytes, 7, shapeLength);
         Object[] captured = NO_ARGS;
-        if (7 + shapeLength < bytes.length) {
+        if (7 + shapeLength < bytes.length && bytes[7 + shapeLength] == TAGGED) {
+            captured = untagged(bytes, 7 + shapeLength);
+        } else if (7 + shapeLength < bytes.length) {
             int from = 7 + shapeLength;
             Object o;
             try {
@@ -201,24 +199,24 @@ public final class CompactFunctions {
         }
         Class<?> capturingClass;
         try {
-            capturingClass = Class.forName(capturing.replace('/', '.'), false,
+            capturingClass = Class.forName(shape.capturing.replace('/', '.'), false,
                     loader != null ? loader : CompactFunctions.class.getClassLoader());
         } catch (ClassNotFoundException | LinkageError e) {
-            throw new JavaSerialization.MissingClassException(capturing.replace('/', '.'), e);
+            throw new JavaSerialization.MissingClassException(shape.capturing.replace('/', '.'), e);
         }
         Method deserialize = DESERIALIZE.get(capturingClass);
         if (deserialize == null) {
             throw new QuiverException("class " + capturingClass.getName() + " defines no serializable lambda ("
-                    + implName + "); the executor has another version of it than the client");
+                    + shape.implName + "); the executor has another version of it than the client");
         }
-        SerializedLambda sl = new SerializedLambda(capturingClass, fiClass, fiName, fiSig, kind, implClass, implName,
-                implSig, instantiated, captured);
+        SerializedLambda sl = new SerializedLambda(capturingClass, shape.fiClass, shape.fiName, shape.fiSig, shape.kind,
+                shape.implClass, shape.implName, shape.implSig, shape.instantiated, captured);
         Object lambda;
         try {
             lambda = deserialize.invoke(null, sl);
         } catch (ReflectiveOperationException | RuntimeException e) {
             Throwable cause = e instanceof java.lang.reflect.InvocationTargetException ite ? ite.getCause() : e;
-            throw new QuiverException("could not rebuild lambda " + implName + " of " + capturingClass.getName()
+            throw new QuiverException("could not rebuild lambda " + shape.implName + " of " + capturingClass.getName()
                     + ": " + cause + "; the executor may have another version of the class than the client", cause);
         }
         return switch (adapter) {
@@ -241,6 +239,199 @@ public final class CompactFunctions {
             return m.invoke(instance) instanceof SerializedLambda sl ? sl : null;
         } catch (ReflectiveOperationException | RuntimeException e) {
             return null;
+        }
+    }
+
+    /** The captured values tagged, or null if one of them is not a value this form carries. */
+    private static byte[] tagged(Object[] values) {
+        if (values.length > 0xFFFF) {
+            return null;
+        }
+        int size = 3;
+        for (Object v : values) {
+            int n = taggedSize(v);
+            if (n < 0) {
+                return null;
+            }
+            size += n;
+        }
+        ByteBuffer out = ByteBuffer.allocate(size);
+        out.put(TAGGED).putShort((short) values.length);
+        for (Object v : values) {
+            if (v == null) {
+                out.put((byte) 'N');
+            } else if (v instanceof Integer i) {
+                out.put((byte) 'I').putInt(i);
+            } else if (v instanceof Long l) {
+                out.put((byte) 'J').putLong(l);
+            } else if (v instanceof Double d) {
+                out.put((byte) 'D').putLong(Double.doubleToRawLongBits(d));
+            } else if (v instanceof Float f) {
+                out.put((byte) 'F').putInt(Float.floatToRawIntBits(f));
+            } else if (v instanceof Boolean z) {
+                out.put((byte) 'Z').put((byte) (z ? 1 : 0));
+            } else if (v instanceof Byte b) {
+                out.put((byte) 'B').put(b);
+            } else if (v instanceof Short sh) {
+                out.put((byte) 'S').putShort(sh);
+            } else if (v instanceof Character c) {
+                out.put((byte) 'C').putChar(c);
+            } else {
+                String str = (String) v;
+                if (isLatin1(str)) {
+                    out.put((byte) 'L').putInt(str.length());
+                    for (int i = 0; i < str.length(); i++) {
+                        out.put((byte) str.charAt(i));
+                    }
+                } else {
+                    out.put((byte) 'U').putInt(str.length());
+                    for (int i = 0; i < str.length(); i++) {
+                        out.putChar(str.charAt(i));
+                    }
+                }
+            }
+        }
+        return out.array();
+    }
+
+    /** The bytes {@code v} takes tagged, or -1 if it is not a value this form carries. */
+    private static int taggedSize(Object v) {
+        if (v == null) {
+            return 1;
+        } else if (v instanceof Integer || v instanceof Float) {
+            return 5;
+        } else if (v instanceof Long || v instanceof Double) {
+            return 9;
+        } else if (v instanceof Boolean || v instanceof Byte) {
+            return 2;
+        } else if (v instanceof Short || v instanceof Character) {
+            return 3;
+        } else if (v instanceof String str && str.length() <= MAX_TAGGED_CHARS) {
+            return 5 + (isLatin1(str) ? 1 : 2) * str.length();
+        }
+        return -1;
+    }
+
+    private static boolean isLatin1(String s) {
+        for (int i = 0; i < s.length(); i++) {
+            if (s.charAt(i) > 0xFF) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** The tagged values starting at {@code from}; the error names what does not parse. */
+    private static Object[] untagged(byte[] bytes, int from) {
+        ByteBuffer in = ByteBuffer.wrap(bytes, from, bytes.length - from);
+        try {
+            in.get(); // the tag of the section
+            Object[] values = new Object[Short.toUnsignedInt(in.getShort())];
+            for (int i = 0; i < values.length; i++) {
+                byte tag = in.get();
+                values[i] = switch (tag) {
+                    case 'N' -> null;
+                    case 'I' -> in.getInt();
+                    case 'J' -> in.getLong();
+                    case 'D' -> Double.longBitsToDouble(in.getLong());
+                    case 'F' -> Float.intBitsToFloat(in.getInt());
+                    case 'Z' -> in.get() != 0;
+                    case 'B' -> in.get();
+                    case 'S' -> in.getShort();
+                    case 'C' -> in.getChar();
+                    case 'L', 'U' -> string(in, tag == 'L');
+                    default -> throw new QuiverException("corrupt compact function: captured value " + i
+                            + " has unknown tag 0x" + Integer.toHexString(tag & 0xFF));
+                };
+            }
+            if (in.hasRemaining()) {
+                throw new QuiverException("corrupt compact function: " + in.remaining()
+                        + " bytes follow its captured values");
+            }
+            return values;
+        } catch (java.nio.BufferUnderflowException e) {
+            throw new QuiverException("corrupt compact function: its captured values run past its " + bytes.length
+                    + " bytes", e);
+        }
+    }
+
+    private static String string(ByteBuffer in, boolean latin1) {
+        int length = in.getInt();
+        if (length < 0 || length > MAX_TAGGED_CHARS || (long) length * (latin1 ? 1 : 2) > in.remaining()) {
+            throw new QuiverException("corrupt compact function: a captured string of " + length
+                    + " characters in " + in.remaining() + " bytes");
+        }
+        if (latin1) {
+            String s = new String(in.array(), in.arrayOffset() + in.position(), length, StandardCharsets.ISO_8859_1);
+            in.position(in.position() + length);
+            return s;
+        }
+        char[] chars = new char[length];
+        in.asCharBuffer().get(chars);
+        in.position(in.position() + 2 * length);
+        return new String(chars);
+    }
+
+    /**
+     * A lambda's shape as read, kept per distinct shape bytes: every task of a submit loop names the
+     * same one, and reading its nine strings again for each was a cost per task. Class names only,
+     * no classes, so the cache holds no class loader. Thread-safe.
+     */
+    private record Shape(String capturing, String fiClass, String fiName, String fiSig, int kind, String implClass,
+                         String implName, String implSig, String instantiated) {
+        private static final int MAX_CACHED = 4096;
+        private static final ConcurrentHashMap<ShapeKey, Shape> CACHE = new ConcurrentHashMap<>();
+
+        static Shape of(byte[] bytes, int from, int length) {
+            Shape cached = CACHE.get(new ShapeKey(bytes, from, length));
+            if (cached != null) {
+                return cached;
+            }
+            Shape shape = parse(bytes, from, length);
+            if (CACHE.size() >= MAX_CACHED) {
+                CACHE.clear(); // more distinct lambdas than a program has: start over rather than grow
+            }
+            CACHE.put(new ShapeKey(Arrays.copyOfRange(bytes, from, from + length), 0, length), shape);
+            return shape;
+        }
+
+        private static Shape parse(byte[] bytes, int from, int length) {
+            try (DataInputStream in = new DataInputStream(new java.io.ByteArrayInputStream(bytes, from, length))) {
+                return new Shape(in.readUTF(), in.readUTF(), in.readUTF(), in.readUTF(), in.readUnsignedByte(),
+                        in.readUTF(), in.readUTF(), in.readUTF(), in.readUTF());
+            } catch (IOException e) {
+                throw new QuiverException("corrupt compact function: its shape does not parse: " + e, e);
+            }
+        }
+    }
+
+    /** A range of bytes compared by content. */
+    private static final class ShapeKey {
+        private final byte[] bytes;
+        private final int from;
+        private final int length;
+        private final int hash;
+
+        ShapeKey(byte[] bytes, int from, int length) {
+            this.bytes = bytes;
+            this.from = from;
+            this.length = length;
+            int h = 1;
+            for (int i = from; i < from + length; i++) {
+                h = 31 * h + bytes[i];
+            }
+            this.hash = h;
+        }
+
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof ShapeKey k && k.hash == hash
+                    && Arrays.equals(bytes, from, from + length, k.bytes, k.from, k.from + k.length);
+        }
+
+        @Override
+        public int hashCode() {
+            return hash;
         }
     }
 

@@ -102,4 +102,69 @@ class CompactFunctionsTest {
                 .hasMessageContaining(missing.replace('/', '.'))
                 .hasMessageContaining("--classpath");
     }
+
+    @Test
+    void plainCapturedValuesAreTaggedAndComeBackExactly() throws Exception {
+        int i = -7;
+        long l = Long.MIN_VALUE;
+        double nan = Double.longBitsToDouble(0x7ff8_0000_dead_beefL);
+        float f = -0.0f;
+        boolean z = true;
+        byte b = (byte) 0x80;
+        short sh = Short.MIN_VALUE;
+        char c = '\uffff';
+        String latin = "caf\u00e9";
+        String wide = "\u4e2d\ud800x"; // a lone surrogate, which UTF-8 would not keep
+        String empty = "";
+        Integer none = null;
+        TaskFunction fn = new UserFunctions.Call0((Fn0<List<Object>>) () -> java.util.Arrays.asList(
+                i, l, nan, f, z, b, sh, c, latin, wide, empty, none));
+        byte[] bytes = CompactFunctions.encode(fn);
+        assertThat(new String(bytes, StandardCharsets.ISO_8859_1)).as("no Java serialization stream")
+                .doesNotContain("\u00ac\u00ed");
+        @SuppressWarnings("unchecked")
+        List<Object> back = (List<Object>) run(CompactFunctions.decode(bytes, LOADER))[0];
+        assertThat(back).containsExactly(i, l, nan, f, z, b, sh, c, latin, wide, empty, null);
+        assertThat(Double.doubleToRawLongBits((Double) back.get(2))).isEqualTo(0x7ff8_0000_dead_beefL);
+        assertThat(Float.floatToRawIntBits((Float) back.get(3))).isEqualTo(Float.floatToRawIntBits(-0.0f));
+    }
+
+    @Test
+    void aCaptureThatIsNotAPlainValueSendsAllOfThemThroughJavaSerialization() throws Exception {
+        int k = 2;
+        List<Integer> list = List.of(1, 2, 3);
+        String longString = "x".repeat((1 << 16) + 1);
+        TaskFunction fn = new UserFunctions.Call0((Fn0<Integer>) () -> k * list.size() + longString.length());
+        byte[] bytes = CompactFunctions.encode(fn);
+        assertThat(new String(bytes, StandardCharsets.ISO_8859_1)).contains("\u00ac\u00ed");
+        assertThat(run(CompactFunctions.decode(bytes, LOADER))).containsExactly(6 + (1 << 16) + 1);
+        TaskFunction onlyLong = new UserFunctions.Call0((Fn0<Integer>) () -> longString.length());
+        assertThat(new String(CompactFunctions.encode(onlyLong), StandardCharsets.ISO_8859_1))
+                .as("a string longer than a control message should carry").contains("\u00ac\u00ed");
+    }
+
+    @Test
+    void malformedTaggedValuesAreClearErrors() {
+        String s = "name";
+        long v = 5;
+        byte[] good = CompactFunctions.encode(new UserFunctions.Call0((Fn0<String>) () -> s + v));
+        int tagged = new String(good, StandardCharsets.ISO_8859_1).lastIndexOf("T\u0000\u0002");
+        assertThat(tagged).as("the tagged section").isPositive();
+        int firstTag = tagged + 3;
+        byte[] unknownTag = good.clone();
+        unknownTag[firstTag] = 'Q';
+        assertThatThrownBy(() -> CompactFunctions.decode(unknownTag, LOADER)).isInstanceOf(QuiverException.class)
+                .hasMessageContaining("captured value 0 has unknown tag 0x51");
+        byte[] truncated = java.util.Arrays.copyOf(good, good.length - 3);
+        assertThatThrownBy(() -> CompactFunctions.decode(truncated, LOADER)).isInstanceOf(QuiverException.class)
+                .hasMessageContaining("run past");
+        byte[] trailing = java.util.Arrays.copyOf(good, good.length + 2);
+        assertThatThrownBy(() -> CompactFunctions.decode(trailing, LOADER)).isInstanceOf(QuiverException.class)
+                .hasMessageContaining("2 bytes follow its captured values");
+        byte[] hugeString = good.clone();
+        int stringLength = firstTag + 1; // after the 'L' of the captured "name"
+        hugeString[stringLength] = 0x7f;
+        assertThatThrownBy(() -> CompactFunctions.decode(hugeString, LOADER)).isInstanceOf(QuiverException.class)
+                .hasMessageContaining("a captured string of");
+    }
 }
