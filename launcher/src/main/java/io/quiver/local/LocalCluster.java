@@ -481,6 +481,12 @@ public final class LocalCluster implements AutoCloseable {
             // decoded per executor: gather of 200 tasks 0.8-1.8 s against 0.1-0.25 s), see README.
             cmd.add("-Xms" + heapMiB + "m");
         }
+        if (!extra.contains("MetaspaceSize")) {
+            // No collection for class metadata while it warms up: its classes fill the default
+            // 21 MB threshold during the first jobs, and that young collection copied a 256 MiB
+            // broadcast value still in eden (250 ms of the seed scenario's first gather), see README.
+            cmd.add("-XX:MetaspaceSize=128m");
+        }
         if (!extra.isEmpty()) {
             cmd.addAll(List.of(extra.split("\\s+")));
         }
