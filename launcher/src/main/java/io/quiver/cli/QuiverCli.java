@@ -2,7 +2,10 @@ package io.quiver.cli;
 
 import ch.qos.logback.classic.Level;
 import java.io.PrintWriter;
+import java.util.LinkedHashMap;
 import java.util.Locale;
+import java.util.Map;
+import java.util.function.Supplier;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -23,12 +26,32 @@ import picocli.CommandLine.UnmatchedArgumentException;
  * {@code --verbose}), 2 a usage error.
  */
 @Command(name = "quiver", mixinStandardHelpOptions = true, version = "quiver 0.1.0-SNAPSHOT",
-        description = "Quiver, a distributed DAG engine for the JVM: scatter once, submit many, gather.",
-        subcommands = {ZooKeeperCommand.class, CoordinatorCommand.class, ExecutorCommand.class, SubmitCommand.class,
-                DemoCommand.class, StatusCommand.class, TlsInitCommand.class, CommandLine.HelpCommand.class})
+        description = "Quiver, a distributed DAG engine for the JVM: scatter once, submit many, gather.")
 public final class QuiverCli implements Runnable {
     static final int EXIT_ERROR = 1;
     static final int EXIT_USAGE = 2;
+
+    /**
+     * The commands, in the order help lists them. Only the one a command line names is built:
+     * picocli reads every annotated option of a command when it is added, and building all seven
+     * cost each executor and coordinator process about 100 ms more of its start.
+     */
+    private static final Map<String, Supplier<Object>> COMMANDS = new LinkedHashMap<>();
+
+    /** The commands that connect to ZooKeeper as a client. */
+    private static final java.util.Set<String> ZK_CLIENTS = java.util.Set.of("coordinator", "executor", "submit",
+            "demo", "status");
+
+    static {
+        COMMANDS.put("zookeeper", ZooKeeperCommand::new);
+        COMMANDS.put("coordinator", CoordinatorCommand::new);
+        COMMANDS.put("executor", ExecutorCommand::new);
+        COMMANDS.put("submit", SubmitCommand::new);
+        COMMANDS.put("demo", DemoCommand::new);
+        COMMANDS.put("status", StatusCommand::new);
+        COMMANDS.put("tls-init", TlsInitCommand::new);
+        COMMANDS.put("help", CommandLine.HelpCommand::new);
+    }
 
     @Option(names = {"-v", "--verbose"}, scope = ScopeType.INHERIT,
             description = "Print stack traces of errors and debug logs of io.quiver.")
@@ -43,14 +66,36 @@ public final class QuiverCli implements Runnable {
 
     /** Runs the command line without exiting the JVM; returns the exit code. */
     public static int execute(PrintWriter out, PrintWriter err, String... args) {
-        CommandLine cli = new CommandLine(new QuiverCli()).setOut(out).setErr(err);
+        String named = commandNamed(args);
+        if (named != null && ZK_CLIENTS.contains(named)) {
+            io.quiver.core.zk.Zk.warmUpInBackground(); // while the command line is parsed and logging set up
+        }
+        CommandLine cli = new CommandLine(new QuiverCli());
+        if (named != null && !named.equals("help")) {
+            cli.addSubcommand(COMMANDS.get(named).get());
+        } else {
+            COMMANDS.values().forEach(command -> cli.addSubcommand(command.get()));
+        }
+        cli.setOut(out).setErr(err);
         Config.install(cli);
-        // Everything after the app jar belongs to the application, even "--help".
-        cli.getSubcommands().get("submit").setStopAtPositional(true);
+        if (cli.getSubcommands().containsKey("submit")) {
+            // Everything after the app jar belongs to the application, even "--help".
+            cli.getSubcommands().get("submit").setStopAtPositional(true);
+        }
         cli.setExecutionStrategy(QuiverCli::executeWithVerbosity);
         cli.setParameterExceptionHandler(QuiverCli::usageError);
         cli.setExecutionExceptionHandler((e, commandLine, parseResult) -> runtimeError(e, commandLine, parseResult));
         return cli.execute(args);
+    }
+
+    /** The command that {@code args} name (the first word that is not an option), or null if none is known. */
+    private static String commandNamed(String[] args) {
+        for (String arg : args) {
+            if (!arg.startsWith("-")) {
+                return COMMANDS.containsKey(arg) ? arg : null;
+            }
+        }
+        return null;
     }
 
     @Override

@@ -110,6 +110,7 @@ public final class LocalCluster implements AutoCloseable {
         checkArgument(!options.settings().shipClassPath() || options.settings().separateProcesses(),
                 "shipClassPath(true) needs separateProcesses(true): in-process executors share this JVM's class"
                         + " loader, so nothing would be shipped");
+        io.quiver.core.zk.Zk.warmUpInBackground(); // while ZooKeeper's server starts
         LocalCluster cluster = new LocalCluster(options.settings());
         try {
             cluster.boot();

@@ -25,7 +25,16 @@ class QuiverCliTest {
     @Test
     void helpListsTheCommands() {
         assertThat(run("--help")).isZero();
-        assertThat(out.toString()).contains("zookeeper", "coordinator", "executor", "submit", "demo");
+        assertThat(out.toString()).contains("zookeeper", "coordinator", "executor", "submit", "demo", "status",
+                "tls-init", "help");
+    }
+
+    @Test
+    void helpOfACommandAndOptionsBeforeItStillWork() {
+        assertThat(run("help", "executor")).isZero();
+        assertThat(out.toString()).contains("--slots");
+        assertThat(run("-v", "status", "--help")).isZero();
+        assertThat(out.toString()).contains("Usage: quiver status");
     }
 
     @Test
@@ -46,7 +55,7 @@ class QuiverCliTest {
     @Test
     void unknownCommandIsAUsageError() {
         assertThat(run("exectuor")).isEqualTo(QuiverCli.EXIT_USAGE);
-        assertThat(errors()).contains("exectuor");
+        assertThat(errors()).contains("exectuor").contains("executor"); // picocli's suggestion
     }
 
     @Test

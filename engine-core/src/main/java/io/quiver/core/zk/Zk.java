@@ -48,6 +48,30 @@ public final class Zk {
         return pool;
     }
 
+    private static final java.util.concurrent.atomic.AtomicBoolean WARMING = new java.util.concurrent.atomic.AtomicBoolean();
+
+    /**
+     * Starts initializing, on a daemon thread, what the first ZooKeeper client of this JVM would
+     * initialize on its caller's thread: ZooKeeper's TLS defaults ({@code X509Util} asks the JDK for
+     * its default {@code SSLContext}, which reads the JDK's CA certificates), 150-210 ms cold. A
+     * process calls this first thing, so that the work overlaps the rest of its start. Idempotent,
+     * and harmless if no client is ever made (a failure here is the client's to report).
+     */
+    public static void warmUpInBackground() {
+        if (!WARMING.compareAndSet(false, true)) {
+            return;
+        }
+        Thread t = new Thread(() -> {
+            try {
+                Class.forName("org.apache.zookeeper.common.X509Util", true, Zk.class.getClassLoader());
+            } catch (Throwable e) {
+                // the first client initializes it again, and says what is wrong
+            }
+        }, "quiver-zk-warm-up");
+        t.setDaemon(true);
+        t.start();
+    }
+
     /** Starts a client without a secret (open znodes), as {@link #start(ClusterUrl, Secret, long)}. */
     public static CuratorFramework start(ClusterUrl url, long waitMillis) {
         return start(url, Secret.NONE, waitMillis);
