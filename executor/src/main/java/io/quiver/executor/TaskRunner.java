@@ -6,6 +6,7 @@ import io.netty.buffer.ByteBufUtil;
 import io.quiver.RefId;
 import io.quiver.core.codec.DefaultCodec;
 import io.quiver.core.codec.ShuffleBlocks;
+import io.quiver.core.loop.EventLoop;
 import io.quiver.core.plan.ShuffleOutput;
 import io.quiver.core.protocol.Message.Arg;
 import io.quiver.core.protocol.Message.BlockInfo;
@@ -20,8 +21,11 @@ import java.io.StringWriter;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.BlockingQueue;
-import java.util.concurrent.Executor;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.function.Function;
 import org.slf4j.Logger;
@@ -30,8 +34,16 @@ import org.slf4j.LoggerFactory;
 /**
  * The worker threads, exactly one per slot. A worker takes a task the executor loop handed out,
  * resolves its arguments (block values decoded once and shared), runs it, stores each output as a
- * block with its live value as the decoded cache, queues the result for the leader and posts the
- * completion to the loop. Workers touch no bookkeeping state.
+ * block with its live value as the decoded cache, and then tells the leader (its result) and the
+ * loop (its completion). Workers touch no bookkeeping state.
+ *
+ * <p>Finished tasks are told in batches, as Dask's workers batch what they send: a worker that
+ * has another task waiting keeps up to {@link #BATCH} short tasks' ends and tells them together,
+ * so a map of tiny tasks wakes the loop and the leader connection once per batch, not once per
+ * task. A worker tells what it holds before it waits for work, after a task that ran longer than
+ * {@link #SHORT_TASK_NANOS} or failed, and at most {@link #FLUSH_DELAY_MICROS} after the oldest end
+ * it holds (a timer on the loop), so a long task never holds back the ends of the short ones
+ * before it. A chain's next link waits for nothing: its worker has no other task, and tells at once.
  */
 final class TaskRunner {
     private static final Logger log = LoggerFactory.getLogger(TaskRunner.class);
@@ -43,7 +55,7 @@ final class TaskRunner {
     private final ClassLoader loader;
     private final BlockingQueue<Task> handoff;
     private final Reports reports;
-    private final Executor loop;
+    private final EventLoop loop;
     private final TaskSlots slots;
     private final LongAdder tasksRun;
     private final LongAdder tasksFailed = new LongAdder();
@@ -51,8 +63,22 @@ final class TaskRunner {
     private final Thread[] workers;
     private volatile boolean stopped;
 
+    /** Most task ends a worker holds before it tells them. */
+    static final int BATCH = 32;
+    /** A task that ran longer is told at once, with the ends held before it. */
+    static final long SHORT_TASK_NANOS = 200_000;
+    /** The longest a held end waits (Dask batches its workers' messages over 2 ms). */
+    static final long FLUSH_DELAY_MICROS = 1_000;
+
+    /** A task that ran, with its result: not yet told to the leader and the loop. */
+    private record Finished(Task task, TaskResult result) {}
+
+    private final ConcurrentLinkedQueue<Finished> finished = new ConcurrentLinkedQueue<>();
+    private final AtomicInteger held = new AtomicInteger();
+    private final AtomicBoolean flushArmed = new AtomicBoolean();
+
     TaskRunner(String executorId, int slots, BlockStore store, ClassLoader loader, BlockingQueue<Task> handoff,
-               Reports reports, Executor loop, TaskSlots taskSlots, LongAdder tasksRun,
+               Reports reports, EventLoop loop, TaskSlots taskSlots, LongAdder tasksRun,
                LongAdder functionsDeserialized) {
         this.executorId = executorId;
         this.store = store;
@@ -97,26 +123,70 @@ final class TaskRunner {
                 log.warn("worker {} still runs user code after close; it is a daemon thread and is abandoned", t.getName());
             }
         }
+        flush();
     }
 
     private void work() {
         while (!stopped) {
-            Task task;
-            try {
-                task = handoff.take();
-            } catch (InterruptedException e) {
-                return;
+            Task task = handoff.poll();
+            if (task == null) {
+                flush(); // about to wait: nothing held may wait with it
+                try {
+                    task = handoff.take();
+                } catch (InterruptedException e) {
+                    flush();
+                    return;
+                }
             }
-            Failure failure = run(task);
-            if (stopped) {
-                return;
+            TaskResult result = run(task);
+            finished.add(new Finished(task, result));
+            if (stopped || held.incrementAndGet() >= BATCH || result.nanos() > SHORT_TASK_NANOS
+                    || result.failure() != null) {
+                flush();
+            } else {
+                armFlush();
             }
-            loop.execute(() -> slots.taskDone(task, failure));
         }
     }
 
-    /** Runs one task and reports its result; returns its failure, or null. */
-    private Failure run(Task task) {
+    /** Tells the leader and the loop every end held; any thread. */
+    private void flush() {
+        List<Finished> batch = new ArrayList<>();
+        Finished f;
+        while ((f = finished.poll()) != null) {
+            batch.add(f);
+        }
+        if (batch.isEmpty()) {
+            return;
+        }
+        held.addAndGet(-batch.size());
+        for (Finished x : batch) {
+            x.task.reported = true; // before the leader can hear of it, so a launch again finds it ended
+            reports.taskResult(x.result); // one frame for all of them (LeaderLink drains its queue at once)
+        }
+        loop.execute(() -> {
+            for (Finished x : batch) {
+                slots.taskDone(x.task, x.result.failure());
+            }
+        });
+    }
+
+    /** Makes sure something tells the ends held within {@link #FLUSH_DELAY_MICROS}. */
+    private void armFlush() {
+        if (flushArmed.compareAndSet(false, true)) {
+            ScheduledFuture<?> timer = loop.schedule(() -> {
+                flushArmed.set(false);
+                flush();
+            }, FLUSH_DELAY_MICROS, TimeUnit.MICROSECONDS);
+            if (timer == null) {
+                flushArmed.set(false);
+                flush(); // the loop has stopped: tell the leader now
+            }
+        }
+    }
+
+    /** Runs one task; returns its result (a failure is a result too), not yet told. */
+    private TaskResult run(Task task) {
         TaskLaunch launch = task.launch;
         List<RefId> outs = launch.outs();
         long start = System.nanoTime();
@@ -183,9 +253,7 @@ final class TaskRunner {
         if (result.failure() != null) {
             tasksFailed.increment();
         }
-        task.reported = true; // before the leader can hear of it, so a launch again finds it ended
-        reports.taskResult(result);
-        return result.failure();
+        return result;
     }
 
     /**

@@ -567,7 +567,8 @@ final class TaskSlots {
     }
 
     private void dispatch() {
-        int limit = 2 * slots;
+        // Enough queued at the workers for them to batch what they tell (TaskRunner.BATCH).
+        int limit = slots * (TaskRunner.BATCH + 2);
         while (handedOut < limit && !ready.isEmpty()) {
             handedOut++;
             handoff.add(ready.poll());

@@ -78,6 +78,37 @@ class TaskExecutionTest extends ClusterTestBase {
     }
 
     @Test
+    void tinyTasksAreToldInBatchesAndALongTaskHoldsBackNoneOfTheEndsBeforeIt() throws Exception {
+        executor("exec-batch", 1);
+        Fns.Blocking.started = new java.util.concurrent.CountDownLatch(1);
+        Fns.Blocking.release = new java.util.concurrent.CountDownLatch(1);
+        List<TaskLaunch> tasks = new ArrayList<>();
+        List<RefId> tiny = new ArrayList<>();
+        for (int i = 0; i < 200; i++) {
+            RefId out = ref();
+            tiny.add(out);
+            tasks.add(task(out, 21, value(i)));
+        }
+        RefId blocking = ref();
+        tasks.add(task(blocking, 22, value(0)));
+        int before = leader.batches.size();
+        leader.send("exec-batch", launch(EPOCH, List.of(fn(21, new Fns.AddOne()), fn(22, new Fns.Blocking())), tasks));
+        assertThat(Fns.Blocking.started.await(30, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+        // The long task is running and holds its worker: every tiny task before it is told anyway.
+        for (int i = 0; i < tiny.size(); i++) {
+            assertThat(decode(leader.awaitResult(tiny.get(i)).inline())).isEqualTo(i + 1);
+        }
+        assertThat(leader.results).doesNotContainKey(blocking);
+        int frames = leader.batches.size() - before;
+        assertThat(frames).as("frames for 200 tiny tasks on one slot").isLessThanOrEqualTo(200 / 8);
+        Fns.Blocking.release.countDown();
+        assertThat(leader.awaitResult(blocking).failure()).isNull();
+        // Each result arrived once.
+        long told = leader.batches.stream().skip(before).mapToLong(b -> b.results().size()).sum();
+        assertThat(told).isEqualTo(201);
+    }
+
+    @Test
     void aFunctionShippedAsABlockIsResolvedLikeAnInput() throws Exception {
         Executor e = executor("exec-fnblock", 1);
         RefId fnBlock = ref();
