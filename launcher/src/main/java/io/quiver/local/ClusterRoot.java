@@ -37,6 +37,17 @@ public final class ClusterRoot {
      */
     public static void ensureExists(ClusterUrl url, Secret secret, long waitMillis) {
         try (CuratorFramework client = connect(url.connectString(), secret, waitMillis)) { // no chroot: we make it
+            ensureExists(client, url, secret);
+        }
+    }
+
+    /**
+     * As {@link #ensureExists(ClusterUrl, Secret, long)} through {@code client}, connected to
+     * {@code url}'s servers without its chroot and left open: a caller that goes on working in the
+     * cluster uses {@code client.usingNamespace(...)} instead of a second session.
+     */
+    public static void ensureExists(CuratorFramework client, ClusterUrl url, Secret secret) {
+        try {
             try {
                 client.create().creatingParentsIfNeeded().forPath(url.root());
             } catch (KeeperException.NodeExistsException e) {

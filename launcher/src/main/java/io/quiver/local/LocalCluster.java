@@ -77,6 +77,9 @@ public final class LocalCluster implements AutoCloseable {
     private Path dir;
     private EmbeddedZooKeeper zk;
     private ClusterUrl url;
+    /** The session this cluster reads ZooKeeper through, without the chroot. */
+    private CuratorFramework zkClient;
+    /** {@link #zkClient} inside the cluster's root; not closed on its own. */
     private CuratorFramework curator;
     private final List<Coordinator> coordinators = new ArrayList<>();
     /** Child JVMs' class-data-sharing archive; null for in-process executors or a class path that does not qualify. */
@@ -138,8 +141,11 @@ public final class LocalCluster implements AutoCloseable {
         zk = new EmbeddedZooKeeper(InetAddress.getLoopbackAddress(), 0, dir.resolve("zookeeper"),
                 EmbeddedZooKeeper.LOCAL_TICK_MILLIS, EmbeddedZooKeeper.LOCAL_MAX_SESSION_MILLIS).start();
         url = ClusterUrl.parse("zk://" + HOST + ":" + zk.port() + ROOT);
-        ClusterRoot.ensureExists(url, secret, remainingMillis(deadline));
-        curator = ClusterRoot.connect(url.chrootedConnectString(), secret, remainingMillis(deadline));
+        // One session for the root and for this cluster's own reads: a second one cost start() its
+        // connect and, closing the first, about 100 ms of waiting.
+        zkClient = ClusterRoot.connect(url.connectString(), secret, remainingMillis(deadline));
+        ClusterRoot.ensureExists(zkClient, url, secret);
+        curator = zkClient.usingNamespace(url.root().substring(1));
         long zkUpNanos = System.nanoTime();
 
         for (int i = 1; i <= settings.coordinators(); i++) {
@@ -415,8 +421,8 @@ public final class LocalCluster implements AutoCloseable {
             Coordinator c = coordinators.get(i);
             quietly("close coordinator " + c.id(), c::close);
         }
-        if (curator != null) {
-            quietly("close the ZooKeeper client", curator::close);
+        if (zkClient != null) {
+            quietly("close the ZooKeeper client", zkClient::close);
         }
         if (zk != null) {
             quietly("stop ZooKeeper", zk::close);
