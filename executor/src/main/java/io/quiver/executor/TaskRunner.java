@@ -141,7 +141,8 @@ final class TaskRunner {
             TaskResult result = run(task);
             finished.add(new Finished(task, result));
             if (stopped || held.incrementAndGet() >= BATCH || result.nanos() > SHORT_TASK_NANOS
-                    || result.failure() != null) {
+                    || result.failure() != null || handoff.isEmpty()) {
+                // Nothing else to run now (a chain's next link waits for this one): no timer either.
                 flush();
             } else {
                 armFlush();

@@ -197,13 +197,7 @@ public final class CompactFunctions {
             }
             captured = a;
         }
-        Class<?> capturingClass;
-        try {
-            capturingClass = Class.forName(shape.capturing.replace('/', '.'), false,
-                    loader != null ? loader : CompactFunctions.class.getClassLoader());
-        } catch (ClassNotFoundException | LinkageError e) {
-            throw new JavaSerialization.MissingClassException(shape.capturing.replace('/', '.'), e);
-        }
+        Class<?> capturingClass = shape.capturingClass(loader != null ? loader : CompactFunctions.class.getClassLoader());
         Method deserialize = DESERIALIZE.get(capturingClass);
         if (deserialize == null) {
             throw new QuiverException("class " + capturingClass.getName() + " defines no serializable lambda ("
@@ -374,12 +368,40 @@ public final class CompactFunctions {
 
     /**
      * A lambda's shape as read, kept per distinct shape bytes: every task of a submit loop names the
-     * same one, and reading its nine strings again for each was a cost per task. Class names only,
-     * no classes, so the cache holds no class loader. Thread-safe.
+     * same one, and reading its nine strings again for each was a cost per task. Class names, and
+     * the last class resolved only weakly, so the cache holds no class loader. Thread-safe (a
+     * benign race sets the last class).
      */
     private record Shape(String capturing, String fiClass, String fiName, String fiSig, int kind, String implClass,
-                         String implName, String implSig, String instantiated) {
+                         String implName, String implSig, String instantiated, Resolved[] resolved) {
         private static final int MAX_CACHED = 4096;
+
+        Shape(String capturing, String fiClass, String fiName, String fiSig, int kind, String implClass,
+              String implName, String implSig, String instantiated) {
+            this(capturing, fiClass, fiName, fiSig, kind, implClass, implName, implSig, instantiated, new Resolved[1]);
+        }
+
+        /**
+         * The capturing class through {@code loader}: the last one resolved is kept, weakly, so a
+         * loop of one lambda's tasks looks it up once (Class.forName was 7% of a chain's worker).
+         */
+        Class<?> capturingClass(ClassLoader loader) {
+            Resolved last = resolved[0];
+            if (last != null && last.loader.get() == loader) {
+                Class<?> c = last.type.get();
+                if (c != null) {
+                    return c;
+                }
+            }
+            Class<?> c;
+            try {
+                c = Class.forName(capturing.replace('/', '.'), false, loader);
+            } catch (ClassNotFoundException | LinkageError e) {
+                throw new JavaSerialization.MissingClassException(capturing.replace('/', '.'), e);
+            }
+            resolved[0] = new Resolved(new java.lang.ref.WeakReference<>(loader), new java.lang.ref.WeakReference<>(c));
+            return c;
+        }
         private static final ConcurrentHashMap<ShapeKey, Shape> CACHE = new ConcurrentHashMap<>();
 
         static Shape of(byte[] bytes, int from, int length) {
@@ -404,6 +426,9 @@ public final class CompactFunctions {
             }
         }
     }
+
+    /** A class as one loader resolved it; weak, so that the cache keeps neither alive. */
+    private record Resolved(java.lang.ref.WeakReference<ClassLoader> loader, java.lang.ref.WeakReference<Class<?>> type) {}
 
     /** A range of bytes compared by content. */
     private static final class ShapeKey {

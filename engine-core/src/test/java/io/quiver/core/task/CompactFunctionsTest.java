@@ -167,4 +167,18 @@ class CompactFunctionsTest {
         assertThatThrownBy(() -> CompactFunctions.decode(hugeString, LOADER)).isInstanceOf(QuiverException.class)
                 .hasMessageContaining("a captured string of");
     }
+
+    @Test
+    void aShapeResolvedThroughOneLoaderIsResolvedAgainThroughAnother() throws Exception {
+        byte[] bytes = CompactFunctions.encode(captureOf(5));
+        assertThat(run(CompactFunctions.decode(bytes, LOADER))).containsExactly(10);
+        try (java.net.URLClassLoader blind = new java.net.URLClassLoader(new java.net.URL[0],
+                ClassLoader.getPlatformClassLoader())) {
+            assertThatThrownBy(() -> CompactFunctions.decode(bytes, blind))
+                    .as("the class the first loader found is not this loader's")
+                    .isInstanceOf(JavaSerialization.MissingClassException.class)
+                    .hasMessageContaining(CompactFunctionsTest.class.getName());
+        }
+        assertThat(run(CompactFunctions.decode(bytes, LOADER))).containsExactly(10);
+    }
 }
