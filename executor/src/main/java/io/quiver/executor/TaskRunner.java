@@ -142,7 +142,8 @@ final class TaskRunner {
             finished.add(new Finished(task, result));
             if (stopped || held.incrementAndGet() >= BATCH || result.nanos() > SHORT_TASK_NANOS
                     || result.failure() != null || handoff.isEmpty()) {
-                // Nothing else to run now (a chain's next link waits for this one): no timer either.
+                // With nothing queued (a chain's next link waits for this one) there is nothing to
+                // batch with, so no timer either.
                 flush();
             } else {
                 armFlush();

@@ -372,13 +372,32 @@ public final class CompactFunctions {
      * the last class resolved only weakly, so the cache holds no class loader. Thread-safe (a
      * benign race sets the last class).
      */
-    private record Shape(String capturing, String fiClass, String fiName, String fiSig, int kind, String implClass,
-                         String implName, String implSig, String instantiated, Resolved[] resolved) {
+    private static final class Shape {
         private static final int MAX_CACHED = 4096;
+
+        final String capturing;
+        final String fiClass;
+        final String fiName;
+        final String fiSig;
+        final int kind;
+        final String implClass;
+        final String implName;
+        final String implSig;
+        final String instantiated;
+        /** The capturing class last resolved, and through which loader; a benign race sets it. */
+        private volatile Resolved last;
 
         Shape(String capturing, String fiClass, String fiName, String fiSig, int kind, String implClass,
               String implName, String implSig, String instantiated) {
-            this(capturing, fiClass, fiName, fiSig, kind, implClass, implName, implSig, instantiated, new Resolved[1]);
+            this.capturing = capturing;
+            this.fiClass = fiClass;
+            this.fiName = fiName;
+            this.fiSig = fiSig;
+            this.kind = kind;
+            this.implClass = implClass;
+            this.implName = implName;
+            this.implSig = implSig;
+            this.instantiated = instantiated;
         }
 
         /**
@@ -386,9 +405,9 @@ public final class CompactFunctions {
          * loop of one lambda's tasks looks it up once (Class.forName was 7% of a chain's worker).
          */
         Class<?> capturingClass(ClassLoader loader) {
-            Resolved last = resolved[0];
-            if (last != null && last.loader.get() == loader) {
-                Class<?> c = last.type.get();
+            Resolved r = last;
+            if (r != null && r.loader.get() == loader) {
+                Class<?> c = r.type.get();
                 if (c != null) {
                     return c;
                 }
@@ -399,9 +418,10 @@ public final class CompactFunctions {
             } catch (ClassNotFoundException | LinkageError e) {
                 throw new JavaSerialization.MissingClassException(capturing.replace('/', '.'), e);
             }
-            resolved[0] = new Resolved(new java.lang.ref.WeakReference<>(loader), new java.lang.ref.WeakReference<>(c));
+            last = new Resolved(new java.lang.ref.WeakReference<>(loader), new java.lang.ref.WeakReference<>(c));
             return c;
         }
+
         private static final ConcurrentHashMap<ShapeKey, Shape> CACHE = new ConcurrentHashMap<>();
 
         static Shape of(byte[] bytes, int from, int length) {
