@@ -116,6 +116,41 @@ class DatasetSemanticsTest {
     }
 
     @Test
+    void reduceByKeyOverARangeTakesEachRowThroughItsOperatorsIntoTheTable() {
+        // one operator, a JDK sum: primitive keys and values
+        Map<Integer, Double> one = q.range(0, 10_000, 4).mapToPair(i -> KV.of((int) (i % 100), (double) (i % 7)))
+                .reduceByKey(Double::sum).collectAsMap();
+        assertThat(one).isEqualTo(LongStream.range(0, 10_000).boxed().collect(Collectors.groupingBy(
+                i -> (int) (i % 100), Collectors.summingDouble(i -> (double) (i % 7)))));
+        // a filter first, Long keys, negative numbers
+        Map<Long, Long> two = q.range(-500, 5_000, 3).filter(i -> i % 3 != 0).mapToPair(i -> KV.of(i % 11, i))
+                .reduceByKey(Long::max).collectAsMap();
+        assertThat(two).isEqualTo(LongStream.range(-500, 5_000).filter(i -> i % 3 != 0).boxed()
+                .collect(Collectors.toMap(i -> i % 11, i -> i, Long::max)));
+        // four operators (a loop over them), a pinned one among them, a user's own function
+        Ref<Long> offset = q.scatter(7L, true);
+        Map<Integer, Integer> four = q.range(0, 3_000, 5).map(offset, (i, o) -> i * 3 + o)
+                .keyBy(i -> (int) (i % 13)).mapValues(i -> (int) (i % 1_000)).filter(kv -> kv.value() > 10)
+                .reduceByKey((a, b) -> Math.min(a, b)).collectAsMap();
+        assertThat(four).isEqualTo(LongStream.range(0, 3_000).map(i -> i * 3 + 7).boxed()
+                .filter(i -> i % 1_000 > 10)
+                .collect(Collectors.toMap(i -> (int) (i % 13), i -> (int) (i % 1_000), Math::min)));
+        // a flatMap runs in batches, the operators after it row by row
+        Map<Long, Integer> counts = q.range(0, 100, 3).flatMap(i -> List.of(i, -i)).mapToPair(i -> KV.of(i % 5, 1))
+                .reduceByKey(Integer::sum).collectAsMap();
+        assertThat(counts).isEqualTo(LongStream.range(0, 100).flatMap(i -> LongStream.of(i, -i)).boxed()
+                .collect(Collectors.toMap(i -> i % 5, i -> 1, Integer::sum)));
+        // the checks of the batch path hold on the row path
+        assertThatThrownBy(() -> q.range(0, 10, 2).<Long, Long>mapToPair(i -> i == 5 ? KV.of(null, i) : KV.of(i, i))
+                .reduceByKey(Long::sum).collect()).isInstanceOf(QuiverException.class)
+                .hasMessageStartingWith("reduceByKey: null key");
+        assertThatThrownBy(() -> q.range(0, 10, 2).<Long, Long>mapToPair(i -> null).reduceByKey(Long::sum).count())
+                .hasMessageStartingWith("reduceByKey: null element is not a KV pair");
+        assertThatThrownBy(() -> q.range(0, 10, 2).mapToPair(i -> KV.of(new long[] {i}, i)).reduceByKey(Long::sum)
+                .count()).hasMessageStartingWith("reduceByKey: cannot partition array keys");
+    }
+
+    @Test
     void shufflesHashKeysWithFloorMod() {
         List<Integer> keys = List.of(Integer.MIN_VALUE, -1, -7, 0, 5, Integer.MAX_VALUE);
         Map<Integer, Integer> counts = q.parallelize(keys, 2).mapToPair(k -> KV.of(k, 1))

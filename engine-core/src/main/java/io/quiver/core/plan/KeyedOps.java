@@ -227,8 +227,8 @@ final class KeyedOps {
 
     /** reduceByKey within one partition (no shuffle): one pair per key. */
     @SuppressWarnings("rawtypes")
-    static Batches localReduce(Batches in, Fn2 fn, String operator) throws Exception {
-        Object one = Shuffles.writeCombined(in, fn, 1, 0, operator).bucket(0); // null when empty
+    static Batches localReduce(Batches in, Fn2 fn, Reducer reducer, String operator) throws Exception {
+        Object one = Shuffles.writeCombined(in, fn, reducer, 1, 0, operator).bucket(0); // null when empty
         return one == null ? Batches.of(List.of()) : readPairs(List.of(Shuffles.keyed(one, operator)), operator);
     }
 

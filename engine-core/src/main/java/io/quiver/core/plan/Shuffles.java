@@ -65,19 +65,45 @@ final class Shuffles {
         return key;
     }
 
-    /** reduceByKey's map side: combines values per key in one table, split into buckets at the end. */
+    /** reduceByKey's map side within a stage (a local reduce): combines values per key in one table. */
     @SuppressWarnings("rawtypes")
-    static ShuffleOutput writeCombined(Batches in, Fn2 fn, int buckets, int side, String operator) throws Exception {
-        CombineTable table = new CombineTable();
+    static ShuffleOutput writeCombined(Batches in, Fn2 fn, Reducer reducer, int buckets, int side, String operator)
+            throws Exception {
+        CombineTable table = new CombineTable(fn, reducer);
+        combineRows(in, null, table, operator);
+        return output(side, table.toBuckets(buckets));
+    }
+
+    /** Each element of {@code in}, through {@code ops} (null: none), into {@code table}. */
+    static void combineRows(Batches in, RowOps ops, CombineTable table, String operator) throws Exception {
         Batch batch = new Batch();
         while (in.next(batch)) {
             Object[] items = batch.items;
             for (int i = 0, n = batch.size; i < n; i++) {
-                KV<?, ?> kv = pair(items[i], operator);
-                table.combine(hashableKey(kv.key(), operator), kv.value(), fn);
+                Object row = ops == null ? items[i] : ops.apply(items[i]);
+                if (row != RowOps.DROPPED) {
+                    combine(row, table, operator);
+                }
             }
         }
-        return output(side, table.toBuckets(buckets));
+    }
+
+    /**
+     * The numbers {@code [from, to)}, through {@code ops}, into {@code table}: one element at a time,
+     * with nothing kept between them (see {@link RowOps}).
+     */
+    static void combineRange(long from, long to, RowOps ops, CombineTable table, String operator) throws Exception {
+        for (long i = from; i < to; i++) {
+            Object row = ops.apply(i);
+            if (row != RowOps.DROPPED) {
+                combine(row, table, operator);
+            }
+        }
+    }
+
+    private static void combine(Object row, CombineTable table, String operator) throws Exception {
+        KV<?, ?> kv = pair(row, operator);
+        table.combine(hashableKey(kv.key(), operator), kv.value());
     }
 
     /** groupByKey's and join's map side: the pairs, split by key, in input order; buffers made on first use. */
@@ -187,7 +213,7 @@ final class Shuffles {
 
     /** Merges reduceByKey's combined buckets. */
     @SuppressWarnings("rawtypes")
-    static Batches readCombined(List<Object> buckets, Fn2 fn, String operator) throws Exception {
+    static Batches readCombined(List<Object> buckets, Fn2 fn, Reducer reducer, String operator) throws Exception {
         if (buckets.isEmpty()) {
             return Batches.of(List.of());
         }
@@ -195,13 +221,13 @@ final class Shuffles {
             KeyedBucket only = keyed(buckets.get(0), operator);
             return pairs(only.keys(), only.values());
         }
-        CombineTable merged = new CombineTable();
+        CombineTable merged = new CombineTable(fn, reducer);
         for (Object o : buckets) {
             KeyedBucket b = keyed(o, operator);
             Object[] keys = b.keys();
             Object[] values = b.values();
             for (int i = 0; i < keys.length; i++) {
-                merged.combine(keys[i], values[i], fn);
+                merged.combine(keys[i], values[i]);
             }
         }
         Object all = merged.toBuckets(1)[0];

@@ -155,6 +155,8 @@ public final class StageFunction implements TaskFunction {
     private final Sink sink;
     /** The deserialized functions; set once, on first use (this class is shared by many tasks). */
     private transient volatile Object[] loaded;
+    /** For each function, the JDK arithmetic it names ({@link Reducer#of}), or null; set with {@link #loaded}. */
+    private transient Reducer[] reducers;
 
     /**
      * @param label names the stage in errors and logs ("stage 2: map -> filter")
@@ -205,9 +207,37 @@ public final class StageFunction implements TaskFunction {
         Object[] fns = functions();
         int partition = (Integer) args[0];
         Path path = pathOf(partition);
-        try (Batches source = openSource(path, args, partition, fns)) {
-            return drain(chain(source, path, args, fns, partition), fns, partition);
+        if (sink.kind() == SinkKind.SHUFFLE && sink.shuffle() == Kind.REDUCE_BY_KEY) {
+            return new Object[] {combine(path, args, fns, partition)};
         }
+        try (Batches source = openSource(path, args, partition, fns)) {
+            return drain(chain(source, path, args, fns, partition, path.ops().length), fns, partition);
+        }
+    }
+
+    /**
+     * reduceByKey's map side. The row operators that end the path run one element at a time into
+     * the combine table; over a range with nothing else before them, no batch is made at all, so
+     * the JIT can compile range, operators and table into one loop without a box per row.
+     */
+    private ShuffleOutput combine(Path path, Object[] args, Object[] fns, int partition) throws Exception {
+        int[] opIndices = path.ops();
+        int rows = opIndices.length;
+        while (rows > 0 && RowOps.isRowOp(ops[opIndices[rows - 1]].kind())) {
+            rows--;
+        }
+        RowOps tail = new RowOps(ops, Arrays.copyOfRange(opIndices, rows, opIndices.length),
+                Arrays.copyOfRange(path.pinArgs(), rows, opIndices.length), args, fns);
+        CombineTable table = new CombineTable((Fn2<?, ?, ?>) fn(fns, sink.function()), reducer(sink.function()));
+        if (rows == 0 && path.source().kind() == SourceKind.RANGE) {
+            RangeSplit r = (RangeSplit) args[path.firstSourceArg()];
+            Shuffles.combineRange(r.from(), r.to(), tail, table, sink.name());
+        } else {
+            try (Batches source = openSource(path, args, partition, fns)) {
+                Shuffles.combineRows(chain(source, path, args, fns, partition, rows), tail, table, sink.name());
+            }
+        }
+        return Shuffles.output(sink.side(), table.toBuckets(sink.buckets()));
     }
 
     private Path pathOf(int partition) {
@@ -239,14 +269,22 @@ public final class StageFunction implements TaskFunction {
                         loader = StageFunction.class.getClassLoader();
                     }
                     f = new Object[functions.length];
+                    Reducer[] r = new Reducer[functions.length];
                     for (int i = 0; i < functions.length; i++) {
                         f[i] = JavaSerialization.deserialize(functions[i], loader);
+                        r[i] = f[i] instanceof Fn2<?, ?, ?> ? Reducer.of(f[i]) : null;
                     }
+                    reducers = r; // before loaded: a reader that sees loaded sees these too
                     loaded = f;
                 }
             }
         }
         return f;
+    }
+
+    /** What function {@code index} computes, if it is a JDK sum, min or max; call after {@link #functions}. */
+    private Reducer reducer(int index) {
+        return index < 0 ? null : reducers[index];
     }
 
     private static Object fn(Object[] fns, int index) {
@@ -293,7 +331,8 @@ public final class StageFunction implements TaskFunction {
             }
         }
         return switch (source.kind()) {
-            case REDUCE_BY_KEY -> Shuffles.readCombined(side0, (Fn2) fn(fns, source.function()), source.name());
+            case REDUCE_BY_KEY -> Shuffles.readCombined(side0, (Fn2) fn(fns, source.function()),
+                    reducer(source.function()), source.name());
             case GROUP_BY_KEY -> Shuffles.readGrouped(side0, source.name());
             case REPARTITION, COALESCE -> Shuffles.readConcatenated(side0, source.name());
             case JOIN -> Shuffles.readJoined(side0, side1, source.name());
@@ -305,10 +344,14 @@ public final class StageFunction implements TaskFunction {
         };
     }
 
-    /** Wraps the source in the path's operators: batch segments, split at each mapPartitions. */
+    /**
+     * Wraps the source in the path's first {@code end} operators: batch segments, split at each
+     * mapPartitions.
+     */
     @SuppressWarnings({"unchecked", "rawtypes"})
-    private Batches chain(Batches in, Path path, Object[] args, Object[] fns, int partition) throws Exception {
-        int[] opIndices = path.ops();
+    private Batches chain(Batches in, Path path, Object[] args, Object[] fns, int partition, int end)
+            throws Exception {
+        int[] opIndices = Arrays.copyOf(path.ops(), end);
         int start = 0;
         int nesting = 0;
         for (int i = 0; i <= opIndices.length; i++) {
@@ -323,7 +366,8 @@ public final class StageFunction implements TaskFunction {
                     && ops[opIndices[i]].kind() != Kind.MAP_PARTITIONS_WITH_INDEX) {
                 Op op = ops[opIndices[i]]; // a keyed operator over an already hash-partitioned input
                 in = switch (op.kind()) {
-                    case REDUCE_BY_KEY -> KeyedOps.localReduce(in, (Fn2) fn(fns, op.function()), op.name());
+                    case REDUCE_BY_KEY -> KeyedOps.localReduce(in, (Fn2) fn(fns, op.function()), reducer(op.function()),
+                            op.name());
                     case GROUP_BY_KEY -> KeyedOps.localGroup(in, op.name());
                     default -> KeyedOps.localPairs(in, op.name());
                 };
@@ -361,8 +405,6 @@ public final class StageFunction implements TaskFunction {
         switch (sink.kind()) {
             case SHUFFLE -> {
                 return switch (sink.shuffle()) {
-                    case REDUCE_BY_KEY -> new Object[] {Shuffles.writeCombined(in, (Fn2) fn(fns, sink.function()),
-                            sink.buckets(), sink.side(), sink.name())};
                     case GROUP_BY_KEY, JOIN, COGROUP, PARTITION_BY -> new Object[] {Shuffles.writePairs(in,
                             sink.buckets(), sink.side(), sink.name())};
                     case SORT_BY_KEY -> new Object[] {Shuffles.output(sink.side(), KeyedOps.writeRanged(in,
@@ -499,12 +541,7 @@ public final class StageFunction implements TaskFunction {
                     int w = 0;
                     for (int i = 0; i < n; i++) {
                         Object x = items[i];
-                        Object keep = f.apply(x, p);
-                        if (keep == null) {
-                            throw new QuiverException(names[k] + ": the predicate returned null for " + x
-                                    + "; return true or false");
-                        }
-                        if ((Boolean) keep) {
+                        if (RowOps.kept(names[k], x, f.apply(x, p))) {
                             items[w++] = x;
                         }
                     }
@@ -542,12 +579,7 @@ public final class StageFunction implements TaskFunction {
                 case MAP_VALUES -> {
                     Fn1 f = (Fn1) fns[k];
                     for (int i = 0; i < n; i++) {
-                        if (!(items[i] instanceof KV<?, ?> kv)) {
-                            throw new QuiverException(names[k] + ": " + (items[i] == null ? "null element"
-                                    : "element of type " + items[i].getClass().getName())
-                                    + " is not a KV pair; mapValues needs a pair dataset without null elements");
-                        }
-                        items[i] = KV.of(kv.key(), f.apply(kv.value()));
+                        items[i] = RowOps.mapValue(names[k], items[i], f);
                     }
                 }
                 default -> throw new IllegalStateException("not a fusable operator: " + kinds[k]);
