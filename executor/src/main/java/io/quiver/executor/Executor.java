@@ -267,6 +267,11 @@ public final class Executor implements AutoCloseable {
     }
 
     /** Counters; all zero before {@link #start()}. */
+    /** The executor loop, for tests in this package that need it busy. */
+    EventLoop loop() {
+        return loop;
+    }
+
     public ExecutorStats stats() {
         BlockStore s = store;
         if (s == null) {

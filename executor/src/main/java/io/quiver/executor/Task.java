@@ -1,12 +1,16 @@
 package io.quiver.executor;
 
 import io.quiver.core.protocol.Message.TaskLaunch;
+import java.util.concurrent.atomic.AtomicReference;
 
 /**
- * One launched task. The bookkeeping fields ({@code missing}, {@code done}) are confined to the
- * executor loop; workers read only the final fields.
+ * One launched task. The bookkeeping fields ({@code missing}, {@code done}, {@code successor}, ...)
+ * are confined to the executor loop; workers read only the final fields and take {@link #next}.
  */
 final class Task {
+    /** What {@link #next} holds once the worker has taken it: nothing more can be attached. */
+    static final Task CLOSED = new Task(null, -1, null);
+
     final TaskLaunch launch;
     final long seq;
     final FunctionEntry function;
@@ -30,6 +34,19 @@ final class Task {
      * its worker after it ran, or by the loop if it fails first.
      */
     io.netty.buffer.ByteBuf[] slices;
+    /**
+     * The link of a chain that runs right after this one on the same worker, its one missing input
+     * being this task's output (see {@code TaskSlots.attachSuccessors}). The loop sets it (null to a
+     * task); the worker takes it once this task ended ({@link #CLOSED}), and runs it if this one
+     * succeeded. A compare-and-set on both sides decides whether it came in time.
+     */
+    final AtomicReference<Task> next = new AtomicReference<>();
+    /** The task the loop attached as {@link #next} (loop only; it gives it back if this one fails). */
+    Task successor;
+    /** Handed to the workers and not yet ended (loop only). */
+    boolean handedOut;
+    /** How many links of a chain are attached before this one (loop only). */
+    int chainDepth;
     /** The worker running it, while it runs; guarded by this task. */
     private Thread runner;
     private boolean started;

@@ -43,7 +43,12 @@ import org.slf4j.LoggerFactory;
  * task. A worker tells what it holds before it waits for work, after a task that ran longer than
  * {@link #SHORT_TASK_NANOS} or failed, and at most {@link #FLUSH_DELAY_MICROS} after the oldest end
  * it holds (a timer on the loop), so a long task never holds back the ends of the short ones
- * before it. A chain's next link waits for nothing: its worker has no other task, and tells at once.
+ * before it.
+ *
+ * <p>A chain's links run back to back on one worker: the loop attaches the next link to the task
+ * that produces its one missing input ({@link Task#next}), and the worker runs it as soon as that
+ * task succeeded, with its output already in the store, so no link waits for the loop, and their
+ * ends are told in batches like any others.
  */
 final class TaskRunner {
     private static final Logger log = LoggerFactory.getLogger(TaskRunner.class);
@@ -138,15 +143,23 @@ final class TaskRunner {
                     return;
                 }
             }
-            TaskResult result = run(task);
-            finished.add(new Finished(task, result));
-            if (stopped || held.incrementAndGet() >= BATCH || result.nanos() > SHORT_TASK_NANOS
-                    || result.failure() != null || handoff.isEmpty()) {
-                // With nothing queued (a chain's next link waits for this one) there is nothing to
-                // batch with, so no timer either.
-                flush();
-            } else {
-                armFlush();
+            while (task != null) {
+                TaskResult result = run(task);
+                // The next link of a chain, if the loop attached one in time; after a failure the
+                // loop gives it back to wait (and fail) as any dependant does.
+                Task next = task.next.getAndSet(Task.CLOSED);
+                if (result.failure() != null || stopped) {
+                    next = null;
+                }
+                finished.add(new Finished(task, result));
+                if (stopped || held.incrementAndGet() >= BATCH || result.nanos() > SHORT_TASK_NANOS
+                        || result.failure() != null || (next == null && handoff.isEmpty())) {
+                    // With nothing to run next there is nothing to batch with, so no timer either.
+                    flush();
+                } else {
+                    armFlush();
+                }
+                task = next;
             }
         }
     }

@@ -34,9 +34,12 @@ import java.util.function.BiConsumer;
  * produces it (the leader sends chains ahead), and when that task fails its dependants fail with
  * the same {@link Failure}. A shuffle read ({@link Arg#isSlice()}) of a map output held elsewhere is
  * fetched as a slice, with the task's other slices from the same holder in one request ({@link
- * Fetcher#fetchSlices}); of a local one it is cut at run time, so it waits for nothing. Ready tasks go to the workers in launch order; the workers hold at
- * most two per slot (one running, one queued) so that a worker finds its next task without
- * waiting for this loop.
+ * Fetcher#fetchSlices}); of a local one it is cut at run time, so it waits for nothing. Ready tasks
+ * go to the workers in launch order, a bounded number per slot, so that a worker finds its next
+ * task without waiting for this loop. A task whose one missing input is the output of a task the
+ * workers hold is attached to it ({@link Task#next}) and runs right after it on the same worker, up
+ * to {@link #MAX_ATTACHED} links: a chain runs without waking this loop per link. If the producer
+ * fails, its attached links come back here to wait, and fail as its other dependants do.
  *
  * <p>A task runs with the code of the client that submitted it ({@link ClientCode}, found by the
  * owner of its refs): until that code is here the task waits, at most {@link #CODE_WAIT_MILLIS}.
@@ -47,6 +50,11 @@ final class TaskSlots {
     static final int MAX_REMEMBERED_FAILURES = 10_000;
     /** How long a task waits for its client's code to arrive. */
     static final long CODE_WAIT_MILLIS = Long.getLong("quiver.executor.codeWaitMs", 60_000);
+    /**
+     * Most links of a chain attached to one handed-out task: past them the next link waits for the
+     * loop as any task does, and other ready tasks get a turn at the worker.
+     */
+    static final int MAX_ATTACHED = TaskRunner.BATCH;
 
     /** What this executor is doing, as a new leader needs to know it (see {@code Register}). */
     record Snapshot(List<RefId> active, List<TaskResult> failed) {}
@@ -347,6 +355,9 @@ final class TaskSlots {
             ready.add(task);
         } else {
             waitingTasks++;
+            if (wants == null) {
+                attachToProducer(task);
+            }
         }
         if (inputFailed == null && wants != null) {
             slicer.accept(wants, new Fetcher.SliceSink() {
@@ -434,7 +445,12 @@ final class TaskSlots {
     void taskDone(Task task, Failure failure) {
         handedOut--;
         task.done = true;
+        task.handedOut = false;
         detach(task);
+        if (failure != null && task.successor != null) {
+            giveBack(task.successor); // its worker did not run them: they wait again, for this task's fate
+        }
+        task.successor = null;
         if (task.superseded) {
             dispatch();
             return; // a newer attempt of it is here; its outputs are that attempt's
@@ -566,12 +582,105 @@ final class TaskSlots {
         reports.taskResult(new TaskResult(task.launch.outs().get(0), 0, List.of(), null, failure));
     }
 
+    /**
+     * Attaches to {@code producer}, which the workers hold, the task waiting for nothing but its
+     * output, then to that one the next, up to {@link #MAX_ATTACHED} links.
+     */
+    private void attachSuccessors(Task producer) {
+        Task p = producer;
+        while (p.chainDepth < MAX_ATTACHED) {
+            List<Task> list = waiting.get(p.id());
+            Task s = null;
+            for (int i = 0; list != null && i < list.size(); i++) {
+                Task t = list.get(i);
+                if (!t.done && t.missing == 1 && t.slices == null) {
+                    s = t;
+                    break;
+                }
+            }
+            if (s == null || !attachLink(p, s, list)) {
+                return;
+            }
+            p = s;
+        }
+    }
+
+    /** A task just admitted to wait for one input: attached if that input's producer is at the workers. */
+    private void attachToProducer(Task task) {
+        if (task.missing != 1 || (task.function.def().block() != null && !store.contains(task.function.def().block()))) {
+            return;
+        }
+        RefId missing = null;
+        for (Arg a : task.launch.args()) {
+            if (a.isRef() && !store.contains(a.ref())) {
+                if (!a.locations().isEmpty()) {
+                    return; // fetched from elsewhere, not made here
+                }
+                missing = a.ref();
+                break;
+            }
+        }
+        Task p = missing == null ? null : byId.get(missing);
+        if (p != null && p.handedOut && !p.done && p.successor == null && p.chainDepth < MAX_ATTACHED
+                && attachLink(p, task, waiting.get(missing))) {
+            attachSuccessors(task);
+        }
+    }
+
+    /** Makes {@code s}, waiting in {@code list} for {@code p}'s output, run right after {@code p}. */
+    private boolean attachLink(Task p, Task s, List<Task> list) {
+        if (!p.next.compareAndSet(null, s)) {
+            return false; // p's worker is already past it: s becomes ready when p's end arrives
+        }
+        list.remove(s);
+        if (list.isEmpty()) {
+            waiting.remove(p.id());
+        }
+        waitingTasks--;
+        s.missing = 0;
+        s.handedOut = true;
+        s.chainDepth = p.chainDepth + 1;
+        p.successor = s;
+        handedOut++;
+        return true;
+    }
+
+    /** Attached links whose producer failed: not run, they wait again for their inputs. */
+    private void giveBack(Task first) {
+        for (Task s = first; s != null; s = s.successor) {
+            handedOut--;
+            s.handedOut = false;
+            s.missing = 0;
+            for (Arg a : s.launch.args()) {
+                if (a.isRef() && !store.contains(a.ref())) {
+                    s.missing++;
+                    waiting.computeIfAbsent(a.ref(), r -> new ArrayList<>(2)).add(s);
+                }
+            }
+            if (s.missing > 0) {
+                waitingTasks++;
+            } else {
+                ready.add(s);
+            }
+        }
+        for (Task s = first; s != null; ) {
+            Task n = s.successor;
+            s.successor = null;
+            s.next.set(null); // no worker holds it: it can be attached to again
+            s = n;
+        }
+    }
+
     private void dispatch() {
         // Enough queued at the workers for them to batch what they tell (TaskRunner.BATCH).
         int limit = slots * (TaskRunner.BATCH + 2);
         while (handedOut < limit && !ready.isEmpty()) {
+            Task t = ready.poll();
             handedOut++;
-            handoff.add(ready.poll());
+            t.handedOut = true;
+            t.chainDepth = 0;
+            attachSuccessors(t); // before a worker can take it, so that they come in time
+            handoff.add(t);
         }
         queued = ready.size() + waitingTasks + awaitingCodeTasks;
     }

@@ -173,6 +173,111 @@ class TaskExecutionTest extends ClusterTestBase {
     }
 
     @Test
+    void aChainRunsBackToBackOnOneWorkerWithoutItsLoop() throws Exception {
+        Executor e = executor("exec-links", 1);
+        Fns.Blocking.started = new CountDownLatch(1);
+        Fns.Blocking.release = new CountDownLatch(1);
+        RefId head = ref();
+        List<TaskLaunch> chain = new ArrayList<>(List.of(task(head, 22, value(0))));
+        List<RefId> links = new ArrayList<>();
+        for (int i = 0; i < 100; i++) {
+            RefId out = ref();
+            chain.add(task(out, 23, Arg.ref(i == 0 ? head : links.get(i - 1))));
+            links.add(out);
+        }
+        int before = leader.batches.size();
+        leader.send("exec-links", launch(EPOCH, List.of(fn(22, new Fns.Blocking()), fn(23, new Fns.Echo())), chain));
+        assertThat(Fns.Blocking.started.await(30, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+        runsAttachedLinksWhileTheLoopIsBusy(e, links);
+        assertThat(leader.batches.stream().skip(before).mapToLong(b -> b.results().size()).sum())
+                .as("each told once").isEqualTo(101);
+        assertThat(e.stats().tasksRun()).isEqualTo(101);
+    }
+
+    /**
+     * With the head of {@code links}' chain running: holds the executor loop, lets the head end, and
+     * sees the links attached to it run and be told all the same, and the next wait for the loop.
+     */
+    private void runsAttachedLinksWhileTheLoopIsBusy(Executor e, List<RefId> links) throws Exception {
+        // Handed out: the head and its attached links; waiting: the rest.
+        await().atMost(Duration.ofSeconds(10)).until(() -> e.stats().queued() == links.size() - TaskSlots.MAX_ATTACHED);
+        CountDownLatch busy = new CountDownLatch(1);
+        CountDownLatch holding = new CountDownLatch(1);
+        e.loop().execute(() -> {
+            holding.countDown();
+            try {
+                busy.await(30, java.util.concurrent.TimeUnit.SECONDS);
+            } catch (InterruptedException ex) {
+                Thread.currentThread().interrupt();
+            }
+        });
+        assertThat(holding.await(10, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+        Fns.Blocking.release.countDown();
+        RefId lastAttached = links.get(TaskSlots.MAX_ATTACHED - 1);
+        assertThat(decode(leader.awaitResult(lastAttached).inline())).isEqualTo(e.id());
+        assertThat(leader.results).as("the link after the attached ones waits for the loop")
+                .doesNotContainKey(links.get(TaskSlots.MAX_ATTACHED));
+        busy.countDown();
+        for (RefId link : links) {
+            assertThat(decode(leader.awaitResult(link).inline())).isEqualTo(e.id());
+        }
+    }
+
+    @Test
+    void aLinkThatThrowsFailsTheLinksAttachedAfterItWithoutRunningThem() throws Exception {
+        Executor e = executor("exec-break", 1);
+        List<TaskLaunch> chain = new ArrayList<>();
+        List<RefId> links = new ArrayList<>();
+        for (int i = 0; i < 100; i++) {
+            RefId out = ref();
+            int fn = i == 40 ? 6 : 5;
+            chain.add(i == 0 ? task(out, fn, value(0)) : task(out, fn, Arg.ref(links.get(i - 1))));
+            links.add(out);
+        }
+        int before = leader.batches.size();
+        leader.send("exec-break", launch(EPOCH, List.of(fn(5, new Fns.AddOne()), fn(6, new Fns.Throws())), chain));
+        Failure f = leader.awaitResult(links.get(40)).failure();
+        assertThat(f.message()).isEqualTo("boom 40");
+        for (int i = 0; i < 40; i++) {
+            assertThat(decode(leader.awaitResult(links.get(i)).inline())).isEqualTo(i + 1);
+        }
+        for (int i = 41; i < 100; i++) {
+            assertThat(leader.awaitResult(links.get(i)).failure()).as("link %s", i).isEqualTo(f);
+        }
+        assertThat(e.stats().tasksRun()).as("links 0-40 ran, none after the one that threw").isEqualTo(41);
+        await().atMost(Duration.ofSeconds(10)).until(() -> leader.batches.stream().skip(before)
+                .mapToLong(b -> b.results().size()).sum() >= 100);
+        assertThat(leader.batches.stream().skip(before).mapToLong(b -> b.results().size()).sum())
+                .as("each link told once").isEqualTo(100);
+
+        // A dependant launched after the chain broke fails the same way.
+        RefId late = ref();
+        leader.send("exec-break", launch(EPOCH, List.of(), List.of(task(late, 5, Arg.ref(links.get(99))))));
+        assertThat(leader.awaitResult(late).failure()).isEqualTo(f);
+    }
+
+    @Test
+    void linksLaunchedWhileTheirProducerRunsAreAttachedToIt() throws Exception {
+        Executor e = executor("exec-late", 1);
+        Fns.Blocking.started = new CountDownLatch(1);
+        Fns.Blocking.release = new CountDownLatch(1);
+        RefId head = ref();
+        leader.send("exec-late", launch(EPOCH, List.of(fn(22, new Fns.Blocking()), fn(23, new Fns.Echo())),
+                List.of(task(head, 22, value(0)))));
+        assertThat(Fns.Blocking.started.await(30, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+        List<TaskLaunch> rest = new ArrayList<>();
+        List<RefId> links = new ArrayList<>();
+        for (int i = 0; i < 100; i++) {
+            RefId out = ref();
+            rest.add(task(out, 23, Arg.ref(i == 0 ? head : links.get(i - 1))));
+            links.add(out);
+        }
+        leader.send("exec-late", launch(EPOCH, List.of(), rest));
+        runsAttachedLinksWhileTheLoopIsBusy(e, links);
+        assertThat(e.stats().tasksRun()).isEqualTo(101);
+    }
+
+    @Test
     void aThrowingTaskReportsItsFailureAndItsDependantsFailTheSameWay() throws Exception {
         executor("exec-t", 1);
         RefId thrower = ref();
