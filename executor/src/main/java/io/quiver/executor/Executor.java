@@ -266,12 +266,12 @@ public final class Executor implements AutoCloseable {
         }
     }
 
-    /** Counters; all zero before {@link #start()}. */
     /** The executor loop, for tests in this package that need it busy. */
     EventLoop loop() {
         return loop;
     }
 
+    /** Counters; all zero before {@link #start()}. */
     public ExecutorStats stats() {
         BlockStore s = store;
         if (s == null) {

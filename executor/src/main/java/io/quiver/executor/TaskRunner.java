@@ -81,6 +81,7 @@ final class TaskRunner {
     private final ConcurrentLinkedQueue<Finished> finished = new ConcurrentLinkedQueue<>();
     private final AtomicInteger held = new AtomicInteger();
     private final AtomicBoolean flushArmed = new AtomicBoolean();
+    private final Object flushing = new Object();
 
     TaskRunner(String executorId, int slots, BlockStore store, ClassLoader loader, BlockingQueue<Task> handoff,
                Reports reports, EventLoop loop, TaskSlots taskSlots, LongAdder tasksRun,
@@ -146,7 +147,8 @@ final class TaskRunner {
             while (task != null) {
                 TaskResult result = run(task);
                 // The next link of a chain, if the loop attached one in time; after a failure the
-                // loop gives it back to wait (and fail) as any dependant does.
+                // loop gives it back to wait (and fail) as any dependant does. On stop it is dropped
+                // with everything else here: the executor is closing.
                 Task next = task.next.getAndSet(Task.CLOSED);
                 if (result.failure() != null || stopped) {
                     next = null;
@@ -164,8 +166,18 @@ final class TaskRunner {
         }
     }
 
-    /** Tells the leader and the loop every end held; any thread. */
+    /**
+     * Tells the leader and the loop every end held; any thread. One flush at a time, so that ends
+     * go out in the order they were held: a chain's link, run right after its producer, must not
+     * be told before it.
+     */
     private void flush() {
+        synchronized (flushing) {
+            flushHeld();
+        }
+    }
+
+    private void flushHeld() {
         List<Finished> batch = new ArrayList<>();
         Finished f;
         while ((f = finished.poll()) != null) {

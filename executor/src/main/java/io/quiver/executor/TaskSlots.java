@@ -36,10 +36,11 @@ import java.util.function.BiConsumer;
  * fetched as a slice, with the task's other slices from the same holder in one request ({@link
  * Fetcher#fetchSlices}); of a local one it is cut at run time, so it waits for nothing. Ready tasks
  * go to the workers in launch order, a bounded number per slot, so that a worker finds its next
- * task without waiting for this loop. A task whose one missing input is the output of a task the
- * workers hold is attached to it ({@link Task#next}) and runs right after it on the same worker, up
- * to {@link #MAX_ATTACHED} links: a chain runs without waking this loop per link. If the producer
- * fails, its attached links come back here to wait, and fail as its other dependants do.
+ * task without waiting for this loop. A task whose one missing input is the first output of a task
+ * the workers hold, made here, is attached to it ({@link Task#next}) and runs right after it on
+ * the same worker, ahead of the ready ones, up to {@link #MAX_ATTACHED} links beyond that bound: a
+ * chain runs without waking this loop per link. If the producer fails, its attached links come
+ * back here to wait, and fail as its other dependants do.
  *
  * <p>A task runs with the code of the client that submitted it ({@link ClientCode}, found by the
  * owner of its refs): until that code is here the task waits, at most {@link #CODE_WAIT_MILLIS}.
@@ -238,8 +239,9 @@ final class TaskSlots {
     }
 
     /**
-     * The client left: its tasks not yet running fail (the leader cancels them anyway), its functions
-     * are forgotten, and its loader closes once its running tasks end.
+     * The client left: its tasks not yet handed to a worker fail (the leader cancels them anyway),
+     * its functions are forgotten, and its loader closes once the tasks the workers hold end. Those
+     * (attached links of a chain among them) run, as a running task does.
      */
     void codeGone(ClientCode code) {
         if (codes.get(code.owner) == code) {
@@ -593,7 +595,7 @@ final class TaskSlots {
             Task s = null;
             for (int i = 0; list != null && i < list.size(); i++) {
                 Task t = list.get(i);
-                if (!t.done && t.missing == 1 && t.slices == null) {
+                if (!t.done && t.missing == 1 && t.slices == null && madeHere(t, p.id())) {
                     s = t;
                     break;
                 }
@@ -613,18 +615,25 @@ final class TaskSlots {
         RefId missing = null;
         for (Arg a : task.launch.args()) {
             if (a.isRef() && !store.contains(a.ref())) {
-                if (!a.locations().isEmpty()) {
-                    return; // fetched from elsewhere, not made here
-                }
                 missing = a.ref();
                 break;
             }
         }
         Task p = missing == null ? null : byId.get(missing);
         if (p != null && p.handedOut && !p.done && p.successor == null && p.chainDepth < MAX_ATTACHED
-                && attachLink(p, task, waiting.get(missing))) {
+                && madeHere(task, missing) && attachLink(p, task, waiting.get(missing))) {
             attachSuccessors(task);
         }
+    }
+
+    /** Whether {@code task} reads {@code ref} only as made here (the leader gave no location to fetch it from). */
+    private static boolean madeHere(Task task, RefId ref) {
+        for (Arg a : task.launch.args()) {
+            if (a.isRef() && a.ref().equals(ref) && !a.locations().isEmpty()) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** Makes {@code s}, waiting in {@code list} for {@code p}'s output, run right after {@code p}. */
@@ -645,29 +654,36 @@ final class TaskSlots {
         return true;
     }
 
-    /** Attached links whose producer failed: not run, they wait again for their inputs. */
+    /**
+     * Attached links whose producer failed: not run, they wait again for their inputs, as they did
+     * when admitted ({@link #need}).
+     */
     private void giveBack(Task first) {
+        List<Task> links = new ArrayList<>();
         for (Task s = first; s != null; s = s.successor) {
+            links.add(s);
+        }
+        for (Task s : links) {
             handedOut--;
             s.handedOut = false;
+            s.successor = null;
+            s.next.set(null); // no worker holds it: it can be attached to again
             s.missing = 0;
+            Failure inputFailed = s.function.def().block() == null ? null : need(s, s.function.def().block(), List.of());
             for (Arg a : s.launch.args()) {
-                if (a.isRef() && !store.contains(a.ref())) {
-                    s.missing++;
-                    waiting.computeIfAbsent(a.ref(), r -> new ArrayList<>(2)).add(s);
+                if (inputFailed == null && a.isRef()) {
+                    inputFailed = need(s, a.ref(), a.locations());
                 }
             }
             if (s.missing > 0) {
-                waitingTasks++;
-            } else {
+                waitingTasks++; // counted out again when fail() sees it waiting
+            }
+            if (inputFailed != null) {
+                fail(s, inputFailed);
+                failOutputs(new ArrayList<>(s.launch.outs()), inputFailed);
+            } else if (s.missing == 0) {
                 ready.add(s);
             }
-        }
-        for (Task s = first; s != null; ) {
-            Task n = s.successor;
-            s.successor = null;
-            s.next.set(null); // no worker holds it: it can be attached to again
-            s = n;
         }
     }
 

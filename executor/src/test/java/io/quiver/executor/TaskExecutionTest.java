@@ -224,6 +224,62 @@ class TaskExecutionTest extends ClusterTestBase {
     }
 
     @Test
+    void chainsOnTwoWorkersTellEachLinkAfterItsProducerAndCancelledLinksBreakTheirChain() throws Exception {
+        Executor e = executor("exec-two", 3); // two for the chains, one for a probe
+        Fns.Blocking.started = new CountDownLatch(2);
+        Fns.Blocking.release = new CountDownLatch(1);
+        List<TaskLaunch> tasks = new ArrayList<>();
+        List<List<RefId>> chains = List.of(new ArrayList<>(), new ArrayList<>());
+        for (List<RefId> chain : chains) {
+            RefId head = ref();
+            chain.add(head);
+            tasks.add(task(head, 22, value(0)));
+        }
+        for (int i = 1; i <= 150; i++) {
+            for (List<RefId> chain : chains) {
+                RefId out = ref();
+                tasks.add(task(out, 23, Arg.ref(chain.get(i - 1))));
+                chain.add(out);
+            }
+        }
+        int before = leader.batches.size();
+        leader.send("exec-two", launch(EPOCH, List.of(fn(22, new Fns.Blocking()), fn(23, new Fns.Echo())), tasks));
+        assertThat(Fns.Blocking.started.await(30, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+        // Cancelled while attached, link 10 of the second chain fails as it starts, and its dependants with it.
+        leader.send("exec-two", new io.quiver.core.protocol.Message.CancelTasks(EPOCH, List.of(chains.get(1).get(10))));
+        // A task sent after the cancel, run by the free worker: once it is told, the cancel was seen.
+        RefId probe = ref();
+        leader.send("exec-two", launch(EPOCH, List.of(), List.of(task(probe, 23, value(1)))));
+        leader.awaitResult(probe);
+        Fns.Blocking.release.countDown();
+        for (RefId link : chains.get(0)) {
+            assertThat(leader.awaitResult(link).failure()).isNull();
+        }
+        Failure cancelled = leader.awaitResult(chains.get(1).get(10)).failure();
+        assertThat(cancelled.type()).isEqualTo(java.util.concurrent.CancellationException.class.getName());
+        for (int i = 0; i < chains.get(1).size(); i++) {
+            TaskResult r = leader.awaitResult(chains.get(1).get(i));
+            if (i < 10) {
+                assertThat(r.failure()).as("link %s", i).isNull();
+            } else {
+                assertThat(r.failure()).as("link %s", i).isEqualTo(cancelled);
+            }
+        }
+        List<RefId> told = new ArrayList<>();
+        leader.batches.stream().skip(before).forEach(b -> b.results().forEach(r -> told.add(r.task())));
+        told.remove(probe);
+        assertThat(told).as("each told once").doesNotHaveDuplicates().hasSize(302);
+        for (List<RefId> chain : chains) {
+            for (int i = 1; i < chain.size(); i++) {
+                assertThat(told.indexOf(chain.get(i))).as("link %s told after its producer", i)
+                        .isGreaterThan(told.indexOf(chain.get(i - 1)));
+            }
+        }
+        assertThat(e.stats().tasksRun()).as("the second chain's links after the cancelled one never ran")
+                .isEqualTo(151 + 11 + 1);
+    }
+
+    @Test
     void aLinkThatThrowsFailsTheLinksAttachedAfterItWithoutRunningThem() throws Exception {
         Executor e = executor("exec-break", 1);
         List<TaskLaunch> chain = new ArrayList<>();

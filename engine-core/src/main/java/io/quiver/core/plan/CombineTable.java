@@ -62,8 +62,7 @@ final class CombineTable {
     @SuppressWarnings("rawtypes")
     CombineTable(Fn2 fn, Reducer reducer) {
         this.fn = fn;
-        this.reducer = reducer;
-        allocate(64);
+        this.reducer = reducer; // the arrays come with the first entry, which picks their kind
     }
 
     /** A table that holds every key and value as an object: the plain table the fast paths must match. */
@@ -183,7 +182,7 @@ final class CombineTable {
     private void start(int keys, boolean unboxed) {
         keyMode = keys;
         unboxedValues = unboxed;
-        allocate(hashes.length);
+        allocate(64);
     }
 
     private void boxKeys() {
@@ -234,8 +233,8 @@ final class CombineTable {
     Object[] toBuckets(int buckets) {
         int[] counts = new int[buckets];
         int[] hs = hashes;
-        int capacity = hs.length;
         boolean any = keyMode != EMPTY;
+        int capacity = any ? hs.length : 0;
         for (int i = 0; any && i < capacity; i++) {
             if (occupied(i)) {
                 counts[Math.floorMod(hs[i], buckets)]++;

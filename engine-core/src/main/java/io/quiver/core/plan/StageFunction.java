@@ -22,6 +22,11 @@ import java.util.List;
  * tasks concurrently, so it is immutable apart from the user functions, which it deserializes once,
  * lazily, with the thread's context class loader.
  *
+ * <p>A reduceByKey map stage takes the row operators that end it (map, filter, keyBy, mapToPair,
+ * mapValues) one element at a time instead, straight into its combine table, as Spark's iterators
+ * do. Each element's result and each error are the same either way; when two elements of one batch
+ * would both fail, the first element's failure now wins, whichever operator it comes from.
+ *
  * <p>Task arguments (what the runtime resolves from the planner's task inputs):
  *
  * <pre>
