@@ -184,4 +184,21 @@ public final class JavaSerialization {
             }
         }
     }
+
+    /**
+     * The {@link java.lang.invoke.SerializedLambda} a serializable lambda writes in its place (what
+     * it calls and captures), or null for anything else.
+     */
+    public static java.lang.invoke.SerializedLambda serializedLambda(Object value) {
+        if (!(value instanceof java.io.Serializable) || !value.getClass().isSynthetic()) {
+            return null;
+        }
+        try {
+            java.lang.reflect.Method m = value.getClass().getDeclaredMethod("writeReplace");
+            m.setAccessible(true);
+            return m.invoke(value) instanceof java.lang.invoke.SerializedLambda s ? s : null;
+        } catch (ReflectiveOperationException | RuntimeException e) {
+            return null; // not a lambda we can read
+        }
+    }
 }

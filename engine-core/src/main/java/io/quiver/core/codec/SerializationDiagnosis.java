@@ -1,10 +1,8 @@
 package io.quiver.core.codec;
 
-import java.io.Serializable;
 import java.lang.invoke.SerializedLambda;
 import java.lang.reflect.Array;
 import java.lang.reflect.Field;
-import java.lang.reflect.Method;
 import java.lang.reflect.Modifier;
 import java.util.ArrayDeque;
 import java.util.Collection;
@@ -52,7 +50,7 @@ final class SerializationDiagnosis {
             if (type.getName().equals(offendingClass)) {
                 return node.path;
             }
-            SerializedLambda lambda = asSerializedLambda(value);
+            SerializedLambda lambda = JavaSerialization.serializedLambda(value);
             if (lambda != null) {
                 for (int i = 0; i < lambda.getCapturedArgCount(); i++) {
                     Object arg = lambda.getCapturedArg(i);
@@ -97,20 +95,7 @@ final class SerializationDiagnosis {
     }
 
     private static String describe(Object root) {
-        return root == null ? "null" : asSerializedLambda(root) != null ? "the lambda" : root.getClass().getName();
+        return root == null ? "null" : JavaSerialization.serializedLambda(root) != null ? "the lambda" : root.getClass().getName();
     }
 
-    private static SerializedLambda asSerializedLambda(Object value) {
-        if (!(value instanceof Serializable) || !value.getClass().isSynthetic()) {
-            return null;
-        }
-        try {
-            Method m = value.getClass().getDeclaredMethod("writeReplace");
-            m.setAccessible(true);
-            Object replaced = m.invoke(value);
-            return replaced instanceof SerializedLambda s ? s : null;
-        } catch (ReflectiveOperationException | RuntimeException e) {
-            return null;
-        }
-    }
 }

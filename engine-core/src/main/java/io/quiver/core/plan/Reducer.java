@@ -1,9 +1,8 @@
 package io.quiver.core.plan;
 
-import java.io.Serializable;
+import io.quiver.core.codec.JavaSerialization;
 import java.lang.invoke.MethodHandleInfo;
 import java.lang.invoke.SerializedLambda;
-import java.lang.reflect.Method;
 import java.util.Map;
 
 /**
@@ -52,7 +51,7 @@ enum Reducer {
 
     /** The reducer {@code fn} is a method reference to, or null (then call {@code fn}). */
     static Reducer of(Object fn) {
-        SerializedLambda lambda = serializedLambda(fn);
+        SerializedLambda lambda = JavaSerialization.serializedLambda(fn);
         if (lambda == null || lambda.getImplMethodKind() != MethodHandleInfo.REF_invokeStatic
                 || lambda.getCapturedArgCount() != 0) {
             return null;
@@ -86,18 +85,5 @@ enum Reducer {
             case DOUBLE_MIN -> Double.doubleToRawLongBits(Math.min(Double.longBitsToDouble(a), Double.longBitsToDouble(b)));
             case DOUBLE_MAX -> Double.doubleToRawLongBits(Math.max(Double.longBitsToDouble(a), Double.longBitsToDouble(b)));
         };
-    }
-
-    private static SerializedLambda serializedLambda(Object fn) {
-        if (!(fn instanceof Serializable) || !fn.getClass().isSynthetic()) {
-            return null;
-        }
-        try {
-            Method m = fn.getClass().getDeclaredMethod("writeReplace");
-            m.setAccessible(true);
-            return m.invoke(fn) instanceof SerializedLambda s ? s : null;
-        } catch (ReflectiveOperationException | RuntimeException e) {
-            return null; // not a lambda we can read: call it
-        }
     }
 }
