@@ -609,10 +609,10 @@ final class TaskSlots {
 
     /** A task just admitted to wait for one input: attached if that input's producer is at the workers. */
     private void attachToProducer(Task task) {
-        if (task.missing != 1 || (task.function.def().block() != null && !store.contains(task.function.def().block()))) {
+        if (task.missing != 1) {
             return;
         }
-        RefId missing = null;
+        RefId missing = null; // stays null when the one missing block is the function's
         for (Arg a : task.launch.args()) {
             if (a.isRef() && !store.contains(a.ref())) {
                 missing = a.ref();

@@ -30,21 +30,16 @@ final class RowOps {
      * @param pinArgs for each, the argument index of its pinned value, or -1
      */
     RowOps(Op[] ops, int[] opIndices, int[] pinArgs, Object[] args, Object[] stageFns) {
-        int n = opIndices.length;
-        kinds = new Kind[n];
-        names = new String[n];
-        fns = new Object[n];
-        pinned = new Object[n];
-        for (int i = 0; i < n; i++) {
-            Op op = ops[opIndices[i]];
-            if (!isRowOp(op.kind())) {
-                throw new IllegalArgumentException("not a row operator: " + op.kind());
+        StageFunction.Operators o = new StageFunction.Operators(ops, opIndices, pinArgs, args, stageFns);
+        for (Kind kind : o.kinds) {
+            if (!isRowOp(kind)) {
+                throw new IllegalArgumentException("not a row operator: " + kind);
             }
-            kinds[i] = op.kind();
-            names[i] = op.name();
-            fns[i] = op.function() < 0 ? null : stageFns[op.function()];
-            pinned[i] = pinArgs[i] < 0 ? null : args[pinArgs[i]];
         }
+        kinds = o.kinds;
+        names = o.names;
+        fns = o.fns;
+        pinned = o.pinned;
     }
 
     /** Operators that turn one element into one element, or drop it. */

@@ -356,18 +356,18 @@ public final class StageFunction implements TaskFunction {
     @SuppressWarnings({"unchecked", "rawtypes"})
     private Batches chain(Batches in, Path path, Object[] args, Object[] fns, int partition, int end)
             throws Exception {
-        int[] opIndices = Arrays.copyOf(path.ops(), end);
+        int[] opIndices = path.ops();
         int start = 0;
         int nesting = 0;
-        for (int i = 0; i <= opIndices.length; i++) {
-            if (i < opIndices.length && !isPartitionOp(ops[opIndices[i]].kind())) {
+        for (int i = 0; i <= end; i++) {
+            if (i < end && !isPartitionOp(ops[opIndices[i]].kind())) {
                 continue;
             }
             if (i > start) {
                 in = new Segment(in, ops, Arrays.copyOfRange(opIndices, start, i),
                         Arrays.copyOfRange(path.pinArgs(), start, i), args, fns);
             }
-            if (i < opIndices.length && ops[opIndices[i]].kind() != Kind.MAP_PARTITIONS
+            if (i < end && ops[opIndices[i]].kind() != Kind.MAP_PARTITIONS
                     && ops[opIndices[i]].kind() != Kind.MAP_PARTITIONS_WITH_INDEX) {
                 Op op = ops[opIndices[i]]; // a keyed operator over an already hash-partitioned input
                 in = switch (op.kind()) {
@@ -377,7 +377,7 @@ public final class StageFunction implements TaskFunction {
                     default -> KeyedOps.localPairs(in, op.name());
                 };
                 start = i + 1;
-            } else if (i < opIndices.length) { // a mapPartitions
+            } else if (i < end) { // a mapPartitions
                 Op op = ops[opIndices[i]];
                 Iterator<Object> input = Batches.iterator(in);
                 if (++nesting % MAX_ITERATOR_NESTING == 0) {
@@ -472,17 +472,21 @@ public final class StageFunction implements TaskFunction {
         throw (E) t;
     }
 
-    /** Runs a run of narrow operators over each batch of its input. */
-    private static final class Segment implements Batches {
-        private final Batches in;
-        private final Kind[] kinds;
-        private final String[] names;
-        private final Object[] fns;
-        private final Object[] pinned;
-        private final Batch scratch = new Batch();
+    /**
+     * A run of a path's operators with what each needs at run time: kind, name (for errors), user
+     * function and pinned value, as parallel arrays. Confined to one task's thread.
+     */
+    static final class Operators {
+        final Kind[] kinds;
+        final String[] names;
+        final Object[] fns;
+        final Object[] pinned;
 
-        Segment(Batches in, Op[] ops, int[] opIndices, int[] pinArgs, Object[] args, Object[] stageFns) {
-            this.in = in;
+        /**
+         * @param opIndices indices into {@code ops}, in order
+         * @param pinArgs for each, the argument index of its pinned value, or -1
+         */
+        Operators(Op[] ops, int[] opIndices, int[] pinArgs, Object[] args, Object[] stageFns) {
             int n = opIndices.length;
             kinds = new Kind[n];
             names = new String[n];
@@ -495,6 +499,25 @@ public final class StageFunction implements TaskFunction {
                 fns[i] = fn(stageFns, op.function());
                 pinned[i] = pinArgs[i] < 0 ? null : args[pinArgs[i]];
             }
+        }
+    }
+
+    /** Runs a run of narrow operators over each batch of its input. */
+    private static final class Segment implements Batches {
+        private final Batches in;
+        private final Kind[] kinds;
+        private final String[] names;
+        private final Object[] fns;
+        private final Object[] pinned;
+        private final Batch scratch = new Batch();
+
+        Segment(Batches in, Op[] ops, int[] opIndices, int[] pinArgs, Object[] args, Object[] stageFns) {
+            this.in = in;
+            Operators o = new Operators(ops, opIndices, pinArgs, args, stageFns);
+            kinds = o.kinds;
+            names = o.names;
+            fns = o.fns;
+            pinned = o.pinned;
         }
 
         @Override
