@@ -9,6 +9,8 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import org.apache.zookeeper.server.NIOServerCnxnFactory;
+import org.apache.zookeeper.server.ServerCnxn;
 import org.apache.zookeeper.server.ServerCnxnFactory;
 import org.apache.zookeeper.server.ZooKeeperServer;
 import org.apache.zookeeper.server.persistence.FileTxnSnapLog;
@@ -42,6 +44,7 @@ public final class EmbeddedZooKeeper implements AutoCloseable {
     private final int maxSessionMillis;
 
     private State state = State.NEW;
+    private boolean jmx = true;
     private Path dataDir;
     private FileTxnSnapLog txnLog;
     private ZooKeeperServer server;
@@ -70,7 +73,20 @@ public final class EmbeddedZooKeeper implements AutoCloseable {
 
     /** A server for a local cluster: loopback, a free port, a temp dir, a short tick. */
     public static EmbeddedZooKeeper forLocalCluster() {
-        return new EmbeddedZooKeeper(InetAddress.getLoopbackAddress(), 0, null, LOCAL_TICK_MILLIS, LOCAL_MAX_SESSION_MILLIS);
+        return new EmbeddedZooKeeper(InetAddress.getLoopbackAddress(), 0, null, LOCAL_TICK_MILLIS, LOCAL_MAX_SESSION_MILLIS)
+                .withoutJmx();
+    }
+
+    /**
+     * Does not register the server's JMX beans, nor one per client connection. ZooKeeper's first
+     * registration creates the JVM's platform MBean server, about 0.1 s of a cold start (on the first
+     * client's session, if not at start); a local cluster has no operator reading them.
+     * {@code quiver zookeeper} keeps them, as a standalone ZooKeeper does.
+     */
+    public synchronized EmbeddedZooKeeper withoutJmx() {
+        checkState(state == State.NEW, "JMX is chosen before start(); this ZooKeeper is %s", state);
+        jmx = false;
+        return this;
     }
 
     /** Starts the server; returns once it accepts connections. */
@@ -80,9 +96,10 @@ public final class EmbeddedZooKeeper implements AutoCloseable {
         try {
             dataDir = givenDir != null ? Files.createDirectories(givenDir) : Files.createTempDirectory("quiver-zk-");
             txnLog = new FileTxnSnapLog(dataDir.resolve("log").toFile(), dataDir.resolve("snap").toFile());
-            server = new ZooKeeperServer(txnLog, tickMillis, 2 * tickMillis,
-                    maxSessionMillis == 0 ? 20 * tickMillis : maxSessionMillis, -1, null, "");
-            factory = ServerCnxnFactory.createFactory();
+            int maxSession = maxSessionMillis == 0 ? 20 * tickMillis : maxSessionMillis;
+            server = jmx ? new ZooKeeperServer(txnLog, tickMillis, 2 * tickMillis, maxSession, -1, null, "")
+                    : new ServerWithoutJmx(txnLog, tickMillis, maxSession);
+            factory = jmx ? ServerCnxnFactory.createFactory() : new FactoryWithoutJmx();
             // No per-address connection cap: every process of a local cluster connects from 127.0.0.1.
             factory.configure(new InetSocketAddress(bindAddress, requestedPort), 0, -1, false);
             factory.startup(server);
@@ -150,6 +167,32 @@ public final class EmbeddedZooKeeper implements AutoCloseable {
         }
         if (dataDir != null && givenDir == null) {
             Files2.deleteRecursively(dataDir);
+        }
+    }
+
+    /** ZooKeeper's NIO connection factory minus a JMX bean per connection (see {@link #withoutJmx()}). */
+    private static final class FactoryWithoutJmx extends NIOServerCnxnFactory {
+        @Override
+        public void registerConnection(ServerCnxn connection) {
+        }
+
+        @Override
+        public void unregisterConnection(ServerCnxn connection) {
+        }
+    }
+
+    /** ZooKeeper's standalone server minus its JMX beans (see {@link #withoutJmx()}). */
+    private static final class ServerWithoutJmx extends ZooKeeperServer {
+        ServerWithoutJmx(FileTxnSnapLog txnLog, int tickMillis, int maxSessionMillis) {
+            super(txnLog, tickMillis, 2 * tickMillis, maxSessionMillis, -1, null, "");
+        }
+
+        @Override
+        protected void registerJMX() {
+        }
+
+        @Override
+        protected void unregisterJMX() {
         }
     }
 }

@@ -139,7 +139,7 @@ public final class LocalCluster implements AutoCloseable {
                     + "; check java.io.tmpdir (" + System.getProperty("java.io.tmpdir") + ")", e);
         }
         zk = new EmbeddedZooKeeper(InetAddress.getLoopbackAddress(), 0, dir.resolve("zookeeper"),
-                EmbeddedZooKeeper.LOCAL_TICK_MILLIS, EmbeddedZooKeeper.LOCAL_MAX_SESSION_MILLIS).start();
+                EmbeddedZooKeeper.LOCAL_TICK_MILLIS, EmbeddedZooKeeper.LOCAL_MAX_SESSION_MILLIS).withoutJmx().start();
         url = ClusterUrl.parse("zk://" + HOST + ":" + zk.port() + ROOT);
         // One session for the root and for this cluster's own reads: a second one cost start() its
         // connect and, closing the first, about 100 ms of waiting.

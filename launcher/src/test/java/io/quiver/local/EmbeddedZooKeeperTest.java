@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import java.io.IOException;
+import java.lang.management.ManagementFactory;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.Socket;
@@ -15,6 +16,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Set;
 import java.util.stream.Collectors;
+import javax.management.ObjectName;
 import org.apache.curator.framework.CuratorFramework;
 import org.apache.curator.framework.CuratorFrameworkFactory;
 import org.apache.curator.retry.RetryOneTime;
@@ -51,6 +53,32 @@ class EmbeddedZooKeeperTest {
             }
         }).isInstanceOf(IOException.class);
         await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(serverThreadsSince(before)).isEmpty());
+    }
+
+    @Test
+    void registersJmxBeansUnlessToldNotTo() throws Exception {
+        try (EmbeddedZooKeeper standalone = new EmbeddedZooKeeper(InetAddress.getLoopbackAddress(), 0, null,
+                        EmbeddedZooKeeper.LOCAL_TICK_MILLIS, 0).start();
+                EmbeddedZooKeeper local = EmbeddedZooKeeper.forLocalCluster().start()) {
+            assertThat(zooKeeperBeans(standalone.port())).isNotEmpty();
+            try (CuratorFramework client = CuratorFrameworkFactory.newClient(local.connectString(), new RetryOneTime(100))) {
+                client.start();
+                client.blockUntilConnected();
+                client.checkExists().forPath("/");
+                assertThat(zooKeeperBeans(local.port())).isEmpty();
+                // The standalone one has no clients: any connection bean would be the local one's.
+                assertThat(ManagementFactory.getPlatformMBeanServer()
+                        .queryNames(new ObjectName("org.apache.ZooKeeperService:*"), null))
+                        .noneMatch(name -> name.toString().contains("Connections"));
+            }
+            assertThatThrownBy(local::withoutJmx).isInstanceOf(IllegalStateException.class)
+                    .hasMessageContaining("before start()");
+        }
+    }
+
+    private static Set<ObjectName> zooKeeperBeans(int port) throws Exception {
+        return ManagementFactory.getPlatformMBeanServer()
+                .queryNames(new ObjectName("org.apache.ZooKeeperService:name0=StandaloneServer_port" + port + ",*"), null);
     }
 
     @Test
