@@ -266,6 +266,16 @@ public final class Executor implements AutoCloseable {
         }
     }
 
+    /**
+     * True while no task waits here and no worker runs one: when a background job (HeapPretouch) may
+     * use the CPU without taking it from a task. Any thread; false before {@link #start()}.
+     */
+    public boolean idle() {
+        TaskRunner r = runner;
+        TaskSlots s = slots;
+        return r != null && s != null && s.queued() == 0 && r.workersWaiting();
+    }
+
     /** The executor loop, for tests in this package that need it busy. */
     EventLoop loop() {
         return loop;

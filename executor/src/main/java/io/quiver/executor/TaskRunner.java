@@ -108,6 +108,20 @@ final class TaskRunner {
         }
     }
 
+    /**
+     * True when every worker waits (for a task, or inside one that waits) rather than runs: read from
+     * any thread, by thread states alone, so the task path pays nothing for it.
+     */
+    boolean workersWaiting() {
+        for (Thread t : workers) {
+            Thread.State s = t.getState();
+            if (s == Thread.State.RUNNABLE || s == Thread.State.BLOCKED) {
+                return false;
+            }
+        }
+        return true;
+    }
+
     /** Interrupts the workers and waits up to {@code millis} for them to end (user code may ignore it). */
     void stop(long millis) {
         stopped = true;

@@ -74,6 +74,22 @@ final class Fns {
         }
     }
 
+    /** Spins on the CPU until {@link #release} is set, then returns its count of spins. */
+    static final class Spinning implements TaskFunction {
+        static volatile CountDownLatch started = new CountDownLatch(1);
+        static volatile boolean release;
+
+        @Override
+        public Object[] run(Object[] args, TaskContext ctx) {
+            started.countDown();
+            long spins = 0;
+            while (!release) {
+                spins++;
+            }
+            return new Object[] {spins};
+        }
+    }
+
     /** Returns a big array of {@code n} doubles, each {@code x}. */
     static final class Fill implements TaskFunction {
         @Override

@@ -5,6 +5,7 @@ import io.quiver.core.net.Tls;
 import io.quiver.core.zk.ClusterUrl;
 import io.quiver.executor.Executor;
 import io.quiver.executor.ExecutorConfig;
+import io.quiver.executor.HeapPretouch;
 import io.quiver.local.ClusterRoot;
 import java.io.File;
 import java.io.IOException;
@@ -123,6 +124,9 @@ final class ExecutorCommand implements Callable<Integer> {
             Executor executor = lifetime.add(new Executor(new ExecutorConfig(url, executorId, host, port, slots, memory,
                     dir, secret, classLoader, metricsPort, tls)));
             executor.start();
+            // This JVM is the executor's own: touch its young generation while the executor is idle,
+            // so the first large values a job decodes here do not pay first-touch page faults.
+            lifetime.add(HeapPretouch.start("quiver-" + executorId + "-pretouch", executor::idle));
             PrintWriter out = spec.commandLine().getOut();
             out.printf("executor %s running on %s:%d: %d slot%s, %s memory, work dir %s, cluster %s%s; metrics "
                     + "http://%s:%d/metrics; Ctrl-C to stop%n",
