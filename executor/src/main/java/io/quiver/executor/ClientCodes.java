@@ -126,6 +126,11 @@ final class ClientCodes implements AutoCloseable {
         return new int[] {byOwner.size(), own};
     }
 
+    /** Starts hashing this executor's own class path on an I/O thread, if nothing has yet. */
+    void hashOwnClassPath() {
+        own();
+    }
+
     /** The SHA-256 of every entry of this executor's own class path, hashed once, on first need. */
     private CompletableFuture<Set<String>> own() {
         CompletableFuture<Set<String>> f = own;

@@ -215,6 +215,8 @@ public final class Executor implements AutoCloseable {
                         + ZK_WAIT_MILLIS + " ms");
             }
             leader.start(zk);
+            // Hashed now, in the background, rather than when the first client offers its code and waits.
+            codes.hashOwnClassPath();
             log.info("executor {} serving on {}:{} with {} slots and {} bytes of memory", config.id(), config.host(), port,
                     config.slots(), config.memoryLimit());
         } catch (InterruptedException e) {

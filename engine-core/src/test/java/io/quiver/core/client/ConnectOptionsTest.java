@@ -26,6 +26,19 @@ class ConnectOptionsTest {
     }
 
     @Test
+    void aMissingJarIsNamedBeforeAnythingIsOpened() {
+        java.nio.file.Path missing = java.nio.file.Path.of("build", "no-such-app.jar").toAbsolutePath();
+        long start = System.nanoTime();
+        // Nothing listens on port 1: were it contacted first, this would wait out the 30 s timeout.
+        assertThatThrownBy(() -> Quiver.connect("zk://127.0.0.1:1/quiver", ConnectOptions.defaults()
+                .connectTimeout(Duration.ofSeconds(30)).jars(java.util.List.of(missing))))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("ConnectOptions.jars: " + missing + " does not exist")
+                .hasMessageContaining("build it first");
+        assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(10));
+    }
+
+    @Test
     void anExplicitSecretWinsAndEmptyMeansNone() {
         String before = System.getProperty("quiver.secret");
         try {
