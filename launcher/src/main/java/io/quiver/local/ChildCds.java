@@ -31,7 +31,8 @@ import org.slf4j.LoggerFactory;
  * Archives live in {@code java.io.tmpdir/quiver-cds-<user>} (private to the user: a child maps
  * what is there), named by a hash of the Java runtime and of
  * the class path with each jar's size and time, so a rebuilt jar or another JDK gets its own.
- * The JVM checks the archive again itself and ignores one that does not match. Only class paths
+ * The JVM checks the archive again itself and ignores one that does not match. Writing one deletes
+ * all but the {@value #KEEP} most recently used, so rebuilds do not fill the temp directory. Only class paths
  * made of jars qualify: CDS refuses directories. {@code -Dquiver.executor.cds=false} turns it off.
  *
  * <p>Used by one {@link LocalCluster}, under its lock.
@@ -41,6 +42,11 @@ final class ChildCds {
     static final String PROPERTY = "quiver.executor.cds";
     /** A lock older than this belongs to a cluster that died while its child was writing. */
     private static final Duration STALE_LOCK = Duration.ofMinutes(10);
+    /**
+     * Archives kept in the directory: each rebuilt jar makes a new one (20-30 MB), so writing one
+     * deletes all but this many most recently used.
+     */
+    static final int KEEP = 4;
     /** CDS logs warnings for classes it skips (old class files, unverifiable ones): not the executor's business. */
     private static final String QUIET = "-Xlog:cds=off,cds+dynamic=off";
 
@@ -130,6 +136,11 @@ final class ChildCds {
     /** JVM flags for a child about to start: map the archive, write it, or nothing (another child writes it). */
     List<String> flags(String childId) {
         if (Files.isRegularFile(archive)) {
+            try {
+                Files.setLastModifiedTime(archive, FileTime.from(Instant.now())); // used: kept by prune()
+            } catch (IOException e) {
+                LOG.debug("cannot mark {} as used: {}", archive, e.toString());
+            }
             return List.of("-XX:SharedArchiveFile=" + archive, QUIET);
         }
         if (dumping != null || !takeLock()) {
@@ -149,7 +160,9 @@ final class ChildCds {
         try {
             if (Files.isRegularFile(dumping) && Files.size(dumping) > 0) {
                 Files.move(dumping, archive, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+                Files.setLastModifiedTime(archive, FileTime.from(Instant.now()));
                 LOG.info("child executors will start from the class-data-sharing archive {}", archive);
+                prune();
             }
         } catch (IOException e) {
             LOG.debug("cannot put the class-data-sharing archive {} in place: {}", archive, e.toString());
@@ -162,6 +175,35 @@ final class ChildCds {
             }
             dumping = null;
             dumper = null;
+        }
+    }
+
+    /**
+     * Deletes the archives of this directory but the {@value #KEEP} most recently used (written or
+     * mapped). A child that maps one being deleted keeps its mapping; one started after that runs
+     * without the archive, as the JVM does with an archive that does not match.
+     */
+    private void prune() {
+        try (java.util.stream.Stream<Path> files = Files.list(archive.getParent())) {
+            List<Path> archives = files.filter(f -> f.getFileName().toString().matches("executor-[0-9a-f]+\\.jsa"))
+                    .sorted(java.util.Comparator.comparing(ChildCds::lastUsed).reversed())
+                    .toList();
+            for (Path old : archives.subList(Math.min(KEEP, archives.size()), archives.size())) {
+                if (!old.equals(archive)) {
+                    Files.deleteIfExists(old);
+                    LOG.debug("deleted the class-data-sharing archive {}, unused the longest", old);
+                }
+            }
+        } catch (IOException | java.io.UncheckedIOException e) {
+            LOG.debug("cannot prune the class-data-sharing archives next to {}: {}", archive, e.toString());
+        }
+    }
+
+    private static FileTime lastUsed(Path f) {
+        try {
+            return Files.getLastModifiedTime(f);
+        } catch (IOException e) {
+            return FileTime.fromMillis(0); // gone already: first to go
         }
     }
 

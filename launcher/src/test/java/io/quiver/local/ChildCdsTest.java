@@ -53,6 +53,42 @@ class ChildCdsTest {
     }
 
     @Test
+    void writingAnArchiveKeepsOnlyTheMostRecentlyUsedOnes() throws IOException {
+        Path dir = tmp.resolve("cds");
+        // Archives of earlier builds, the oldest first; the second oldest was mapped a moment ago.
+        List<ChildCds> earlier = new java.util.ArrayList<>();
+        for (int i = 0; i < ChildCds.KEEP + 2; i++) {
+            ChildCds old = ChildCds.forClassPath(jars("build-" + i + ".jar"), dir);
+            Files.write(old.archive(), new byte[] {(byte) i});
+            Files.setLastModifiedTime(old.archive(),
+                    java.nio.file.attribute.FileTime.from(java.time.Instant.now().minusSeconds(3600 - i)));
+            earlier.add(old);
+        }
+        assertThat(earlier.get(1).flags("exec-1")).anyMatch(f -> f.startsWith("-XX:SharedArchiveFile="));
+        Path unrelated = Files.writeString(dir.resolve("notes.txt"), "not an archive");
+
+        ChildCds fresh = ChildCds.forClassPath(jars("build-new.jar"), dir);
+        Path dumped = Path.of(fresh.flags("exec-1").get(0).substring("-XX:ArchiveClassesAtExit=".length()));
+        Files.write(dumped, new byte[] {9});
+        fresh.exited("exec-1");
+
+        assertThat(fresh.archive()).exists();
+        assertThat(earlier.get(1).archive()).as("mapped recently").exists();
+        // KEEP in all: the new one, the one just mapped, and the newest of the others.
+        for (int i = ChildCds.KEEP; i < ChildCds.KEEP + 2; i++) {
+            assertThat(earlier.get(i).archive()).exists();
+        }
+        assertThat(earlier.get(0).archive()).doesNotExist();
+        for (int i = 2; i < ChildCds.KEEP; i++) {
+            assertThat(earlier.get(i).archive()).doesNotExist();
+        }
+        assertThat(unrelated).as("only archives are pruned").exists();
+        try (java.util.stream.Stream<Path> left = Files.list(dir)) {
+            assertThat(left.filter(f -> f.toString().endsWith(".jsa")).count()).isEqualTo(ChildCds.KEEP);
+        }
+    }
+
+    @Test
     void aWriterKilledBeforeItDumpedLeavesNoArchiveAndFreesTheLock() throws IOException {
         String cp = jars("a.jar");
         Path dir = tmp.resolve("cds");
