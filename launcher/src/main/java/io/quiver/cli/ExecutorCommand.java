@@ -83,6 +83,14 @@ final class ExecutorCommand implements Callable<Integer> {
     @Option(names = "--parent-pid", hidden = true)
     Long parentPid;
 
+    /**
+     * Set by LocalCluster, which made the cluster's root znode before starting its children: the
+     * executor skips the ZooKeeper session it would otherwise open to make sure of it (about 50 ms
+     * of its start, and the same again to close it).
+     */
+    @Option(names = "--root-exists", hidden = true)
+    boolean rootExists;
+
     @Override
     public Integer call() throws Exception {
         if (parentPid != null) {
@@ -120,7 +128,9 @@ final class ExecutorCommand implements Callable<Integer> {
             if (classLoader instanceof URLClassLoader urls) {
                 lifetime.add(urls);
             }
-            ClusterRoot.ensureExists(url, secret, 15_000);
+            if (!rootExists) {
+                ClusterRoot.ensureExists(url, secret, 15_000);
+            }
             Executor executor = lifetime.add(new Executor(new ExecutorConfig(url, executorId, host, port, slots, memory,
                     dir, secret, classLoader, metricsPort, tls)));
             executor.start();

@@ -504,7 +504,7 @@ public final class LocalCluster implements AutoCloseable {
                 "--slots", String.valueOf(settings.slotsPerExecutor()),
                 "--memory", String.valueOf(settings.executorMemory()),
                 "--work-dir", dir.resolve(id).toString(),
-                "--parent-pid", String.valueOf(ProcessHandle.current().pid())));
+                "--parent-pid", String.valueOf(ProcessHandle.current().pid()), "--root-exists"));
         if (settings.tls() != null) {
             cmd.addAll(List.of("--tls-cert", settings.tls().cert().toAbsolutePath().toString(),
                     "--tls-key", settings.tls().key().toAbsolutePath().toString(),
