@@ -92,8 +92,8 @@ public final class HeapPretouch implements AutoCloseable {
                         + " pretouch");
                 return;
             }
-            long start = System.nanoTime();
-            long target = -1; // eden's free space when touching begins
+            long start = 0; // when touching begins
+            long target = -1; // eden's free space then
             long collections = 0;
             long quietSince = System.nanoTime();
             while (!closed && (target < 0 || touched + CHUNK <= target)) {

@@ -85,8 +85,8 @@ final class ExecutorCommand implements Callable<Integer> {
 
     /**
      * Set by LocalCluster, which made the cluster's root znode before starting its children: the
-     * executor skips the ZooKeeper session it would otherwise open to make sure of it (about 50 ms
-     * of its start, and the same again to close it).
+     * executor skips the ZooKeeper session it would otherwise open to make sure of it (its connect
+     * was about 50 ms of a child's start).
      */
     @Option(names = "--root-exists", hidden = true)
     boolean rootExists;
