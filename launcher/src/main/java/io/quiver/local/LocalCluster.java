@@ -57,6 +57,22 @@ public final class LocalCluster implements AutoCloseable {
     public static final String ROOT = "/quiver";
     /** Extra JVM arguments for child executors, whitespace-separated (e.g. GC or {@code --add-opens} flags). */
     public static final String CHILD_JVM_ARGS_PROPERTY = "quiver.executor.jvmArgs";
+    /**
+     * {@code false} starts child executors without {@link #COMPILER_DIRECTIVES}; so does a {@code
+     * -XX:CompilerDirectivesFile} of one's own in {@link #CHILD_JVM_ARGS_PROPERTY}.
+     */
+    public static final String COMPILER_DIRECTIVES_PROPERTY = "quiver.executor.compilerDirectives";
+    /**
+     * The HotSpot compiler directives child executors start with (a resource of this jar, written into
+     * the cluster's directory): Netty's event loops, channels, handlers and adaptive allocator, and
+     * Quiver's own networking, wire and executor code, are compiled by C1 only, so that C2's time
+     * goes to the user's functions, the codecs and the datasets. A cluster's first tiny-task jobs were
+     * paid for by C2 compiling that plumbing: 2/3 of an executor's CPU in the first measured second
+     * of a map of 10,000 tasks. Netty's {@code ByteBuf} classes stay with C2: a method C2 may not
+     * compile, it may not inline either, and the codecs call them per element. See the README's
+     * "Compiler directives for child executors".
+     */
+    static final String COMPILER_DIRECTIVES = "executor-compiler-directives.json";
 
     private static final Logger LOG = LoggerFactory.getLogger(LocalCluster.class);
     private static final String HOST = "127.0.0.1";
@@ -494,6 +510,11 @@ public final class LocalCluster implements AutoCloseable {
             // broadcast value still in eden (250 ms of the seed scenario's first gather), see README.
             cmd.add("-XX:MetaspaceSize=128m");
         }
+        if (!extra.contains("CompilerDirectivesFile")
+                && Boolean.parseBoolean(System.getProperty(COMPILER_DIRECTIVES_PROPERTY, "true"))) {
+            cmd.add("-XX:+UnlockDiagnosticVMOptions");
+            cmd.add("-XX:CompilerDirectivesFile=" + compilerDirectives());
+        }
         if (!extra.isEmpty()) {
             cmd.addAll(List.of(extra.split("\\s+")));
         }
@@ -511,6 +532,24 @@ public final class LocalCluster implements AutoCloseable {
                     "--tls-trust", settings.tls().trust().toAbsolutePath().toString()));
         }
         return cmd;
+    }
+
+    /** {@link #COMPILER_DIRECTIVES} in this cluster's directory, written there by the first child's start. */
+    private synchronized Path compilerDirectives() {
+        Path file = dir.resolve(COMPILER_DIRECTIVES);
+        if (!Files.exists(file)) {
+            try (java.io.InputStream in = LocalCluster.class.getResourceAsStream(COMPILER_DIRECTIVES)) {
+                if (in == null) {
+                    throw new QuiverException("resource " + COMPILER_DIRECTIVES + " is missing from Quiver's launcher jar;"
+                            + " rebuild it, or set -D" + COMPILER_DIRECTIVES_PROPERTY + "=false");
+                }
+                Files.copy(in, file);
+            } catch (IOException e) {
+                throw new QuiverException("cannot write " + file + " for the child executors: " + e.getMessage()
+                        + "; check java.io.tmpdir, or set -D" + COMPILER_DIRECTIVES_PROPERTY + "=false", e);
+            }
+        }
+        return file;
     }
 
     /** Quiver's own class path, without this JVM's application classes (ClassPath.quiverOwn). */

@@ -70,6 +70,44 @@ class LocalClusterProcessesIT {
         }
     }
 
+    /**
+     * Child executors start with the compiler directives of LocalCluster.COMPILER_DIRECTIVES, and their
+     * JVM read them (it says so on stdout, which goes to the child's log); the property turns them off.
+     */
+    @Test
+    void childExecutorsStartWithTheCompilerDirectivesUnlessTurnedOff() throws Exception {
+        try (LocalCluster cluster = LocalCluster.start(LocalCluster.options().executors(1).separateProcesses(true)
+                        .executorMemory(32L << 20));
+                Quiver q = cluster.connect()) {
+            Path file = cluster.directory().resolve(LocalCluster.COMPILER_DIRECTIVES);
+            List<String> args = commandLine(cluster.executorProcess("exec-1"));
+            assertThat(args).contains("-XX:+UnlockDiagnosticVMOptions", "-XX:CompilerDirectivesFile=" + file);
+            try (java.io.InputStream in = LocalCluster.class.getResourceAsStream(LocalCluster.COMPILER_DIRECTIVES)) {
+                assertThat(java.nio.file.Files.readAllBytes(file)).isEqualTo(in.readAllBytes());
+            }
+            assertThat(q.submit(() -> 6 * 7).result(WAIT)).isEqualTo(42);
+            assertThat(java.nio.file.Files.readString(cluster.directory().resolve("exec-1.log")))
+                    .contains("1 compiler directives added");
+        }
+        System.setProperty(LocalCluster.COMPILER_DIRECTIVES_PROPERTY, "false");
+        try (LocalCluster cluster = LocalCluster.start(LocalCluster.options().executors(1).separateProcesses(true)
+                        .executorMemory(32L << 20));
+                Quiver q = cluster.connect()) {
+            List<String> args = commandLine(cluster.executorProcess("exec-1"));
+            assertThat(args).noneMatch(a -> a.contains("CompilerDirectivesFile"));
+            assertThat(q.submit(() -> 6 * 7).result(WAIT)).isEqualTo(42);
+            assertThat(cluster.directory().resolve(LocalCluster.COMPILER_DIRECTIVES)).doesNotExist();
+        } finally {
+            System.clearProperty(LocalCluster.COMPILER_DIRECTIVES_PROPERTY);
+        }
+    }
+
+    /** A process's arguments from /proc (ProcessHandle.Info leaves out a command line as long as a child's). */
+    private static List<String> commandLine(ProcessHandle process) throws java.io.IOException {
+        byte[] raw = java.nio.file.Files.readAllBytes(Path.of("/proc", String.valueOf(process.pid()), "cmdline"));
+        return List.of(new String(raw, StandardCharsets.UTF_8).split("\0"));
+    }
+
     @Test
     void closeStopsTheChildren() {
         ProcessHandle child;
