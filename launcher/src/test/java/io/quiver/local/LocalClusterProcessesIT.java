@@ -102,6 +102,28 @@ class LocalClusterProcessesIT {
         }
     }
 
+    /** A -XX:CompilerDirectivesFile of the user's own in the child JVM arguments replaces Quiver's. */
+    @Test
+    void aCompilerDirectivesFileOfOnesOwnReplacesQuiversOnes(@org.junit.jupiter.api.io.TempDir Path tmp)
+            throws Exception {
+        Path own = tmp.resolve("own.json");
+        java.nio.file.Files.writeString(own, "[ { match: [\"org/example/*.*\"], c2: { Exclude: true } } ]");
+        System.setProperty(LocalCluster.CHILD_JVM_ARGS_PROPERTY,
+                "-XX:+UnlockDiagnosticVMOptions -XX:CompilerDirectivesFile=" + own);
+        try (LocalCluster cluster = LocalCluster.start(LocalCluster.options().executors(1).separateProcesses(true)
+                        .executorMemory(32L << 20));
+                Quiver q = cluster.connect()) {
+            List<String> args = commandLine(cluster.executorProcess("exec-1"));
+            assertThat(args.stream().filter(a -> a.contains("CompilerDirectivesFile")))
+                    .containsExactly("-XX:CompilerDirectivesFile=" + own);
+            assertThat(q.submit(() -> 6 * 7).result(WAIT)).isEqualTo(42);
+            assertThat(java.nio.file.Files.readString(cluster.directory().resolve("exec-1.log")))
+                    .contains("1 compiler directives added");
+        } finally {
+            System.clearProperty(LocalCluster.CHILD_JVM_ARGS_PROPERTY);
+        }
+    }
+
     /** A process's arguments from /proc (ProcessHandle.Info leaves out a command line as long as a child's). */
     private static List<String> commandLine(ProcessHandle process) throws java.io.IOException {
         byte[] raw = java.nio.file.Files.readAllBytes(Path.of("/proc", String.valueOf(process.pid()), "cmdline"));
