@@ -139,7 +139,7 @@ public final class HeapPretouch implements AutoCloseable {
      * here fill in order. G1's eden is whichever free regions it picks next, and it puts arrays of
      * half a region or more outside eden, so under G1 (and ZGC, Shenandoah) nothing is touched.
      */
-    private static MemoryPoolMXBean eden() {
+    static MemoryPoolMXBean eden() {
         for (MemoryPoolMXBean p : ManagementFactory.getMemoryPoolMXBeans()) {
             String name = p.getName();
             if (p.getType() == MemoryType.HEAP && (name.equals("PS Eden Space") || name.equals("Eden Space"))) {
@@ -149,7 +149,7 @@ public final class HeapPretouch implements AutoCloseable {
         return null;
     }
 
-    private static long collections() {
+    static long collections() {
         long n = 0;
         for (GarbageCollectorMXBean gc : ManagementFactory.getGarbageCollectorMXBeans()) {
             n += Math.max(0, gc.getCollectionCount());

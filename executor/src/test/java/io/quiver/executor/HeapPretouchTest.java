@@ -100,9 +100,10 @@ class HeapPretouchTest extends ClusterTestBase {
     public static final class Probe {
         public static void main(String[] args) throws Exception {
             boolean busy = args[0].equals("busy");
-            long gcBefore = collections();
+            long gcBefore = HeapPretouch.collections();
             long rssBefore = rss();
-            java.lang.management.MemoryUsage u = edenUsage();
+            var eden = HeapPretouch.eden();
+            java.lang.management.MemoryUsage u = eden == null ? null : eden.getUsage();
             long edenFree = u == null ? 0 : u.getCommitted() - u.getUsed();
             HeapPretouch p = HeapPretouch.start("probe-pretouch", () -> !busy);
             long doneEarly = 0;
@@ -117,24 +118,8 @@ class HeapPretouchTest extends ClusterTestBase {
             }
             long touched = p.done().get(30, TimeUnit.SECONDS);
             System.out.printf("probe touched=%d edenFree=%d rssBefore=%d rssAfter=%d gcBefore=%d gcAfter=%d"
-                    + " doneEarly=%d%n", touched, edenFree, rssBefore, rss(), gcBefore, collections(), doneEarly);
-        }
-
-        private static java.lang.management.MemoryUsage edenUsage() {
-            for (var pool : java.lang.management.ManagementFactory.getMemoryPoolMXBeans()) {
-                if (pool.getName().equals("PS Eden Space")) {
-                    return pool.getUsage();
-                }
-            }
-            return null;
-        }
-
-        private static long collections() {
-            long n = 0;
-            for (var gc : java.lang.management.ManagementFactory.getGarbageCollectorMXBeans()) {
-                n += Math.max(0, gc.getCollectionCount());
-            }
-            return n;
+                    + " doneEarly=%d%n", touched, edenFree, rssBefore, rss(), gcBefore, HeapPretouch.collections(),
+                    doneEarly);
         }
 
         /** This process's resident set in bytes, from /proc/self/status (Linux). */

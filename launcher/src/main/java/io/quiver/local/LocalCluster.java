@@ -534,8 +534,11 @@ public final class LocalCluster implements AutoCloseable {
         return cmd;
     }
 
-    /** {@link #COMPILER_DIRECTIVES} in this cluster's directory, written there by the first child's start. */
-    private synchronized Path compilerDirectives() {
+    /**
+     * Under the lock (or while booting), as {@link #childCommand}: {@link #COMPILER_DIRECTIVES} in this
+     * cluster's directory, written there by the first child's start.
+     */
+    private Path compilerDirectives() {
         Path file = dir.resolve(COMPILER_DIRECTIVES);
         if (!Files.exists(file)) {
             try (java.io.InputStream in = LocalCluster.class.getResourceAsStream(COMPILER_DIRECTIVES)) {

@@ -10,10 +10,13 @@ import io.quiver.Scatter;
 import io.quiver.cli.Demo;
 import io.quiver.cli.QuiverCli;
 import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStream;
 import java.io.InputStreamReader;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -22,6 +25,7 @@ import java.util.Optional;
 import org.junit.jupiter.api.Test;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
 
 /** Executors as child JVMs ({@code separateProcesses(true)}); needs the coordinator, executor and client. */
 @Timeout(value = 5, unit = TimeUnit.MINUTES)
@@ -82,11 +86,11 @@ class LocalClusterProcessesIT {
             Path file = cluster.directory().resolve(LocalCluster.COMPILER_DIRECTIVES);
             List<String> args = commandLine(cluster.executorProcess("exec-1"));
             assertThat(args).contains("-XX:+UnlockDiagnosticVMOptions", "-XX:CompilerDirectivesFile=" + file);
-            try (java.io.InputStream in = LocalCluster.class.getResourceAsStream(LocalCluster.COMPILER_DIRECTIVES)) {
-                assertThat(java.nio.file.Files.readAllBytes(file)).isEqualTo(in.readAllBytes());
+            try (InputStream in = LocalCluster.class.getResourceAsStream(LocalCluster.COMPILER_DIRECTIVES)) {
+                assertThat(Files.readAllBytes(file)).isEqualTo(in.readAllBytes());
             }
             assertThat(q.submit(() -> 6 * 7).result(WAIT)).isEqualTo(42);
-            assertThat(java.nio.file.Files.readString(cluster.directory().resolve("exec-1.log")))
+            assertThat(Files.readString(cluster.directory().resolve("exec-1.log")))
                     .contains("1 compiler directives added");
         }
         System.setProperty(LocalCluster.COMPILER_DIRECTIVES_PROPERTY, "false");
@@ -104,10 +108,10 @@ class LocalClusterProcessesIT {
 
     /** A -XX:CompilerDirectivesFile of the user's own in the child JVM arguments replaces Quiver's. */
     @Test
-    void aCompilerDirectivesFileOfOnesOwnReplacesQuiversOnes(@org.junit.jupiter.api.io.TempDir Path tmp)
+    void aCompilerDirectivesFileOfOnesOwnReplacesQuiversOnes(@TempDir Path tmp)
             throws Exception {
         Path own = tmp.resolve("own.json");
-        java.nio.file.Files.writeString(own, "[ { match: [\"org/example/*.*\"], c2: { Exclude: true } } ]");
+        Files.writeString(own, "[ { match: [\"org/example/*.*\"], c2: { Exclude: true } } ]");
         System.setProperty(LocalCluster.CHILD_JVM_ARGS_PROPERTY,
                 "-XX:+UnlockDiagnosticVMOptions -XX:CompilerDirectivesFile=" + own);
         try (LocalCluster cluster = LocalCluster.start(LocalCluster.options().executors(1).separateProcesses(true)
@@ -117,7 +121,7 @@ class LocalClusterProcessesIT {
             assertThat(args.stream().filter(a -> a.contains("CompilerDirectivesFile")))
                     .containsExactly("-XX:CompilerDirectivesFile=" + own);
             assertThat(q.submit(() -> 6 * 7).result(WAIT)).isEqualTo(42);
-            assertThat(java.nio.file.Files.readString(cluster.directory().resolve("exec-1.log")))
+            assertThat(Files.readString(cluster.directory().resolve("exec-1.log")))
                     .contains("1 compiler directives added");
         } finally {
             System.clearProperty(LocalCluster.CHILD_JVM_ARGS_PROPERTY);
@@ -125,8 +129,8 @@ class LocalClusterProcessesIT {
     }
 
     /** A process's arguments from /proc (ProcessHandle.Info leaves out a command line as long as a child's). */
-    private static List<String> commandLine(ProcessHandle process) throws java.io.IOException {
-        byte[] raw = java.nio.file.Files.readAllBytes(Path.of("/proc", String.valueOf(process.pid()), "cmdline"));
+    private static List<String> commandLine(ProcessHandle process) throws IOException {
+        byte[] raw = Files.readAllBytes(Path.of("/proc", String.valueOf(process.pid()), "cmdline"));
         return List.of(new String(raw, StandardCharsets.UTF_8).split("\0"));
     }
 
