@@ -65,6 +65,26 @@ class LocalClusterTest {
     }
 
     @Test
+    void aMapWhoseItemsTogetherExceedAFrameRuns() {
+        // 100 items of 800 KB: each small enough to travel inline, 80 MB together, over the 64 MiB
+        // a frame may hold. The tasks must go in frames of their own size, not as one.
+        try (LocalCluster cluster = LocalCluster.start(LocalCluster.options().executors(2).executorMemory(256L << 20));
+                Quiver q = cluster.connect()) {
+            List<byte[]> items = new ArrayList<>();
+            for (int i = 0; i < 100; i++) {
+                byte[] b = new byte[800_000];
+                b[0] = (byte) i;
+                items.add(b);
+            }
+            List<Ref<Integer>> refs = q.map(b -> b.length + b[0], items);
+            List<Integer> out = q.gather(refs);
+            for (int i = 0; i < 100; i++) {
+                assertThat(out.get(i)).isEqualTo(800_000 + i);
+            }
+        }
+    }
+
+    @Test
     void aSecondClientConnectsThroughTheZkUrl() {
         try (LocalCluster cluster = LocalCluster.start(LocalCluster.options());
                 Quiver q = Quiver.connect(cluster.zkConnectString())) {

@@ -86,6 +86,19 @@ final class LeaderSession implements AutoCloseable {
     private static final int HANDSHAKE_TIMEOUT_MILLIS = 5_000;
     private static final int MAX_SEEN = 8;
 
+    /**
+     * The most tasks one Submit frame carries: the leader admits and places the first frame of a
+     * large batch while the rest are still on their way.
+     */
+    static final int SUBMIT_TASKS = 16_384;
+
+    /**
+     * About the most bytes one Submit frame carries, far below the largest frame a peer accepts
+     * ({@link io.quiver.core.protocol.MessageCodec#DEFAULT_MAX_FRAME}): a map of many items, each
+     * small enough to travel inline, must not add up to a frame the leader refuses.
+     */
+    static final long SUBMIT_BYTES = 8 << 20;
+
     enum State { CONNECTED, WAITING, CLOSED }
 
     private record Pending(Message message, CompletableFuture<Message> reply) {}
@@ -583,13 +596,44 @@ final class LeaderSession implements AutoCloseable {
         }
     }
 
-    /** The loop's afterBatch hook: everything queued this turn goes out as one Submit and one Release. */
+    /**
+     * {@code fns} and {@code tasks} as Submit frames of at most {@link #SUBMIT_TASKS} tasks and
+     * about {@link #SUBMIT_BYTES} bytes each (a single function or task larger than that goes alone).
+     * The functions go first: every task's function is defined in its frame or an earlier one.
+     */
+    static List<Submit> submits(List<FnDef> fns, List<TaskSpec> tasks) {
+        List<Submit> out = new ArrayList<>();
+        int f = 0;
+        int t = 0;
+        while (f < fns.size() || t < tasks.size()) {
+            long bytes = 0;
+            int f0 = f;
+            while (f < fns.size() && (f == f0 || bytes + fns.get(f).sizeBound() <= SUBMIT_BYTES)) {
+                bytes += fns.get(f++).sizeBound();
+            }
+            int t0 = t;
+            if (f == fns.size()) {
+                while (t < tasks.size() && t - t0 < SUBMIT_TASKS
+                        && (f == f0 && t == t0 || bytes + tasks.get(t).sizeBound() <= SUBMIT_BYTES)) {
+                    bytes += tasks.get(t++).sizeBound();
+                }
+            }
+            boolean whole = f0 == 0 && f == fns.size() && t0 == 0 && t == tasks.size();
+            out.add(whole ? new Submit(fns, tasks) : new Submit(fns.subList(f0, f), tasks.subList(t0, t)));
+        }
+        return out;
+    }
+
+    /**
+     * The loop's afterBatch hook: everything queued this turn goes out as Submit frames
+     * ({@link #submits}) and one Release.
+     */
     private void flush() {
         if (state != State.CONNECTED) {
             return;
         }
         if (!batchTasks.isEmpty()) {
-            connection.send(new Submit(batchFns, batchTasks));
+            submits(batchFns, batchTasks).forEach(connection::send);
             batchFns = new ArrayList<>();
             batchTasks = new ArrayList<>();
         }

@@ -126,6 +126,11 @@ public sealed interface Message {
 
     /** A serialized function; {@code block} set instead of {@code bytes} when it travels on the data plane. */
     record FnDef(long fnId, byte[] bytes, RefId block) {
+        /** At least the bytes {@link #put} writes: what it adds to a frame. */
+        public int sizeBound() {
+            return 48 + bytes.length;
+        }
+
         static void put(ByteBuf out, FnDef f) {
             out.writeLong(f.fnId);
             writeBytes(out, f.bytes);
@@ -223,6 +228,20 @@ public sealed interface Message {
 
     /** A task as the client submits it: one output ref, a function, arguments. */
     record TaskSpec(RefId out, long fnId, List<Arg> args, TaskOptions options) {
+        /** At least the bytes {@link #put} writes: what it adds to a frame. */
+        public long sizeBound() {
+            long n = 64;
+            for (Arg a : args) {
+                n += a.value != null ? 16 + a.value.length : 48 + 64L * a.locations.size();
+            }
+            if (options != null) {
+                for (String e : options.on()) {
+                    n += 8 + 3L * e.length();
+                }
+            }
+            return n;
+        }
+
         /** A task with the default options. */
         public TaskSpec(RefId out, long fnId, List<Arg> args) {
             this(out, fnId, args, TaskOptions.NONE);
