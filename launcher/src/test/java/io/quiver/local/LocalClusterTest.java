@@ -135,6 +135,35 @@ class LocalClusterTest {
     }
 
     @Test
+    void aFailoverResumesAMapWhoseItemsTogetherExceedAFrame() {
+        // The client re-sends every live task to the new leader: 100 items of 800 KB are 80 MB,
+        // over the 64 MiB a frame may hold, so the resume must go in frames of their own size too.
+        try (LocalCluster cluster = LocalCluster.start(LocalCluster.options().executors(2).coordinators(2)
+                        .executorMemory(256L << 20));
+                Quiver q = cluster.connect()) {
+            List<byte[]> items = new ArrayList<>();
+            for (int i = 0; i < 100; i++) {
+                byte[] b = new byte[800_000];
+                b[0] = (byte) i;
+                items.add(b);
+            }
+            List<Ref<Integer>> refs = q.map(b -> {
+                Thread.sleep(50);
+                return b.length + b[0];
+            }, items);
+            String old = cluster.leaderId();
+            cluster.killLeader();
+            List<Integer> out = q.gather(refs);
+            for (int i = 0; i < 100; i++) {
+                assertThat(out.get(i)).isEqualTo(800_000 + i);
+            }
+            assertThat(cluster.leaderId()).isNotEqualTo(old);
+            long runs = cluster.executor("exec-1").stats().tasksRun() + cluster.executor("exec-2").stats().tasksRun();
+            assertThat(runs).as("tasks run: each once, none lost to the failover and none repeated").isEqualTo(100);
+        }
+    }
+
+    @Test
     void closeStopsEverythingAndIsIdempotent() {
         Set<Thread> before = Threads.running();
         LocalCluster cluster = LocalCluster.start(LocalCluster.options().executors(2));

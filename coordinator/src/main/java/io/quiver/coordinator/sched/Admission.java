@@ -23,10 +23,13 @@ import io.quiver.core.protocol.Message.StoredBlocks;
 import io.quiver.core.protocol.Message.TaskSpec;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.Collections;
 import java.util.Comparator;
 import java.util.HashMap;
+import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -46,6 +49,11 @@ final class Admission {
     private final Map<String, Client> clients = new HashMap<>();
     /** While a resuming client's tasks are added: they are held back until its resume ends. */
     private Client resumingNow;
+    /**
+     * Re-sent tasks of resuming clients, adopted once all of a client's are here ({@link #adoptResent}):
+     * until then, what executors report of them is kept as if they were not re-sent yet.
+     */
+    private final Set<Task> adoptionPending = Collections.newSetFromMap(new IdentityHashMap<>());
 
     Admission(Scheduler s) {
         this.s = s;
@@ -53,6 +61,11 @@ final class Admission {
 
     Collection<Client> all() {
         return clients.values();
+    }
+
+    /** Whether {@code t} was re-sent by a client whose resume has not ended: it is not adopted yet. */
+    boolean adoptionPending(Task t) {
+        return !adoptionPending.isEmpty() && adoptionPending.contains(t);
     }
 
     /** The resuming client whose tasks are being added now, or null. */
@@ -127,6 +140,7 @@ final class Admission {
     /** The client is gone for good: release its refs, cancel its work that has not started. */
     private void clientGone(Client c, String why) {
         clients.remove(c.id);
+        c.toAdopt.forEach(adoptionPending::remove);
         if (!c.owned.isEmpty()) {
             log.info("client {} left ({}): releasing its {} refs", c.id, why, c.owned.size());
         }
@@ -173,8 +187,14 @@ final class Admission {
             added.add(t);
             applyOptions(t, spec.options());
         }
-        // Adopt once the whole batch exists: a result found done must not release an input that a
+        // Adopt once the whole batch exists, and a resuming client's re-sent tasks once all of them
+        // do (they come in several frames): a result found done must not release an input that a
         // later task of the same resume still reads.
+        if (c.resuming) {
+            c.toAdopt.addAll(added);
+            adoptionPending.addAll(added);
+            return;
+        }
         for (Task t : added) {
             s.tasks.adoptOrSettle(t);
         }
@@ -282,6 +302,7 @@ final class Admission {
             return;
         }
         c.resuming = false;
+        adoptResent(c);
         List<Task> resumed = c.resumed;
         c.resumed = new ArrayList<>();
         for (int i = resumed.size() - 1; i >= 0; i--) {
@@ -304,6 +325,25 @@ final class Admission {
                 } else {
                     s.dispatch.tryAhead(t);
                 }
+            }
+        }
+    }
+
+    /**
+     * Adopts what executors reported of the tasks a resuming client re-sent, once all of them are
+     * here: at the client's first message after them (they come in several Submit frames, each
+     * message of the resume in order), or at the end of its resume.
+     */
+    void adoptResent(Client c) {
+        if (c.toAdopt.isEmpty()) {
+            return;
+        }
+        List<Task> toAdopt = c.toAdopt;
+        c.toAdopt = new ArrayList<>();
+        toAdopt.forEach(adoptionPending::remove);
+        for (Task t : toAdopt) {
+            if (s.tasks.get(t.id) == t) { // not forgotten meanwhile
+                s.tasks.adoptOrSettle(t);
             }
         }
     }

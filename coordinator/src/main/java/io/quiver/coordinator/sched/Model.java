@@ -435,6 +435,8 @@ final class Model {
         boolean resuming;
         /** Tasks added for it while resuming, in creation order. */
         List<Task> resumed = new ArrayList<>();
+        /** Its re-sent tasks, to adopt what executors report of them once its resume ends, in submit order. */
+        List<Task> toAdopt = new ArrayList<>();
 
         Client(String id) {
             this.id = id;

@@ -98,6 +98,16 @@ public final class Scheduler {
 
     // ------------------------------------------------------------------ events
 
+    /**
+     * The client of a message that is not a Submit: a resuming client's re-sent tasks, which came in
+     * the Submit frames before it, are all here now and are adopted first.
+     */
+    private Model.Client resent(String client) {
+        Model.Client c = admission.client(client);
+        admission.adoptResent(c);
+        return c;
+    }
+
     /** Applies one event. */
     public void handle(SchedulerEvent event) {
         if (event instanceof TasksSubmitted e) {
@@ -108,11 +118,11 @@ public final class Scheduler {
                 tasks.finished(x, e.results());
             }
         } else if (event instanceof RefsReleased e) {
-            admission.onRelease(admission.client(e.client()), e.refs());
+            admission.onRelease(resent(e.client()), e.refs());
         } else if (event instanceof TasksCancelled e) {
-            admission.onCancel(admission.client(e.client()), e.refs());
+            admission.onCancel(resent(e.client()), e.refs());
         } else if (event instanceof ReplicateRequested e) {
-            admission.onReplicate(admission.client(e.client()), e.request());
+            admission.onReplicate(resent(e.client()), e.request());
         } else if (event instanceof ClientConnected e) {
             admission.onClientConnected(e.client(), e.link());
         } else if (event instanceof ExecutorRegistered e) {
@@ -128,17 +138,17 @@ public final class Scheduler {
                 x.memoryUsed = e.status().memoryUsed();
             }
         } else if (event instanceof ScatterRequested e) {
-            admission.onScatterRequest(admission.client(e.client()), e.request());
+            admission.onScatterRequest(resent(e.client()), e.request());
         } else if (event instanceof InfoRequested e) {
-            admission.reply(admission.client(e.client()), executors.info(e.reqId()));
+            admission.reply(resent(e.client()), executors.info(e.reqId()));
         } else if (event instanceof JobSubmitted e) {
-            jobs.onJob(admission.client(e.client()), e);
+            jobs.onJob(resent(e.client()), e);
         } else if (event instanceof ClientResuming e) {
-            admission.onResuming(admission.client(e.client()), e.end());
+            admission.onResuming(resent(e.client()), e.end());
         } else if (event instanceof RefsHeld e) {
-            admission.onHeld(admission.client(e.client()), e.refs());
+            admission.onHeld(resent(e.client()), e.refs());
         } else if (event instanceof RefsPinned e) {
-            admission.onPinned(admission.client(e.client()), e.pins());
+            admission.onPinned(resent(e.client()), e.pins());
         } else if (event instanceof ClientLinkClosed e) {
             admission.onClientLinkClosed(e.client(), e.link());
         } else if (event instanceof ClientGraceExpired e) {

@@ -392,8 +392,9 @@ final class TaskGraph {
         e.memoryUsed = results.memoryUsed();
         for (TaskResult r : results.results()) {
             Task t = tasks.get(r.task());
-            if (t == null) {
-                // From before this term, for a task no client has resumed yet.
+            if (t == null || !t.onExecutor && s.admission.adoptionPending(t)) {
+                // From before this term, for a task no client has resumed yet, or one re-sent by a
+                // client whose resume has not ended (adopted from here then).
                 s.recovery.unclaimed.ended(r.task(), e);
                 if (r.failure() != null) {
                     if (!r.failure().inputAbsent()) {

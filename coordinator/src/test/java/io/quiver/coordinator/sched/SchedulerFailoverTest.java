@@ -157,6 +157,71 @@ class SchedulerFailoverTest {
         assertThat(client.done()).singleElement().satisfies(d -> assertThat(d.failure().message()).isEqualTo("boom"));
     }
 
+    /**
+     * A resume in several Submit frames (a client cuts its re-sent tasks to fit frames): the
+     * executors' reports that arrive between the frames, about tasks of an earlier frame, are
+     * adopted once the resume is whole, not dropped as stale.
+     */
+    @Test
+    void aResumeInSeveralFramesAdoptsWhatExecutorsReportBetweenTheFrames() {
+        RefId a = ref(1);
+        RefId b = ref(2);
+        RefId c = ref(3);
+        RefId d = ref(4);
+        Failure boom = new Failure(Failure.TASK, "java.lang.IllegalStateException", "boom", "at x", "e1", 1);
+        register("e1", exec1, List.of(), List.of(a, b), List.of()); // a and b were running when the old leader died
+        register("e2", exec2, List.of(), List.of(), List.of());
+        next.handle(new ClientConnected("c", client));
+        next.handle(new SchedulerEvent.ClientResuming("c", false));
+        next.handle(new TasksSubmitted("c", List.of(FN), List.of(spec(a), spec(b))));
+        next.afterBatch();
+        // Between the frames: a fails, b succeeds.
+        next.handle(new TasksFinished("e1", exec1, new TaskResults(List.of(
+                new TaskResult(a, 1000, List.of(), null, boom),
+                new TaskResult(b, 1000, List.of(new BlockInfo(b, 8)), new byte[] {7}, null)), 0)));
+        next.afterBatch();
+        next.handle(new TasksSubmitted("c", List.of(), List.of(spec(c, a), spec(d, b))));
+        next.afterBatch();
+        next.handle(new SchedulerEvent.ClientResuming("c", true));
+        next.afterBatch();
+
+        assertThat(client.done()).filteredOn(r -> r.ref().equals(a)).singleElement()
+                .satisfies(r -> assertThat(r.failure().message()).isEqualTo("boom"));
+        assertThat(client.done()).filteredOn(r -> r.ref().equals(b)).singleElement()
+                .satisfies(r -> assertThat(r.failure()).isNull());
+        assertThat(client.done()).filteredOn(r -> r.ref().equals(c)).singleElement()
+                .satisfies(r -> assertThat(r.failure()).as("its input failed").isNotNull());
+        assertThat(launched(exec1)).as("b's result is adopted, not recomputed; its reader runs where it is")
+                .containsExactly(d);
+        assertThat(launched(exec2)).isEmpty();
+    }
+
+    /**
+     * An input no client re-sent (a result already gathered) that an executor holds serves the
+     * re-sent tasks that read it. One of them found done in the first frame of a resume must not
+     * let it go before a reader in a later frame is here.
+     */
+    @Test
+    void anInputServingTasksOfSeveralResumeFramesIsKeptUntilTheResumeIsWhole() {
+        RefId x = ref(1);
+        RefId a = ref(2);
+        RefId b = ref(3);
+        register("e1", exec1, List.of(new BlockInfo(x, 8), new BlockInfo(a, 8)), List.of(), List.of());
+        next.handle(new ClientConnected("c", client));
+        next.handle(new SchedulerEvent.ClientResuming("c", false));
+        next.handle(new TasksSubmitted("c", List.of(FN), List.of(spec(a, x))));
+        next.afterBatch();
+        next.handle(new TasksSubmitted("c", List.of(), List.of(spec(b, x))));
+        next.afterBatch();
+        next.handle(new SchedulerEvent.ClientResuming("c", true));
+        next.afterBatch();
+
+        assertThat(client.done()).filteredOn(r -> r.ref().equals(a)).singleElement()
+                .satisfies(r -> assertThat(r.failure()).isNull());
+        assertThat(client.done()).filteredOn(r -> r.ref().equals(b)).isEmpty();
+        assertThat(launched(exec1)).as("b runs where its input is").containsExactly(b);
+    }
+
     @Test
     void aHeldBroadcastKeepsEveryCopyAndTasksOverItRunWithoutMovingIt() {
         RefId data = new RefId(5, 1);

@@ -645,8 +645,8 @@ final class LeaderSession implements AutoCloseable {
 
     /**
      * Tells a new leader session everything it must know, between Resume(false) and Resume(true), in this order: refs no task produces
-     * (Hold), jobs with a live result (a task may read a job's output), every live task (one Submit, inputs
-     * first), unanswered requests, and
+     * (Hold), jobs with a live result (a task may read a job's output), every live task (inputs first,
+     * in Submit frames: {@link #submits}), unanswered requests, and
      * the releases of refs kept only for lineage or released while no leader was connected.
      */
     private void resume(Connection c) {
@@ -669,7 +669,7 @@ final class LeaderSession implements AutoCloseable {
         }
         jobs.forEach(c::send);
         if (tasks != null) {
-            c.send(tasks);
+            submits(tasks.fns(), tasks.tasks()).forEach(c::send); // the leader adopts them once the resume ends
         }
         pending.values().forEach(p -> c.send(p.message()));
         if (!releases.isEmpty()) {
