@@ -4,9 +4,11 @@ import io.quiver.RefId;
 import io.quiver.coordinator.sched.Model.Block;
 import io.quiver.coordinator.sched.Model.Client;
 import io.quiver.coordinator.sched.Model.Exec;
+import io.quiver.core.protocol.Batches;
 import io.quiver.core.protocol.Message.CancelTasks;
 import io.quiver.core.protocol.Message.Drop;
 import io.quiver.core.protocol.Message.Launch;
+import io.quiver.core.protocol.Message.RefDone;
 import io.quiver.core.protocol.Message.RefsDone;
 import io.quiver.core.protocol.Message.Replicate;
 import io.quiver.planner.ClusterView;
@@ -29,6 +31,9 @@ import java.util.TreeSet;
  * is read from other threads.
  */
 final class Outbox {
+    /** What a ref adds to a message, at most. */
+    private static final long REF_BYTES = 16;
+
     private final long epoch;
     private boolean viewDirty = true;
     private volatile ClusterView view = ClusterView.of(List.of());
@@ -58,12 +63,21 @@ final class Outbox {
                 continue;
             }
             if (!e.outCancels.isEmpty()) {
-                e.link.send(new CancelTasks(epoch, List.copyOf(e.outCancels)));
+                for (List<RefId> part : Batches.split(List.copyOf(e.outCancels), r -> REF_BYTES)) {
+                    e.link.send(new CancelTasks(epoch, part));
+                }
                 e.outCancels.clear();
             }
             // Drops first: a function dropped and launched again in one batch must end up defined.
             if (!e.outDrops.isEmpty() || !e.outDropFns.isEmpty()) {
-                e.link.send(new Drop(epoch, List.copyOf(e.outDrops), List.copyOf(e.outDropFns)));
+                List<Long> fns = List.copyOf(e.outDropFns);
+                for (List<RefId> part : Batches.split(List.copyOf(e.outDrops), r -> REF_BYTES)) {
+                    e.link.send(new Drop(epoch, part, fns));
+                    fns = List.of();
+                }
+                if (!fns.isEmpty()) {
+                    e.link.send(new Drop(epoch, List.of(), fns));
+                }
                 e.outDrops.clear();
                 e.outDropFns.clear();
             }
@@ -80,7 +94,10 @@ final class Outbox {
         for (Client c : clients) {
             if (!c.outDone.isEmpty()) {
                 if (c.link != null) {
-                    c.link.send(new RefsDone(List.copyOf(c.outDone)));
+                    // After a failover, every ref a client holds is reported in one batch.
+                    for (List<RefDone> part : Batches.split(List.copyOf(c.outDone), RefDone::sizeBound)) {
+                        c.link.send(new RefsDone(part));
+                    }
                 }
                 c.outDone.clear();
             }

@@ -16,12 +16,14 @@ import io.quiver.coordinator.sched.SchedulerEvent.TasksFinished;
 import io.quiver.coordinator.sched.SchedulerEvent.TasksSubmitted;
 import io.quiver.coordinator.sched.SchedulerEvent.TermStarted;
 import io.quiver.coordinator.sched.SchedulerTest.RecordingLink;
+import io.quiver.core.protocol.Batches;
 import io.quiver.core.protocol.Message.Arg;
 import io.quiver.core.protocol.Message.BlockInfo;
 import io.quiver.core.protocol.Message.Failure;
 import io.quiver.core.protocol.Message.FnDef;
 import io.quiver.core.protocol.Message.HeldRef;
 import io.quiver.core.protocol.Message.RefDone;
+import io.quiver.core.protocol.Message.RefsDone;
 import io.quiver.core.protocol.Message.Register;
 import io.quiver.core.protocol.Message.TaskLaunch;
 import io.quiver.core.protocol.Message.TaskResult;
@@ -220,6 +222,29 @@ class SchedulerFailoverTest {
                 .satisfies(r -> assertThat(r.failure()).isNull());
         assertThat(client.done()).filteredOn(r -> r.ref().equals(b)).isEmpty();
         assertThat(launched(exec1)).as("b runs where its input is").containsExactly(b);
+    }
+
+    @Test
+    void theCompletionsOfAResumeGoInMessagesThatFitAFrame() {
+        // A client resuming with many finished refs hears of all of them in one batch: it must come
+        // in parts (a frame over the peer's limit would drop the connection, and the resume with it).
+        int n = 2 * Batches.MAX_ITEMS + 100;
+        List<BlockInfo> inventory = new ArrayList<>();
+        List<TaskSpec> specs = new ArrayList<>();
+        for (int i = 1; i <= n; i++) {
+            inventory.add(new BlockInfo(ref(i), 8));
+            specs.add(spec(ref(i)));
+        }
+        register("e1", exec1, inventory, List.of(), List.of());
+        resume(specs.toArray(new TaskSpec[0]));
+        next.afterBatch();
+        List<RefsDone> messages = client.sent.stream()
+                .filter(m -> m instanceof RefsDone)
+                .map(m -> (RefsDone) m).toList();
+        assertThat(messages).hasSize(3);
+        assertThat(messages).allSatisfy(m -> assertThat(m.refs().size()).isLessThanOrEqualTo(Batches.MAX_ITEMS));
+        assertThat(client.done()).hasSize(n).allSatisfy(d -> assertThat(d.failure()).isNull());
+        assertThat(launched(exec1)).isEmpty();
     }
 
     @Test

@@ -12,6 +12,7 @@ import io.quiver.core.net.Pipelines;
 import io.quiver.core.net.Secret;
 import io.quiver.core.net.Transport;
 import io.quiver.core.protocol.Message;
+import io.quiver.core.protocol.Batches;
 import io.quiver.core.protocol.Message.FnDef;
 import io.quiver.core.protocol.Message.Goodbye;
 import io.quiver.core.protocol.Message.Hold;
@@ -86,18 +87,18 @@ final class LeaderSession implements AutoCloseable {
     private static final int HANDSHAKE_TIMEOUT_MILLIS = 5_000;
     private static final int MAX_SEEN = 8;
 
-    /**
-     * The most tasks one Submit frame carries: the leader admits and places the first frame of a
-     * large batch while the rest are still on their way.
-     */
-    static final int SUBMIT_TASKS = 16_384;
+    /** The most tasks one Submit frame carries ({@link #submits}). */
+    static final int SUBMIT_TASKS = Batches.MAX_ITEMS;
 
     /**
      * About the most bytes one Submit frame carries, far below the largest frame a peer accepts
      * ({@link io.quiver.core.protocol.MessageCodec#DEFAULT_MAX_FRAME}): a map of many items, each
      * small enough to travel inline, must not add up to a frame the leader refuses.
      */
-    static final long SUBMIT_BYTES = 8 << 20;
+    static final long SUBMIT_BYTES = Batches.MAX_BYTES;
+
+    /** What a ref adds to a Release, at most. */
+    private static final long REF_BYTES = 16;
 
     enum State { CONNECTED, WAITING, CLOSED }
 
@@ -638,7 +639,9 @@ final class LeaderSession implements AutoCloseable {
             batchTasks = new ArrayList<>();
         }
         if (!batchReleases.isEmpty()) {
-            connection.send(new Release(batchReleases));
+            for (List<RefId> part : Batches.split(batchReleases, r -> REF_BYTES)) {
+                connection.send(new Release(part));
+            }
             batchReleases = new ArrayList<>();
         }
     }
@@ -661,7 +664,9 @@ final class LeaderSession implements AutoCloseable {
             c.send(new Resume(false));
         }
         if (!holds.isEmpty()) {
-            c.send(new Hold(holds));
+            for (List<HeldRef> part : Batches.split(holds, HeldRef::sizeBound)) {
+                c.send(new Hold(part));
+            }
             List<HoldPins.Pin> pins = lineage.pins();
             if (!pins.isEmpty()) {
                 c.send(new HoldPins(pins)); // before the tasks that read them
@@ -673,7 +678,9 @@ final class LeaderSession implements AutoCloseable {
         }
         pending.values().forEach(p -> c.send(p.message()));
         if (!releases.isEmpty()) {
-            c.send(new Release(List.copyOf(releases)));
+            for (List<RefId> part : Batches.split(List.copyOf(releases), r -> REF_BYTES)) {
+                c.send(new Release(part));
+            }
         }
         if (bracket) {
             c.send(new Resume(true));

@@ -682,6 +682,15 @@ public sealed interface Message {
      * executors a scatter still in flight streams to (empty once stored).
      */
     record HeldRef(RefId ref, byte kind, long size, List<String> pendingTargets) {
+        /** At least the bytes {@link #put} writes. */
+        public long sizeBound() {
+            long n = 48;
+            for (String t : pendingTargets) {
+                n += 8 + 3L * t.length();
+            }
+            return n;
+        }
+
         public static final byte SCATTERED = 1;
         public static final byte BROADCAST = 2;
         public static final byte PERSISTED = 3;
@@ -818,6 +827,23 @@ public sealed interface Message {
 
     /** One finished ref: its value is stored at {@code locations}, maybe also inline; or it failed. */
     record RefDone(RefId ref, long size, List<String> locations, byte[] inline, Failure failure) {
+        /** At least the bytes {@link #put} writes. */
+        public long sizeBound() {
+            long n = 64 + (inline == null ? 0 : inline.length);
+            for (String l : locations) {
+                n += 8 + 3L * l.length();
+            }
+            if (failure != null) {
+                n += 96 + 3L * (length(failure.kind()) + length(failure.type()) + length(failure.message())
+                        + length(failure.stack()) + length(failure.executorId()));
+            }
+            return n;
+        }
+
+        private static long length(String s) {
+            return s == null ? 0 : s.length();
+        }
+
         static void put(ByteBuf out, RefDone d) {
             writeRef(out, d.ref);
             out.writeLong(d.size);
