@@ -435,7 +435,7 @@ final class Model {
         boolean resuming;
         /** Tasks added for it while resuming, in creation order. */
         List<Task> resumed = new ArrayList<>();
-        /** Its re-sent tasks, to adopt what executors report of them once its resume ends, in submit order. */
+        /** Its re-sent tasks, in submit order, to adopt once all are here ({@link Admission#adoptResent}). */
         List<Task> toAdopt = new ArrayList<>();
 
         Client(String id) {
