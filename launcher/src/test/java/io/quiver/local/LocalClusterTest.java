@@ -64,18 +64,24 @@ class LocalClusterTest {
         }
     }
 
+    /** {@code n} items of 800 KB, item i starting with byte i: each small enough to travel inline. */
+    static List<byte[]> itemsOf800Kb(int n) {
+        List<byte[]> items = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            byte[] b = new byte[800_000];
+            b[0] = (byte) i;
+            items.add(b);
+        }
+        return items;
+    }
+
     @Test
     void aMapWhoseItemsTogetherExceedAFrameRuns() {
         // 100 items of 800 KB: each small enough to travel inline, 80 MB together, over the 64 MiB
         // a frame may hold. The tasks must go in frames of their own size, not as one.
         try (LocalCluster cluster = LocalCluster.start(LocalCluster.options().executors(2).executorMemory(256L << 20));
                 Quiver q = cluster.connect()) {
-            List<byte[]> items = new ArrayList<>();
-            for (int i = 0; i < 100; i++) {
-                byte[] b = new byte[800_000];
-                b[0] = (byte) i;
-                items.add(b);
-            }
+            List<byte[]> items = itemsOf800Kb(100);
             List<Ref<Integer>> refs = q.map(b -> b.length + b[0], items);
             List<Integer> out = q.gather(refs);
             for (int i = 0; i < 100; i++) {
@@ -141,12 +147,7 @@ class LocalClusterTest {
         try (LocalCluster cluster = LocalCluster.start(LocalCluster.options().executors(2).coordinators(2)
                         .executorMemory(256L << 20));
                 Quiver q = cluster.connect()) {
-            List<byte[]> items = new ArrayList<>();
-            for (int i = 0; i < 100; i++) {
-                byte[] b = new byte[800_000];
-                b[0] = (byte) i;
-                items.add(b);
-            }
+            List<byte[]> items = itemsOf800Kb(100);
             List<Ref<Integer>> refs = q.map(b -> {
                 Thread.sleep(50);
                 return b.length + b[0];
